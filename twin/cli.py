@@ -1,0 +1,153 @@
+"""The `twin` command: run, validate, report (and the hardware commands mounted from adapters)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from twin.results import ResultsError, read_summary
+from twin.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Digital twin for EV-fleet flexibility (mosaik + pandapower + EMS).")
+emulate_app = typer.Typer(no_args_is_help=True, help="Emulated chargers for labs and tests.")
+app.add_typer(emulate_app, name="emulate")
+
+out = Console()
+err = Console(stderr=True)
+
+RESULT_FILES = ("summary.json", "scenario.yaml", "*.parquet", "*.parts")
+
+
+class UserError(Exception):
+    """Anything the user must fix; printed as one line, exit code 2."""
+
+
+def _fail(lines: list[str], code: int = 2) -> None:
+    for line in lines:
+        err.print(line, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def _clear_previous(run_dir: Path) -> None:
+    # Only files a run writes are removed, so --out pointing at a busy folder loses nothing else.
+    for pattern in RESULT_FILES:
+        for path in run_dir.glob(pattern):
+            if path.is_dir():
+                for child in path.iterdir():
+                    child.unlink()
+                path.rmdir()
+            else:
+                path.unlink()
+
+
+def _raise_keyboard_interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")] = DEFAULT_SCENARIO,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (default results/<name>).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    realtime: Annotated[bool, typer.Option("--realtime", help="Pace the run by the wall clock (HIL).")] = False,
+    rt_factor: Annotated[float | None, typer.Option(help="Simulated seconds per wall second ^-1 (1.0 = real time).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a scenario (default: scenarios/default.yaml) and write results."""
+    from twin.world import run_scenario
+
+    overrides = {"seed": seed} if seed is not None else None
+    try:
+        sc = load_scenario(scenario, overrides)
+    except ScenarioError as e:
+        _fail(e.lines())
+    target = out_dir or Path(sc.outputs.dir) / sc.name
+    _clear_previous(target) if target.exists() else None
+    factor = rt_factor if rt_factor is not None else (1.0 if realtime else None)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        outcome = run_scenario(sc, target, rt_factor=factor, progress=progress)
+    except KeyboardInterrupt:
+        _fail([f"interrupted: partial results in {target} (summary.json status 'interrupted')"], code=130)
+    except UserError as e:
+        _fail([str(e)])
+    _print_kpis(outcome.summary)
+    out.print(f"results: {target}")
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files.")]) -> None:
+    """Check scenario files; exit 0 if all are valid, 2 otherwise (every problem listed)."""
+    problems: list[str] = []
+    for path in files:
+        try:
+            load_scenario(path)
+            out.print(f"{path}: ok")
+        except ScenarioError as e:
+            problems.extend(e.lines())
+    if problems:
+        _fail(problems)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.")]) -> None:
+    """Print the KPI table of a finished (or interrupted) run."""
+    try:
+        summary = read_summary(run_dir)
+    except ResultsError as e:
+        _fail([str(e)])
+    _print_kpis(summary)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def _print_kpis(summary: dict[str, Any]) -> None:
+    table = Table(title=f"{summary.get('scenario', '?')}  ({summary.get('status', '?')}, "
+                        f"{summary.get('steps', 0)} steps, {summary.get('ev_count', '?')} EVs, "
+                        f"seed {summary.get('seed', '?')}, {summary.get('wall_time_s', '?')} s wall)")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    for key, value in (summary.get("kpis") or {}).items():
+        if isinstance(value, dict):
+            continue
+        table.add_row(key, _fmt(value))
+    out.print(table)
+    if "kpis_error" in summary:
+        err.print(f"KPIs could not be computed: {summary['kpis_error']}")
+
+
+def _mount_hardware_commands() -> None:
+    # Hardware commands live with their adapters; they are optional at import time so a broken
+    # lab dependency never takes `twin run` down with it.
+    import importlib
+
+    for module, args in (("adapters.ocpp.cli", (app, emulate_app)), ("adapters.modbus.cli", (emulate_app,))):
+        try:
+            importlib.import_module(module).register_cli(*args)
+        except ModuleNotFoundError:
+            continue
+
+
+def main() -> None:
+    _mount_hardware_commands()
+    try:
+        app()
+    except ScenarioError as e:  # pragma: no cover - commands catch it; belt and braces
+        for line in e.lines():
+            print(line, file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

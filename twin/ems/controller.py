@@ -1,0 +1,79 @@
+"""The EMS: builds the context from fleet snapshots, runs the services in order, allocates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from twin.ems.allocation import allocate_proportional, allocate_relay
+from twin.ems.feasibility import FeasibleRange, feasible_range
+from twin.ems.plan import EmsContext, FleetPlan
+from twin.ems.services.base import Service
+from twin.fleet.charger import setpoint_for_average
+from twin.fleet.model import FleetView
+
+
+@dataclass(frozen=True)
+class EmsDecision:
+    """Set-points per fleet, and the numbers worth recording about how they came about."""
+
+    setpoints_kw: dict[str, np.ndarray]
+    target_kw: float
+    feasible_lo_kw: float
+    feasible_hi_kw: float
+    contributions_kw: dict[str, float]
+
+
+class EnergyManagementSystem:
+    """Priority-ordered services over one allocation core, for one or more fleets."""
+
+    def __init__(self, services: Sequence[Service],
+                 allocation: Literal["proportional", "relay"] = "proportional"):
+        self.services = sorted(services, key=lambda s: s.order)
+        self.allocation = allocation
+
+    def decide(self, views: Mapping[str, FleetView], dt_s: float, second_of_day: int,
+               signals: Mapping[str, float] | None = None,
+               grid: Mapping[str, Any] | None = None,
+               offline: Mapping[str, np.ndarray] | None = None) -> EmsDecision:
+        """Set-points for the step starting at the views' time.
+
+        Args:
+            offline: per fleet, a boolean mask of chargers known to be unreachable; their EVs get
+                a zero range so the rest of the fleet takes over their share.
+        """
+        names = list(views)
+        ranges: list[FeasibleRange] = [feasible_range(views[n], dt_s) for n in names]
+        lo = np.concatenate([r.lo_kw for r in ranges])
+        hi = np.concatenate([r.hi_kw for r in ranges])
+        if offline:
+            mask = np.concatenate([offline.get(n, np.zeros(len(views[n].soc), bool)) for n in names])
+            lo, hi = np.where(mask, 0.0, lo), np.where(mask, 0.0, hi)
+        cat = lambda attr: np.concatenate([getattr(views[n], attr) for n in names])  # noqa: E731
+        tab = lambda attr: np.concatenate([getattr(views[n].table, attr) for n in names])  # noqa: E731
+        first = views[names[0]]
+        ctx = EmsContext(
+            time_s=first.time_s, second_of_day=second_of_day, dt_s=dt_s, lo_kw=lo, hi_kw=hi,
+            soc=cat("soc"), plugged=cat("plugged"), depart_s=cat("depart_s"),
+            target_soc=cat("session_target_soc"), battery_kwh=tab("battery_kwh"),
+            eta_charge=tab("eta_charge"), signals=dict(signals or {}), grid=dict(grid or {}),
+        )
+        plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
+        for service in self.services:
+            plan = service.apply(ctx, plan)
+        if self.allocation == "relay":
+            laxity_s = np.where(np.isfinite(ctx.depart_s), ctx.depart_s - ctx.time_s, 1e12)
+            p = allocate_relay(lo, hi, plan.preferred_kw, plan.target_kw, rank=laxity_s)
+        else:
+            p = allocate_proportional(lo, hi, plan.preferred_kw, plan.target_kw)
+        p_start = cat("p_kw")
+        p = setpoint_for_average(p, p_start, tab("response_time_s"), dt_s)
+        split = np.cumsum([len(views[n].soc) for n in names])[:-1]
+        return EmsDecision(
+            setpoints_kw=dict(zip(names, np.split(p, split), strict=True)),
+            target_kw=plan.target_kw, feasible_lo_kw=float(lo.sum()), feasible_hi_kw=float(hi.sum()),
+            contributions_kw=plan.contributions_kw,
+        )

@@ -1,0 +1,24 @@
+"""The one thing every EMS service implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from twin.ems.plan import EmsContext, FleetPlan
+
+
+class Service(ABC):
+    """A composable EMS service: reads the context, returns an updated plan.
+
+    Services never see the fleet or mosaik, only the frozen context, so they behave the same
+    against simulated and physical chargers and are tested with plain arrays.
+    """
+
+    name: str = "service"
+
+    def __init__(self, order: int = 0):
+        self.order = order
+
+    @abstractmethod
+    def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
+        """Return the plan with this service's target (and optional per-EV preference)."""

@@ -1,0 +1,30 @@
+"""Smart charging: every EV leaves with its energy (guaranteed by the feasible range's lower
+bound), and the rest of the charging moves into cheap hours, spread evenly over the cheap time
+left before departure instead of all at once (which would only move the peak to the tariff edge).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.ems.plan import EmsContext, FleetPlan
+from twin.ems.services.base import Service
+
+
+class SmartCharging(Service):
+    name = "smart_charging"
+
+    def __init__(self, cheap_price_quantile: float = 0.34, order: int = 0):
+        super().__init__(order)
+        self.cheap_price_quantile = cheap_price_quantile
+
+    def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
+        # price_quantile = share of the day's steps priced at or below the current price.
+        if ctx.signals.get("price_quantile", 1.0) > self.cheap_price_quantile:
+            return plan.with_target(self.name, float(ctx.lo_kw.sum()), preferred_kw=ctx.lo_kw)
+        e_needed_kwh = np.maximum(ctx.target_soc - ctx.soc, 0.0) * ctx.battery_kwh / ctx.eta_charge
+        time_left_h = np.maximum(ctx.depart_s - ctx.time_s, ctx.dt_s) / 3600.0
+        # Open-ended sessions (inf departure) get the flat rate over one day.
+        time_left_h = np.where(np.isfinite(time_left_h), time_left_h, 24.0)
+        flat = np.clip(e_needed_kwh / time_left_h, ctx.lo_kw, ctx.hi_kw)
+        return plan.with_target(self.name, float(flat.sum()), preferred_kw=flat)

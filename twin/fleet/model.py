@@ -1,0 +1,218 @@
+"""EV fleet model: a struct of numpy arrays, stepped in one vectorised call per time step.
+
+Sign convention: power in kW at the grid connection, + charging (import), - discharging (export).
+Battery energy changes by p * dt * eta_charge when charging and p * dt / eta_discharge when
+discharging; driving draws energy from the battery while the EV is away. So per EV, exactly:
+    grid_in_kwh * eta_charge - grid_out_kwh / eta_discharge - driven_kwh = (soc_end - soc_0) * battery_kwh
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.fleet.charger import lag_margin_s, lagged_power
+from twin.fleet.trips import Sessions
+
+DRIVING, PLUGGED, PARKED = 0, 1, 2
+"""Location states: driving (in a trip gap), plugged at its site, parked there unplugged."""
+
+
+@dataclass(frozen=True)
+class FleetTable:
+    """Static per-EV parameters, one row per EV (units in names, like pandapower tables)."""
+
+    battery_kwh: np.ndarray
+    p_charge_max_kw: np.ndarray
+    p_discharge_max_kw: np.ndarray
+    """>= 0; zero where the vehicle or the charger is not bidirectional."""
+    eta_charge: np.ndarray
+    eta_discharge: np.ndarray
+    soc_floor: np.ndarray
+    soc_target: np.ndarray
+    response_time_s: np.ndarray
+    plug_in_probability: np.ndarray
+    site: np.ndarray
+    """Charging-site index of each EV (the site-to-bus map lives with the grid)."""
+
+    @property
+    def count(self) -> int:
+        return len(self.battery_kwh)
+
+
+@dataclass
+class FleetState:
+    """Dynamic per-EV state at the current time (start of the next step)."""
+
+    soc: np.ndarray
+    location: np.ndarray
+    p_kw: np.ndarray
+    """Charger output at this instant (end of the last step, carried by the lag)."""
+    session: np.ndarray
+    """Index of the current session (plugged/parked) or of the next one (driving)."""
+    session_target_soc: np.ndarray
+    """SOC promised at the current session's departure (driver target, capped by what is reachable)."""
+    e_grid_in_kwh: np.ndarray
+    e_grid_out_kwh: np.ndarray
+    e_driven_kwh: np.ndarray
+    e_drive_unserved_kwh: np.ndarray
+    """Driving energy the battery could not supply (EV ran empty): a failure indicator, ideally 0."""
+    unmet_departure_kwh: np.ndarray
+    departures: np.ndarray
+    soc_initial: np.ndarray
+
+
+@dataclass(frozen=True)
+class FleetView:
+    """Read-only per-EV snapshot handed to the EMS (arrays are views; the EMS must not write)."""
+
+    name: str
+    time_s: int
+    plugged: np.ndarray
+    soc: np.ndarray
+    p_kw: np.ndarray
+    depart_s: np.ndarray
+    """Departure time of the current session (inf while driving or for open-ended sessions)."""
+    session_target_soc: np.ndarray
+    table: FleetTable
+
+
+@dataclass
+class Fleet:
+    """One fleet: static table, drawn sessions, and the state it steps forward."""
+
+    name: str
+    table: FleetTable
+    sessions: Sessions
+    step_s: int
+    state: FleetState = field(init=False)
+    time_s: int = field(init=False, default=0)
+
+    @classmethod
+    def create(cls, name: str, table: FleetTable, sessions: Sessions, soc_initial: np.ndarray,
+               step_s: int, start_s: int = 0) -> Fleet:
+        fleet = cls(name=name, table=table, sessions=sessions, step_s=step_s)
+        n = table.count
+        zeros = np.zeros(n)
+        fleet.state = FleetState(
+            soc=soc_initial.astype(float).copy(), location=np.full(n, DRIVING, dtype=np.int8),
+            p_kw=zeros.copy(), session=np.zeros(n, dtype=np.int64),
+            session_target_soc=table.soc_target.copy(), e_grid_in_kwh=zeros.copy(),
+            e_grid_out_kwh=zeros.copy(), e_driven_kwh=zeros.copy(), e_drive_unserved_kwh=zeros.copy(),
+            unmet_departure_kwh=zeros.copy(), departures=np.zeros(n, dtype=np.int64),
+            soc_initial=soc_initial.astype(float).copy(),
+        )
+        fleet.time_s = start_s
+        # Current session = first one not yet departed; plug in if it has already begun.
+        fleet.state.session = np.argmax(sessions.depart_s > start_s, axis=1)
+        begun = fleet._col(sessions.arrive_s) <= start_s
+        fleet._arrive(begun)
+        return fleet
+
+    # -- small accessors -------------------------------------------------------------------
+    def _col(self, table: np.ndarray) -> np.ndarray:
+        k = np.minimum(self.state.session, table.shape[1] - 1)
+        return np.take_along_axis(table, k[:, None], 1)[:, 0]
+
+    @property
+    def plugged(self) -> np.ndarray:
+        return self.state.location == PLUGGED
+
+    def next_trip_kwh(self) -> np.ndarray:
+        """Energy of the drive after the current session (gap before session k+1)."""
+        k = np.minimum(self.state.session + 1, self.sessions.away_kwh.shape[1] - 1)
+        nxt = np.take_along_axis(self.sessions.away_kwh, k[:, None], 1)[:, 0]
+        return np.where(self.state.session + 1 < self.sessions.away_kwh.shape[1], nxt, 0.0)
+
+    def view(self) -> FleetView:
+        depart = np.where(self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s))
+        return FleetView(name=self.name, time_s=self.time_s, plugged=self.plugged, soc=self.state.soc,
+                         p_kw=self.state.p_kw, depart_s=depart,
+                         session_target_soc=self.state.session_target_soc, table=self.table)
+
+    # -- events ----------------------------------------------------------------------------
+    def _arrive(self, mask: np.ndarray) -> None:
+        """EVs in `mask` reach their site: decide plug-in and fix the session's SOC promise."""
+        if not mask.any():
+            return
+        st, tb = self.state, self.table
+        need_soc = np.minimum(1.0, tb.soc_floor + self.next_trip_kwh() / tb.battery_kwh)
+        # Forced charging: a driver whose battery cannot cover the next trips always plugs in.
+        plugs = (self._col(self.sessions.plug_draw) < tb.plug_in_probability) | (st.soc < need_soc + 0.05)
+        st.location = np.where(mask, np.where(plugs, PLUGGED, PARKED), st.location).astype(np.int8)
+        dwell_s = self._col(self.sessions.depart_s) - self.time_s - lag_margin_s(tb.response_time_s)
+        dwell_h = np.maximum(dwell_s, 0.0) / 3600.0
+        reachable = st.soc + tb.p_charge_max_kw * tb.eta_charge * dwell_h / tb.battery_kwh
+        target = np.maximum(tb.soc_target, need_soc)
+        st.session_target_soc = np.where(mask, np.minimum(np.minimum(target, reachable), 1.0),
+                                         st.session_target_soc)
+
+    def _depart(self, mask: np.ndarray) -> None:
+        if not mask.any():
+            return
+        st, tb = self.state, self.table
+        # Shortfalls below 1 Wh are the charger lag's rounding, not an unmet need.
+        short = np.maximum(st.session_target_soc - st.soc, 0.0) * tb.battery_kwh
+        short = np.where(mask & (st.location == PLUGGED) & (short > 1e-3), short, 0.0)
+        st.unmet_departure_kwh += short
+        st.departures += mask
+        st.location = np.where(mask, DRIVING, st.location).astype(np.int8)
+        st.session = st.session + mask
+        st.p_kw = np.where(mask, 0.0, st.p_kw)
+
+    # -- the step --------------------------------------------------------------------------
+    def step(self, setpoint_kw: np.ndarray, measured_kw: np.ndarray | None = None) -> np.ndarray:
+        """Advance one step with the given set-points; returns average grid power per EV, kW.
+
+        Args:
+            setpoint_kw: per-EV set-point for [t, t + step), + charge / - discharge; ignored
+                for EVs that are not plugged.
+            measured_kw: optional per-EV measured power (NaN = not measured) from physical
+                chargers; it replaces the simulated charger's power for those EVs.
+        """
+        st, tb = self.state, self.table
+        dt_s = float(self.step_s)
+        dt_h = dt_s / 3600.0
+        plugged = st.location == PLUGGED
+        p_set = np.where(plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0)
+        p_end, p_avg = lagged_power(st.p_kw, p_set, tb.response_time_s, dt_s)
+        if measured_kw is not None:
+            hw = ~np.isnan(measured_kw)
+            p_end = np.where(hw, measured_kw, p_end)
+            p_avg = np.where(hw, measured_kw, p_avg)
+        p_avg = np.where(plugged, p_avg, 0.0)
+
+        # The BMS stops charging at 100 %, and the V2X station's discharge-stop setting (R5: "discharge
+        # stops at 30 %") at the floor; the grid power follows from the clipped battery energy.
+        e_batt = np.where(p_avg >= 0, p_avg * dt_h * tb.eta_charge, p_avg * dt_h / tb.eta_discharge)
+        e_batt = np.clip(e_batt, -np.maximum(st.soc - tb.soc_floor, 0.0) * tb.battery_kwh,
+                         (1.0 - st.soc) * tb.battery_kwh)
+        p_avg = np.where(e_batt >= 0, e_batt / tb.eta_charge, e_batt * tb.eta_discharge) / dt_h
+        p_end = np.where(np.abs(p_avg) < np.abs(p_end), p_avg, p_end)
+
+        driving = st.location == DRIVING
+        gap_start = self._col(self.sessions.gap_start_s)
+        arrive = self._col(self.sessions.arrive_s)
+        with np.errstate(invalid="ignore"):
+            gap_len_s = arrive - gap_start
+        rate_kwh_per_s = np.where(driving & np.isfinite(gap_len_s) & (gap_len_s > 0),
+                                  self._col(self.sessions.away_kwh) / np.where(gap_len_s > 0, gap_len_s, 1.0), 0.0)
+        overlap_s = np.clip(np.minimum(self.time_s + dt_s, arrive) - np.maximum(self.time_s, gap_start), 0.0, dt_s)
+        e_drive_want = np.where(np.isfinite(overlap_s), rate_kwh_per_s * overlap_s, 0.0)
+        e_avail = st.soc * tb.battery_kwh + e_batt
+        e_drive = np.minimum(e_drive_want, np.maximum(e_avail, 0.0))
+
+        st.e_grid_in_kwh += np.maximum(p_avg, 0.0) * dt_h
+        st.e_grid_out_kwh += np.maximum(-p_avg, 0.0) * dt_h
+        st.e_driven_kwh += e_drive
+        st.e_drive_unserved_kwh += e_drive_want - e_drive
+        st.soc = np.clip(st.soc + (e_batt - e_drive) / tb.battery_kwh, 0.0, 1.0)
+        st.p_kw = np.where(plugged, p_end, 0.0)
+        self.time_s += self.step_s
+
+        # Events at the new time: departures first (a session ends), then arrivals.
+        located = st.location != DRIVING
+        self._depart(located & (self._col(self.sessions.depart_s) <= self.time_s))
+        self._arrive((st.location == DRIVING) & (self._col(self.sessions.arrive_s) <= self.time_s))
+        return p_avg

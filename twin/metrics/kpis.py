@@ -1,0 +1,77 @@
+"""The KPI block of summary.json, computed from the results table and the final fleet states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.durations import parse_clock_s
+from twin.ems.services.specs import FlexibilityWindowsSpec
+from twin.fleet.model import Fleet
+from twin.metrics.flexibility import window_shift_kwh_per_ev_day
+from twin.scenario import Scenario
+
+DEFAULT_UP = ("10:00", "14:00")
+DEFAULT_DOWN = ("16:00", "20:00")
+
+
+def _windows(scenario: Scenario) -> tuple[tuple[int, int], tuple[int, int]]:
+    up, down = DEFAULT_UP, DEFAULT_DOWN
+    for s in scenario.ems.services:
+        if isinstance(s, FlexibilityWindowsSpec):
+            up = (s.push_up.start, s.push_up.end) if s.push_up else up
+            down = (s.push_down.start, s.push_down.end) if s.push_down else down
+    return ((parse_clock_s(up[0]), parse_clock_s(up[1])), (parse_clock_s(down[0]), parse_clock_s(down[1])))
+
+
+def _col(table: pd.DataFrame, name: str, reduce: str) -> float | None:
+    if name not in table or table[name].isna().all():
+        return None
+    return float(getattr(table[name], reduce)())
+
+
+def compute_kpis(scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, Fleet],
+                 nonconverged_steps: int) -> dict[str, Any]:
+    if table.empty:
+        return {}
+    names = list(scenario.fleets)
+    p_ctrl = sum(table[f"{n}.p_kw"].to_numpy() for n in names)
+    p_base = sum(table[f"{n}_baseline.p_kw"].to_numpy() for n in names)
+    local = pd.to_datetime(table["time"], utc=True).dt.tz_convert(scenario.timezone)
+    second_of_day = (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
+    up, down = _windows(scenario)
+    n_ev = scenario.ev_count
+    dt_h = scenario.step / 3600.0
+    kpis: dict[str, Any] = {
+        "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(p_ctrl, p_base, second_of_day, up, scenario.step, n_ev, +1),
+        "push_down_kwh_per_ev_day": window_shift_kwh_per_ev_day(p_ctrl, p_base, second_of_day, down, scenario.step, n_ev, -1),
+        "unmet_departure_energy_kwh": float(sum(f.state.unmet_departure_kwh.sum() for f in fleets.values())),
+        "energy_charged_kwh": float(sum(f.state.e_grid_in_kwh.sum() for f in fleets.values())),
+        "energy_discharged_kwh": float(sum(f.state.e_grid_out_kwh.sum() for f in fleets.values())),
+        "energy_baseline_kwh": float(p_base.sum() * dt_h),
+        "energy_driven_kwh": float(sum(f.state.e_driven_kwh.sum() for f in fleets.values())),
+        "drive_energy_unserved_kwh": float(sum(f.state.e_drive_unserved_kwh.sum() for f in fleets.values())),
+        "peak_fleet_kw": float(p_ctrl.max()),
+        "peak_baseline_kw": float(p_base.max()),
+        "min_bus_voltage_pu": _col(table, "grid.vm_min_pu", "min"),
+        "max_bus_voltage_pu": _col(table, "grid.vm_max_pu", "max"),
+        "max_line_loading_pct": _col(table, "grid.line_loading_max_pct", "max"),
+        "max_trafo_loading_pct": _col(table, "grid.trafo_loading_max_pct", "max"),
+        "nonconverged_steps": int(nonconverged_steps),
+        "per_fleet": {},
+    }
+    for n in names:
+        fleet_n = scenario.fleets[n].count
+        pc, pb = table[f"{n}.p_kw"].to_numpy(), table[f"{n}_baseline.p_kw"].to_numpy()
+        kpis["per_fleet"][n] = {
+            "ev_count": fleet_n,
+            "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(pc, pb, second_of_day, up, scenario.step, fleet_n, +1),
+            "push_down_kwh_per_ev_day": window_shift_kwh_per_ev_day(pc, pb, second_of_day, down, scenario.step, fleet_n, -1),
+            "energy_charged_kwh": float(fleets[n].state.e_grid_in_kwh.sum()),
+            "energy_discharged_kwh": float(fleets[n].state.e_grid_out_kwh.sum()),
+            "soc_min": float(np.min(table[f"{n}.soc_min"])),
+        }
+    return kpis

@@ -1,0 +1,142 @@
+"""Run results on disk: Parquet time series, summary.json and the scenario as run.
+
+Layout of `results/<run>/`:
+- `timeseries.parquet`: wide table, one row per step; column `time` (UTC timestamp of the step
+  start), then scalar columns with units in their names (see docs/results.md).
+- `grid_vm_pu.parquet`, `grid_line_loading_pct.parquet`, `grid_trafo_loading_pct.parquet`:
+  one row per step, one column per element id (when `outputs.grid_detail`).
+- `summary.json`: status, KPIs, seed, versions, wall time.
+- `scenario.yaml`: the scenario with every default filled in.
+
+While a run goes, rows are written in chunks to `<table>.parts/part-NNNNN.parquet` (each part is a
+complete Parquet file, written to a temporary name and renamed). A run killed at any point leaves
+every finished part readable; `read_table` reads either form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+
+class ResultsError(Exception):
+    """A results folder that cannot be read; the message says what is missing."""
+
+
+class RunRecorder:
+    """Buffers rows per table and flushes them as Parquet parts every `chunk_steps` rows."""
+
+    def __init__(self, out_dir: Path, chunk_steps: int = 2000):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.chunk_steps = chunk_steps
+        self._rows: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        self._count: dict[str, int] = defaultdict(int)
+        self._parts: dict[str, int] = defaultdict(int)
+
+    def record(self, table: str, row: dict[str, Any]) -> None:
+        columns = self._rows[table]
+        for key, value in row.items():
+            columns[key].append(value)
+        self._count[table] += 1
+        if self._count[table] >= self.chunk_steps:
+            self._flush(table)
+
+    def record_array(self, table: str, time: Any, ids: list[str], values: np.ndarray) -> None:
+        self.record(table, {"time": time, **dict(zip(ids, values.tolist(), strict=True))})
+
+    def _flush(self, table: str) -> None:
+        if not self._count[table]:
+            return
+        parts_dir = self.out_dir / f"{table}.parts"
+        parts_dir.mkdir(exist_ok=True)
+        arrow = pa.table({k: v for k, v in self._rows[table].items()})
+        final = parts_dir / f"part-{self._parts[table]:05d}.parquet"
+        tmp = final.with_suffix(".tmp")
+        pq.write_table(arrow, tmp)
+        os.replace(tmp, final)
+        self._parts[table] += 1
+        self._rows[table] = defaultdict(list)
+        self._count[table] = 0
+
+    def flush(self) -> None:
+        for table in list(self._rows):
+            self._flush(table)
+
+    def finalize(self) -> None:
+        """Flush and merge parts into one Parquet file per table (parts removed afterwards)."""
+        self.flush()
+        for parts_dir in sorted(self.out_dir.glob("*.parts")):
+            table = parts_dir.name[: -len(".parts")]
+            merged = pa.concat_tables([pq.read_table(p) for p in sorted(parts_dir.glob("part-*.parquet"))])
+            target = self.out_dir / f"{table}.parquet"
+            tmp = target.with_suffix(".tmp")
+            pq.write_table(merged, tmp)
+            os.replace(tmp, target)
+            for part in parts_dir.glob("*"):
+                part.unlink()
+            parts_dir.rmdir()
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def write_scenario(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("ev-fleet-twin", "mosaik", "pandapower", "simbench", "lightsim2grid", "numpy", "pandas"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def read_table(run_dir: Path | str, table: str = "timeseries") -> pd.DataFrame:
+    """Read a finished table or the parts of an interrupted run."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ResultsError(f"{run_dir}: not a results folder (no such directory)")
+    merged = run_dir / f"{table}.parquet"
+    if merged.exists():
+        return pd.read_parquet(merged)
+    parts = sorted((run_dir / f"{table}.parts").glob("part-*.parquet"))
+    if parts:
+        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    raise ResultsError(f"{run_dir}: no {table}.parquet (and no partial parts) - is this a run folder?")
+
+
+def read_summary(run_dir: Path | str) -> dict[str, Any]:
+    path = Path(run_dir) / "summary.json"
+    if not path.exists():
+        raise ResultsError(f"{run_dir}: no summary.json - is this a run folder?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ResultsError(f"{path}: not valid JSON ({err})") from None

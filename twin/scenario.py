@@ -1,0 +1,364 @@
+"""Scenario files: the pydantic schema and the loader.
+
+A scenario is one YAML file = one study. Every error a user can make is reported as
+`file: field.path: what is wrong`, all problems at once, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from twin.durations import parse_clock_s, parse_duration_s
+from twin.ems.services.specs import ServiceSpec
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used; `problems` holds (field path, message) pairs."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[str, str]]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
+                for field, message in self.problems]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+
+
+def _duration_field(value: Any) -> int:
+    return parse_duration_s(value)
+
+
+def _clock_field(value: Any) -> int:
+    return parse_clock_s(value)
+
+
+class SeasonalEfficiency(_Strict):
+    """Driving efficiency in km/kWh by season (R5: 6.3 summer, 7.9 mid-season, 4.0 winter)."""
+
+    summer: PositiveFloat = 6.3
+    mid: PositiveFloat = 7.9
+    winter: PositiveFloat = 4.0
+
+
+class VehicleSpec(_Strict):
+    battery_kwh: PositiveFloat = 40.0
+    efficiency_km_per_kwh: SeasonalEfficiency = SeasonalEfficiency()
+    ac_max_kw: PositiveFloat = 6.0
+    bidirectional: bool = False
+    eta_charge: Efficiency = 0.92
+    eta_discharge: Efficiency = 0.92
+
+
+class ChargerSpec(_Strict):
+    max_kw: PositiveFloat = 6.0
+    bidirectional: bool = False
+    response_time_s: NonNegativeFloat = 2.0
+    """Time to reach ~95 % of a new set-point (first-order lag with tau = response_time_s / 3)."""
+
+
+class TripSpec(_Strict):
+    """Plug-in behaviour and driving; defaults depend on the fleet type (see twin.fleet.trips)."""
+
+    arrive: str | None = None
+    arrive_std: str | None = None
+    depart: str | None = None
+    depart_std: str | None = None
+    daily_km_median: PositiveFloat | None = None
+    daily_km_sigma: NonNegativeFloat | None = None
+    plug_in_probability: Fraction | None = None
+    weekend_trip_probability: Fraction | None = None
+    work_days: list[Annotated[int, Field(ge=0, le=6)]] | None = None
+
+    @field_validator("arrive", "depart")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_clock_s(value)
+        return value
+
+    @field_validator("arrive_std", "depart_std")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration_s(value)
+        return value
+
+
+class FleetSpec(_Strict):
+    type: Literal["commuter", "business", "home"]
+    count: Annotated[int, Field(gt=0, le=2_000_000)]
+    vehicle: VehicleSpec = VehicleSpec()
+    charger: ChargerSpec = ChargerSpec()
+    soc_floor: Fraction = 0.3
+    """Battery floor never crossed by the EMS (R5: 30 %; business-use floor such as 50 %, R3)."""
+    soc_target: Fraction = 0.9
+    """What the driver wants at departure; the baseline charges to it at full power."""
+    soc_initial: tuple[Fraction, Fraction] = (0.4, 0.8)
+    trips: TripSpec = TripSpec()
+    sites: Annotated[int, Field(gt=0)] | list[int] = 1
+    """Number of charging sites spread automatically over load buses, or explicit bus ids."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FleetSpec:
+        if self.soc_target <= self.soc_floor:
+            raise ValueError(f"soc_target ({self.soc_target}) must be above soc_floor ({self.soc_floor})")
+        lo, hi = self.soc_initial
+        if lo > hi:
+            raise ValueError(f"soc_initial range is reversed: ({lo}, {hi})")
+        return self
+
+
+class GridSpec(_Strict):
+    name: str
+    params: dict[str, Any] = {}
+    load_scale: NonNegativeFloat = 1.0
+    pv_scale: NonNegativeFloat = 1.0
+    backend: Literal["lightsim2grid", "pandapower"] = "lightsim2grid"
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        from grids import check_grid_name
+
+        check_grid_name(name)
+        return name
+
+
+class TouPeriod(_Strict):
+    start: str
+    price_per_kwh: float
+
+    @field_validator("start")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock_s(value)
+        return value
+
+
+class PriceSpec(_Strict):
+    """Time-of-use tariff: each period runs from its start to the next one (wrapping at midnight)."""
+
+    source: Literal["tou"] = "tou"
+    periods: list[TouPeriod] = Field(
+        default_factory=lambda: [
+            TouPeriod(start="00:00", price_per_kwh=0.18),
+            TouPeriod(start="07:00", price_per_kwh=0.32),
+            TouPeriod(start="23:00", price_per_kwh=0.18),
+        ],
+        min_length=1,
+    )
+
+
+class SignalsSpec(_Strict):
+    prices: PriceSpec = PriceSpec()
+
+
+class EmsSpec(_Strict):
+    services: list[ServiceSpec] = Field(default_factory=list)
+    allocation: Literal["proportional", "relay"] = "proportional"
+
+
+class OutputSpec(_Strict):
+    dir: str = "results"
+    per_ev: bool = False
+    """Also write per-EV power and SOC (large for big fleets)."""
+    grid_detail: bool = True
+    """Write per-bus voltages and per-line/trafo loading for the grid view of the dashboard."""
+    chunk_steps: Annotated[int, Field(gt=0)] = 2000
+    """Steps per Parquet part file: a killed run loses at most this many steps."""
+
+
+class HardwareBinding(_Strict):
+    charger: str
+    """`<fleet>/<index>`: which simulated charger the physical one replaces."""
+    adapter: Literal["ocpp", "modbus"]
+    id: str | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(gt=0, lt=65536)] | None = None
+    map: str | None = None
+    password: str | None = None
+
+    @field_validator("charger")
+    @classmethod
+    def _ref(cls, value: str) -> str:
+        fleet, sep, index = value.partition("/")
+        if not sep or not fleet or not index.isdigit():
+            raise ValueError(f"'{value}' must look like '<fleet>/<index>', e.g. 'commuters/3'")
+        return value
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = ""
+    start: dt.datetime
+    timezone: str = "Asia/Tokyo"
+    duration: Annotated[int, Field(gt=0)]
+    step: Annotated[int, Field(gt=0)]
+    seed: int = 0
+    grid: GridSpec
+    fleets: dict[str, FleetSpec] = Field(min_length=1)
+    signals: SignalsSpec = SignalsSpec()
+    ems: EmsSpec = EmsSpec()
+    outputs: OutputSpec = OutputSpec()
+    hardware: list[HardwareBinding] = Field(default_factory=list)
+
+    @field_validator("duration", "step", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> int:
+        return _duration_field(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as 'Asia/Tokyo')") from None
+        return value
+
+    @field_validator("fleets")
+    @classmethod
+    def _fleet_names(cls, fleets: dict[str, FleetSpec]) -> dict[str, FleetSpec]:
+        for name in fleets:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"fleet name '{name}' may only contain letters, digits, '_' and '-'")
+        return fleets
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        if self.duration % self.step:
+            raise ValueError(f"duration ({self.duration} s) is not a whole number of steps ({self.step} s)")
+        for binding in self.hardware:
+            fleet, _, index = binding.charger.partition("/")
+            if fleet not in self.fleets:
+                raise ValueError(f"hardware charger '{binding.charger}': no fleet named '{fleet}'")
+            if int(index) >= self.fleets[fleet].count:
+                raise ValueError(
+                    f"hardware charger '{binding.charger}': fleet '{fleet}' has only "
+                    f"{self.fleets[fleet].count} EVs"
+                )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def start_local(self) -> dt.datetime:
+        """Start as an aware datetime in the scenario's time zone."""
+        if self.start.tzinfo is None:
+            return self.start.replace(tzinfo=self.tz)
+        return self.start.astimezone(self.tz)
+
+    @property
+    def n_steps(self) -> int:
+        return self.duration // self.step
+
+    @property
+    def ev_count(self) -> int:
+        return sum(f.count for f in self.fleets.values())
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    # Pydantic puts union-member names in the location ("function-after[...]", tag names); users
+    # only know their own field names.
+    parts = [str(p) for p in loc if not str(p).startswith(("function-", "tagged-union["))]
+    return ".".join(parts)
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling)"
+    if error["type"] == "missing":
+        msg = "required field is missing"
+    return msg
+
+
+def validate_scenario_data(data: Any, path: Path | str = "<scenario>") -> Scenario:
+    """Validate already-parsed YAML data; raises ScenarioError listing every problem."""
+    if not isinstance(data, dict):
+        raise ScenarioError(path, [("", "the file must contain a mapping of fields (name, start, ...)")])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        problems = [(_field_path(e["loc"]), _message(e)) for e in err.errors()]
+        raise ScenarioError(path, problems) from None
+
+
+def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario file.
+
+    Args:
+        path: YAML file.
+        overrides: dotted field paths to replace before validation, e.g. {"seed": 3}.
+
+    Raises:
+        ScenarioError: file missing, YAML syntax error, or schema problems (all of them).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, [("", "file not found")]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
+        raise ScenarioError(path, [("", f"cannot read the file: {err}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ScenarioError(path, [("", f"YAML syntax error at {where}{problem}")]) from None
+    if overrides and isinstance(data, dict):
+        for dotted, value in overrides.items():
+            apply_override(data, dotted, value)
+    return validate_scenario_data(data, path)
+
+
+def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `a.b.c` in nested dicts, creating levels as needed (used by --seed and sweeps)."""
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ScenarioError("<override>", [(dotted, f"'{key}' is not a mapping")])
+    node[keys[-1]] = value
+
+
+def scenario_as_run(scenario: Scenario) -> dict[str, Any]:
+    """The scenario with every default filled in, as plain data (stored with the results)."""
+    data = scenario.model_dump(mode="json")
+    data["duration"] = f"{scenario.duration}s"
+    data["step"] = f"{scenario.step}s"
+    return data

@@ -1,0 +1,224 @@
+"""Tertiary reserve (1)/(2) commands and baselines (REQUIREMENTS R3, "down-DR").
+
+Products (R3 table; the 2025 revision of tertiary (2) is a separate entry):
+
+| product          | response | command interval | block | baseline step | settlement baseline  | report   | report from |
+|------------------|----------|------------------|-------|---------------|----------------------|----------|-------------|
+| tertiary_1       | 15 min   | 1 min            | 3 h   | 1 min         | 30-min mean of decl. | 1 min    | 15 min before |
+| tertiary_2       | 45 min   | 30 min           | 3 h   | 30 min        | the declared values  | 30 min   | 60 min before |
+| tertiary_2_2025  | 60 min   | 30 min           | 30 min| 30 min        | the declared values  | 30 min   | 60 min before |
+
+The baseline is a forecast of the resource's consumption, declared 1 h before the block at
+the product's baseline step: declared_j = mean of the forecast over baseline interval j.
+The settlement baseline is the 30-min mean of the declared values (tertiary (1)) or the
+declared values themselves (tertiary (2)).
+
+A command is a reduction of consumption (kW) versus the baseline, constant over each command
+interval: target consumption = baseline - reduction. The command array of
+`reserve_command_kw` is the reduction that must be delivered at each step (0 outside
+blocks); the operator sends it `response_time_s` ahead, so an EMS may look that far ahead.
+
+Block configuration (scenario): {at, reduction_kw} with `at` in seconds from start, a
+duration string or an ISO time, and `reduction_kw` one number (whole block) or one number per
+command interval; or {at, max_reduction_kw} to draw a seeded random level per interval in
+[0, max_reduction_kw].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from twin.signals.errors import SignalConfigError
+from twin.signals.timebase import check_timebase, offsets_s, seconds_from_start, stream_rng
+
+_TIME_EPS_S = 1e-9
+
+
+@dataclass(frozen=True)
+class ReserveProduct:
+    """Timing rules of one reserve product (all in seconds).
+
+    Attributes:
+        name: Product key.
+        response_time_s: Time from command to delivery.
+        command_interval_s: Commands change at this interval.
+        block_length_s: Length of one block.
+        baseline_step_s: Granularity of the declared baseline.
+        settlement_average_s: Settlement averages the declared baseline over this (None = as declared).
+        report_interval_s: Interval of the delivery reports.
+        report_lead_s: Reports start this long before the block.
+        baseline_lead_s: The baseline is declared this long before the block.
+    """
+
+    name: str
+    response_time_s: float
+    command_interval_s: float
+    block_length_s: float
+    baseline_step_s: float
+    settlement_average_s: float | None
+    report_interval_s: float
+    report_lead_s: float
+    baseline_lead_s: float = 3600.0
+
+
+RESERVE_PRODUCTS: dict[str, ReserveProduct] = {
+    "tertiary_1": ReserveProduct("tertiary_1", 900.0, 60.0, 10800.0, 60.0, 1800.0, 60.0, 900.0),
+    "tertiary_2": ReserveProduct("tertiary_2", 2700.0, 1800.0, 10800.0, 1800.0, None, 1800.0, 3600.0),
+    "tertiary_2_2025": ReserveProduct("tertiary_2_2025", 3600.0, 1800.0, 1800.0, 1800.0, None, 1800.0, 3600.0),
+}
+
+
+@dataclass(frozen=True)
+class ReserveBlock:
+    """One activated block.
+
+    Attributes:
+        start_s: Block start, s from the signal start.
+        product: Its product rules.
+        reduction_kw: Commanded reduction per command interval, kW.
+    """
+
+    start_s: float
+    product: ReserveProduct
+    reduction_kw: np.ndarray
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.product.block_length_s
+
+    @property
+    def baseline_due_s(self) -> float:
+        """Time by which the baseline must be declared, s from the signal start."""
+        return self.start_s - self.product.baseline_lead_s
+
+    def report_times_s(self) -> np.ndarray:
+        """Report instants from `report_lead_s` before the block to its end, s from the signal start."""
+        first = self.start_s - self.product.report_lead_s
+        n = int(round((self.end_s - first) / self.product.report_interval_s))
+        return first + np.arange(1, n + 1) * self.product.report_interval_s
+
+
+def reserve_product(name: str) -> ReserveProduct:
+    """Look a product up by key; SignalConfigError lists the known ones."""
+    try:
+        return RESERVE_PRODUCTS[name]
+    except KeyError:
+        raise SignalConfigError("product", f"'{name}' is unknown; use one of {sorted(RESERVE_PRODUCTS)}") from None
+
+
+def parse_reserve_blocks(
+    config: Sequence[Mapping[str, Any]], start: dt.datetime, product: ReserveProduct, seed: int
+) -> list[ReserveBlock]:
+    """Turn scenario block mappings into ReserveBlock objects.
+
+    Raises:
+        SignalConfigError: Unknown key, missing at/reduction, wrong number of levels,
+            negative reduction, or overlapping blocks.
+    """
+    rng = stream_rng(seed, "reserve")
+    n_commands = int(round(product.block_length_s / product.command_interval_s))
+    blocks: list[ReserveBlock] = []
+    for i, raw in enumerate(config):
+        where = f"blocks[{i}]"
+        if not isinstance(raw, Mapping):
+            raise SignalConfigError(where, "each block must be a mapping such as {at: '13:00', reduction_kw: 10}")
+        unknown = set(raw) - {"at", "reduction_kw", "max_reduction_kw"}
+        if unknown:
+            raise SignalConfigError(where, f"unknown key(s) {sorted(unknown)}; allowed: at, reduction_kw, max_reduction_kw")
+        if "at" not in raw or ("reduction_kw" in raw) == ("max_reduction_kw" in raw):
+            raise SignalConfigError(where, "needs 'at' and exactly one of 'reduction_kw' or 'max_reduction_kw'")
+        try:
+            if "reduction_kw" in raw:
+                levels = np.asarray(raw["reduction_kw"], dtype=float).ravel()
+                if levels.size == 1:
+                    levels = np.full(n_commands, levels[0])
+            else:
+                levels = rng.uniform(0.0, float(raw["max_reduction_kw"]), n_commands)
+        except (TypeError, ValueError):
+            raise SignalConfigError(where, "reduction values must be numbers (kW)") from None
+        if levels.size != n_commands:
+            raise SignalConfigError(
+                f"{where}.reduction_kw",
+                f"{product.name} has {n_commands} command intervals per block, got {levels.size} values",
+            )
+        if np.any(levels < 0) or not np.all(np.isfinite(levels)):
+            raise SignalConfigError(where, "a reduction must be a finite number >= 0 kW")
+        block = ReserveBlock(seconds_from_start(start, raw["at"], f"{where}.at"), product, levels)
+        if blocks and block.start_s < blocks[-1].end_s:
+            raise SignalConfigError(where, "blocks must be in time order and must not overlap")
+        blocks.append(block)
+    return blocks
+
+
+def reserve_command_kw(
+    start: dt.datetime,
+    step_s: float,
+    n_steps: int,
+    seed: int,
+    product: str = "tertiary_1",
+    blocks: Sequence[Mapping[str, Any]] = (),
+) -> np.ndarray:
+    """Commanded consumption reduction per step, kW (0 outside blocks).
+
+    Args:
+        start: Time of step 0 (tz-aware).
+        step_s: Step length, s.
+        n_steps: Number of steps.
+        seed: Random seed (used by blocks with max_reduction_kw).
+        product: "tertiary_1", "tertiary_2" or "tertiary_2_2025".
+        blocks: Block mappings as in the module doc.
+
+    Returns:
+        Reduction per step, kW (float64, length n_steps).
+
+    Raises:
+        SignalConfigError: Bad time base, product or blocks.
+    """
+    check_timebase(start, step_s, n_steps)
+    rules = reserve_product(product)
+    t_s = offsets_s(step_s, n_steps)
+    command_kw = np.zeros(t_s.size)
+    for block in parse_reserve_blocks(blocks, start, rules, seed):
+        inside = (t_s >= block.start_s - _TIME_EPS_S) & (t_s < block.end_s - _TIME_EPS_S)
+        interval = np.floor((t_s[inside] - block.start_s) / rules.command_interval_s + _TIME_EPS_S).astype(int)
+        command_kw[inside] = block.reduction_kw[interval]
+    return command_kw
+
+
+def _block_means(values: np.ndarray, values_step_s: float, period_s: float, field: str) -> np.ndarray:
+    ratio = period_s / values_step_s
+    per = int(round(ratio))
+    if per < 1 or abs(ratio - per) > 1e-9:
+        raise SignalConfigError(field, f"{period_s} s is not a whole number of {values_step_s} s steps")
+    if values.size % per:
+        raise SignalConfigError(field, f"{values.size} values do not fill whole {period_s:.0f} s intervals")
+    return values.reshape(-1, per).mean(axis=1)
+
+
+def declare_baseline_kw(forecast_kw: np.ndarray, forecast_step_s: float, product: str) -> np.ndarray:
+    """Baseline to declare for a block: the forecast averaged over each baseline interval.
+
+    Args:
+        forecast_kw: Forecast consumption over the block, one value per forecast step, kW.
+        forecast_step_s: Step of the forecast, s (must divide the product's baseline step).
+        product: Product key.
+
+    Returns:
+        Declared baseline, one value per baseline step, kW.
+    """
+    rules = reserve_product(product)
+    return _block_means(np.asarray(forecast_kw, dtype=float).ravel(), forecast_step_s, rules.baseline_step_s, "forecast_step_s")
+
+
+def settlement_baseline_kw(declared_kw: np.ndarray, product: str) -> np.ndarray:
+    """Baseline used for settlement: 30-min mean of the declared values (tertiary (1)) or as declared."""
+    rules = reserve_product(product)
+    declared_kw = np.asarray(declared_kw, dtype=float).ravel()
+    if rules.settlement_average_s is None:
+        return declared_kw.copy()
+    return _block_means(declared_kw, rules.baseline_step_s, rules.settlement_average_s, "declared_kw")

@@ -1,0 +1,74 @@
+"""mosaik wrapper of twin.ems: one EMS entity for all fleets.
+
+Inputs: `view` from every fleet (time-shifted: the state at this step's start), `signals`
+(dict), `grid` (dict, time-shifted: last solved grid state). Outputs: `setpoints_kw` (dict fleet
+name -> array), `target_kw`, `feasible_lo_kw`, `feasible_hi_kw`, `contributions_kw`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mosaik_api_v3
+
+from twin.ems.controller import EmsDecision, EnergyManagementSystem
+
+META = {
+    "api_version": "3.0",
+    "type": "time-based",
+    "models": {
+        "EMS": {
+            "public": True,
+            "params": ["ems", "start_second_of_day"],
+            "attrs": ["view", "signals", "grid", "setpoints_kw", "target_kw", "feasible_lo_kw",
+                      "feasible_hi_kw", "contributions_kw", "record"],
+        }
+    },
+}
+
+
+class EmsSim(mosaik_api_v3.Simulator):
+    def __init__(self) -> None:
+        super().__init__(META)
+        self.ems: EnergyManagementSystem | None = None
+        self.decision: EmsDecision | None = None
+        self.step_s = 1
+        self.start_second_of_day = 0
+
+    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
+        self.step_s = step_s
+        return self.meta
+
+    def create(self, num: int, model: str, ems: EnergyManagementSystem, start_second_of_day: int) -> list[dict]:
+        self.ems = ems
+        self.start_second_of_day = start_second_of_day
+        return [{"eid": "ems", "type": model}]
+
+    def step(self, time: int, inputs: dict, max_advance: int) -> int:
+        assert self.ems is not None
+        inp = inputs.get("ems", {})
+        views = {v.name: v for v in inp.get("view", {}).values()}
+        views = dict(sorted(views.items()))
+        signals = next(iter(inp.get("signals", {}).values()), {})
+        grid = next(iter(inp.get("grid", {}).values()), {})
+        second_of_day = (self.start_second_of_day + time) % 86400
+        self.decision = self.ems.decide(views, self.step_s, second_of_day, signals, grid)
+        return time + self.step_s
+
+    def get_data(self, outputs: dict) -> dict:
+        d = self.decision
+        values: dict[str, Any] = {
+            "setpoints_kw": d.setpoints_kw if d else {},
+            "target_kw": d.target_kw if d else 0.0,
+            "feasible_lo_kw": d.feasible_lo_kw if d else 0.0,
+            "feasible_hi_kw": d.feasible_hi_kw if d else 0.0,
+            "contributions_kw": d.contributions_kw if d else {},
+            "record": {
+                "ems.target_kw": d.target_kw if d else 0.0,
+                "ems.feasible_lo_kw": d.feasible_lo_kw if d else 0.0,
+                "ems.feasible_hi_kw": d.feasible_hi_kw if d else 0.0,
+                **{f"ems.contribution.{s.name}_kw": (d.contributions_kw.get(s.name, 0.0) if d else 0.0)
+                   for s in (self.ems.services if self.ems else [])},
+            },
+        }
+        return {eid: {a: values[a] for a in attrs} for eid, attrs in outputs.items()}

@@ -1,0 +1,198 @@
+"""Build and run the mosaik World of a scenario: grid, fleets (+ baseline shadows), EMS, signals,
+recorder. Virtual runs go as fast as possible; real-time runs are paced by mosaik's rt_factor.
+
+Cycles and why they are closed as they are:
+- fleet -> EMS is `time_shifted`: a fleet's output after stepping [t, t+dt) *is* its state at
+  t+dt, which is exactly what the EMS must see at t+dt. initial_data carries the state at t=0.
+- EMS -> fleet is direct: set-points decided at t apply over [t, t+dt).
+- grid -> EMS is `time_shifted`: the EMS sees the last solved grid state (one step old), as a real
+  EMS sees the last measurement; there is no algebraic loop to iterate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mosaik
+import numpy as np
+
+from twin.ems.controller import EnergyManagementSystem
+from twin.ems.services import Uncontrolled, build_service
+from twin.fleet.build import create_fleet, n_sites
+from twin.fleet.model import Fleet
+from twin.metrics.kpis import compute_kpis
+from twin.results import (
+    RunRecorder,
+    library_versions,
+    read_table,
+    write_json,
+    write_scenario,
+)
+from twin.scenario import Scenario, scenario_as_run
+from twin.signals.tariff import tou_price_series
+from twin.durations import parse_clock_s
+
+SIM_CONFIG = {
+    "FleetSim": {"python": "twin.sims.fleet_sim:FleetSim"},
+    "EmsSim": {"python": "twin.sims.ems_sim:EmsSim"},
+    "GridSim": {"python": "twin.sims.grid_sim:GridSim"},
+    "SignalSim": {"python": "twin.sims.signal_sim:SignalSim"},
+    "RecorderSim": {"python": "twin.sims.recorder_sim:RecorderSim"},
+}
+
+
+@dataclass
+class RunOutcome:
+    out_dir: Path
+    summary: dict[str, Any]
+    fleets: dict[str, Fleet] = field(default_factory=dict)
+    baselines: dict[str, Fleet] = field(default_factory=dict)
+
+
+def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
+    """Price per step and its quantile within the local day (share of the day's steps priced <= it)."""
+    periods = [(parse_clock_s(p.start), p.price_per_kwh) for p in scenario.signals.prices.periods]
+    day_steps = max(1, 86400 // scenario.step)
+    start_midnight = scenario.start_local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = tou_price_series(periods, start_midnight, scenario.step, day_steps)
+    price = tou_price_series(periods, scenario.start_local, scenario.step, scenario.n_steps)
+    quantile = np.searchsorted(np.sort(day), price, side="right") / len(day)
+    return {"price_per_kwh": price, "price_quantile": quantile}
+
+
+def build_ems(scenario: Scenario) -> EnergyManagementSystem:
+    services = [build_service(s) for s in scenario.ems.services] or [Uncontrolled()]
+    return EnergyManagementSystem(services, allocation=scenario.ems.allocation)
+
+
+def _site_seed(seed: int, fleet_name: str) -> int:
+    return (seed * 1_000_003 + zlib.crc32(fleet_name.encode())) % (2**31)
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    rt_factor: float | None = None,
+    progress: bool = True,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> RunOutcome:
+    """Run the co-simulation and write results to `out_dir`; returns the summary.
+
+    A KeyboardInterrupt (Ctrl-C, SIGTERM via the CLI) stops the run: rows recorded so far are
+    flushed and summary.json says `"status": "interrupted"`; the exception is then re-raised.
+    """
+    from grids import GridProfiles, PowerFlow, assign_sites_to_buses, build_grid
+
+    wall_start = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_scenario(out_dir / "scenario.yaml", scenario_as_run(scenario))
+    base_summary: dict[str, Any] = {
+        "scenario": scenario.name,
+        "status": "running",
+        "seed": scenario.seed,
+        "start": scenario.start_local.isoformat(),
+        "step_s": scenario.step,
+        "steps": 0,
+        "steps_planned": scenario.n_steps,
+        "ev_count": scenario.ev_count,
+        "versions": library_versions(),
+    }
+    write_json(out_dir / "summary.json", base_summary)
+
+    start = scenario.start_local
+    net = build_grid(scenario.grid.name, **scenario.grid.params)
+    powerflow = PowerFlow(net, backend=scenario.grid.backend)
+    profiles = GridProfiles.for_net(net, start, scenario.step, scenario.n_steps,
+                                    load_scale=scenario.grid.load_scale,
+                                    pv_scale=scenario.grid.pv_scale, seed=scenario.seed)
+    bus_pos_of_id = {int(b): i for i, b in enumerate(powerflow.bus_ids)}
+    n_bus = len(powerflow.bus_ids)
+
+    fleets: dict[str, Fleet] = {}
+    baselines: dict[str, Fleet] = {}
+    bus_pos: dict[str, np.ndarray] = {}
+    for name, spec in scenario.fleets.items():
+        fleets[name] = create_fleet(name, spec, start, scenario.duration, scenario.step, scenario.seed)
+        baselines[name] = create_fleet(name, spec, start, scenario.duration, scenario.step, scenario.seed)
+        explicit = spec.sites if isinstance(spec.sites, list) else None
+        site_buses = assign_sites_to_buses(net, n_sites(spec), explicit, _site_seed(scenario.seed, name))
+        site_pos = np.array([bus_pos_of_id[int(b)] for b in site_buses])
+        bus_pos[name] = site_pos[fleets[name].table.site]
+
+    recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)
+    world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
+    step = scenario.step
+    fleet_sim = world.start("FleetSim", step_s=step)
+    ems_sim = world.start("EmsSim", step_s=step)
+    grid_sim = world.start("GridSim", step_s=step)
+    signal_sim = world.start("SignalSim", step_s=step)
+    recorder_sim = world.start("RecorderSim", step_s=step)
+
+    ems = ems_sim.EMS(ems=build_ems(scenario), start_second_of_day=start.hour * 3600 + start.minute * 60 + start.second)
+    grid = grid_sim.Grid(powerflow=powerflow, profiles=profiles)
+    signals = signal_sim.Signals(series=price_signals(scenario))
+    grid_ids = None
+    if scenario.outputs.grid_detail:
+        grid_ids = {"vm_pu": [str(b) for b in powerflow.bus_ids],
+                    "line_loading_pct": [str(i) for i in powerflow.line_ids],
+                    "trafo_loading_pct": [str(i) for i in powerflow.trafo_ids]}
+    rec = recorder_sim.Recorder(recorder=recorder, start_utc=start.astimezone(dt.UTC),
+                                grid_ids=grid_ids, on_row=on_row)
+
+    for name in scenario.fleets:
+        ctrl = fleet_sim.Fleet(fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus)
+        base = fleet_sim.Fleet(fleet=baselines[name], bus_pos=bus_pos[name], n_bus=n_bus, baseline=True)
+        world.connect(ems, ctrl, "setpoints_kw")
+        world.connect(ctrl, ems, "view", time_shifted=True, initial_data={"view": fleets[name].view()})
+        world.connect(ctrl, grid, "p_bus_mw")
+        world.connect(ctrl, rec, "record")
+        world.connect(base, rec, "record")
+    world.connect(signals, ems, ("values", "signals"))
+    world.connect(grid, ems, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
+    world.connect(signals, rec, "record")
+    world.connect(ems, rec, "record")
+    world.connect(grid, rec, "record")
+    if grid_ids is not None:
+        world.connect(grid, rec, "detail")
+
+    status = "completed"
+    try:
+        world.run(until=scenario.duration, rt_factor=rt_factor, print_progress=progress)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        recorder.flush()
+        if status == "completed":
+            recorder.finalize()
+        else:
+            # mosaik leaves the loop half-way on Ctrl-C; close it so the process can exit cleanly.
+            try:
+                world.shutdown()
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
+        summary = dict(base_summary)
+        summary["status"] = status
+        summary["wall_time_s"] = round(time.perf_counter() - wall_start, 3)
+        try:
+            table = read_table(out_dir, "timeseries")
+            summary["steps"] = len(table)
+            summary["kpis"] = compute_kpis(scenario, table, fleets, grid_sim_nonconverged(table))
+        except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
+            summary["kpis_error"] = str(err)
+        write_json(out_dir / "summary.json", summary)
+    return RunOutcome(out_dir=out_dir, summary=summary, fleets=fleets, baselines=baselines)
+
+
+def grid_sim_nonconverged(table: Any) -> int:
+    if "grid.converged" not in table:
+        return 0
+    return int((table["grid.converged"] < 0.5).sum())
