@@ -19,8 +19,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 emulate_app = typer.Typer(no_args_is_help=True, help="Emulated chargers for labs and tests.")
 app.add_typer(emulate_app, name="emulate")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 RESULT_FILES = ("summary.json", "scenario.yaml", "*.parquet", "*.parts")
 
@@ -30,8 +30,9 @@ class UserError(Exception):
 
 
 def _fail(lines: list[str], code: int = 2) -> None:
+    # Plain print: rich would wrap long paths, and these lines are meant for grep and CI logs.
     for line in lines:
-        err.print(line, markup=False, highlight=False)
+        print(line, file=sys.stderr)
     raise typer.Exit(code)
 
 

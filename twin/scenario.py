@@ -285,10 +285,25 @@ class Scenario(_Strict):
         return sum(f.count for f in self.fleets.values())
 
 
+def _service_tags() -> frozenset[str]:
+    from typing import get_args
+
+    union = get_args(ServiceSpec)[0]
+    return frozenset(get_args(m.model_fields["type"].annotation)[0] for m in get_args(union))
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
-    # Pydantic puts union-member names in the location ("function-after[...]", tag names); users
-    # only know their own field names.
-    parts = [str(p) for p in loc if not str(p).startswith(("function-", "tagged-union["))]
+    # Pydantic puts union-member names in the location ("function-after[...]", the discriminator
+    # tag after a list index); users only know their own field names.
+    tags = _service_tags()
+    parts: list[str] = []
+    for i, p in enumerate(loc):
+        text = str(p)
+        if text.startswith(("function-", "tagged-union[")):
+            continue
+        if i > 0 and isinstance(loc[i - 1], int) and text in tags:
+            continue
+        parts.append(text)
     return ".".join(parts)
 
 

@@ -11,6 +11,7 @@ Cycles and why they are closed as they are:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import zlib
@@ -22,6 +23,7 @@ from typing import Any
 import mosaik
 import numpy as np
 
+from twin.durations import parse_clock_s
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites
@@ -36,7 +38,6 @@ from twin.results import (
 )
 from twin.scenario import Scenario, scenario_as_run
 from twin.signals.tariff import tou_price_series
-from twin.durations import parse_clock_s
 
 SIM_CONFIG = {
     "FleetSim": {"python": "twin.sims.fleet_sim:FleetSim"},
@@ -75,19 +76,59 @@ def _site_seed(seed: int, fleet_name: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(fleet_name.encode())) % (2**31)
 
 
-def run_scenario(
+@dataclass
+class PreparedRun:
+    """A built but not yet run co-simulation: everything a test may want to inspect per step."""
+
+    scenario: Scenario
+    out_dir: Path
+    world: Any
+    fleets: dict[str, Fleet]
+    baselines: dict[str, Fleet]
+    recorder: RunRecorder
+    powerflow: Any
+    profiles: Any
+    bus_pos: dict[str, np.ndarray]
+    base_summary: dict[str, Any]
+    wall_start: float
+
+    def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
+        """Run to the end and write results (see run_scenario)."""
+        scenario, out_dir, recorder = self.scenario, self.out_dir, self.recorder
+        status = "completed"
+        summary = dict(self.base_summary)
+        try:
+            self.world.run(until=scenario.duration, rt_factor=rt_factor, print_progress=progress)
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            recorder.flush()
+            if status == "completed":
+                recorder.finalize()
+            else:
+                # mosaik leaves its loop half-way on Ctrl-C; close it so the process can exit.
+                with contextlib.suppress(Exception):
+                    self.world.shutdown()
+            summary["status"] = status
+            summary["wall_time_s"] = round(time.perf_counter() - self.wall_start, 3)
+            try:
+                table = read_table(out_dir, "timeseries")
+                summary["steps"] = len(table)
+                summary["kpis"] = compute_kpis(scenario, table, self.fleets, grid_sim_nonconverged(table))
+            except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
+                summary["kpis_error"] = str(err)
+            write_json(out_dir / "summary.json", summary)
+        return RunOutcome(out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines)
+
+
+def prepare_run(
     scenario: Scenario,
     out_dir: Path,
     *,
-    rt_factor: float | None = None,
-    progress: bool = True,
     on_row: Callable[[dict[str, Any]], None] | None = None,
-) -> RunOutcome:
-    """Run the co-simulation and write results to `out_dir`; returns the summary.
-
-    A KeyboardInterrupt (Ctrl-C, SIGTERM via the CLI) stops the run: rows recorded so far are
-    flushed and summary.json says `"status": "interrupted"`; the exception is then re-raised.
-    """
+) -> PreparedRun:
+    """Build grid, fleets, EMS and the mosaik World; write scenario.yaml and a 'running' summary."""
     from grids import GridProfiles, PowerFlow, assign_sites_to_buses, build_grid
 
     wall_start = time.perf_counter()
@@ -113,7 +154,6 @@ def run_scenario(
     profiles = GridProfiles.for_net(net, start, scenario.step, scenario.n_steps,
                                     load_scale=scenario.grid.load_scale,
                                     pv_scale=scenario.grid.pv_scale, seed=scenario.seed)
-    bus_pos_of_id = {int(b): i for i, b in enumerate(powerflow.bus_ids)}
     n_bus = len(powerflow.bus_ids)
 
     fleets: dict[str, Fleet] = {}
@@ -124,8 +164,7 @@ def run_scenario(
         baselines[name] = create_fleet(name, spec, start, scenario.duration, scenario.step, scenario.seed)
         explicit = spec.sites if isinstance(spec.sites, list) else None
         site_buses = assign_sites_to_buses(net, n_sites(spec), explicit, _site_seed(scenario.seed, name))
-        site_pos = np.array([bus_pos_of_id[int(b)] for b in site_buses])
-        bus_pos[name] = site_pos[fleets[name].table.site]
+        bus_pos[name] = powerflow.positions_of_buses(site_buses)[fleets[name].table.site]
 
     recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)
     world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
@@ -136,12 +175,14 @@ def run_scenario(
     signal_sim = world.start("SignalSim", step_s=step)
     recorder_sim = world.start("RecorderSim", step_s=step)
 
-    ems = ems_sim.EMS(ems=build_ems(scenario), start_second_of_day=start.hour * 3600 + start.minute * 60 + start.second)
+    start_sod = start.hour * 3600 + start.minute * 60 + start.second
+    ems = ems_sim.EMS(ems=build_ems(scenario), start_second_of_day=start_sod)
     grid = grid_sim.Grid(powerflow=powerflow, profiles=profiles)
     signals = signal_sim.Signals(series=price_signals(scenario))
     grid_ids = None
     if scenario.outputs.grid_detail:
         grid_ids = {"vm_pu": [str(b) for b in powerflow.bus_ids],
+                    "ev_p_mw": [str(b) for b in powerflow.bus_ids],
                     "line_loading_pct": [str(i) for i in powerflow.line_ids],
                     "trafo_loading_pct": [str(i) for i in powerflow.trafo_ids]}
     rec = recorder_sim.Recorder(recorder=recorder, start_utc=start.astimezone(dt.UTC),
@@ -162,34 +203,26 @@ def run_scenario(
     world.connect(grid, rec, "record")
     if grid_ids is not None:
         world.connect(grid, rec, "detail")
+    return PreparedRun(scenario=scenario, out_dir=out_dir, world=world, fleets=fleets,
+                       baselines=baselines, recorder=recorder, powerflow=powerflow,
+                       profiles=profiles, bus_pos=bus_pos, base_summary=base_summary,
+                       wall_start=wall_start)
 
-    status = "completed"
-    try:
-        world.run(until=scenario.duration, rt_factor=rt_factor, print_progress=progress)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        recorder.flush()
-        if status == "completed":
-            recorder.finalize()
-        else:
-            # mosaik leaves the loop half-way on Ctrl-C; close it so the process can exit cleanly.
-            try:
-                world.shutdown()
-            except Exception:  # noqa: BLE001 - best effort on the way out
-                pass
-        summary = dict(base_summary)
-        summary["status"] = status
-        summary["wall_time_s"] = round(time.perf_counter() - wall_start, 3)
-        try:
-            table = read_table(out_dir, "timeseries")
-            summary["steps"] = len(table)
-            summary["kpis"] = compute_kpis(scenario, table, fleets, grid_sim_nonconverged(table))
-        except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
-            summary["kpis_error"] = str(err)
-        write_json(out_dir / "summary.json", summary)
-    return RunOutcome(out_dir=out_dir, summary=summary, fleets=fleets, baselines=baselines)
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    rt_factor: float | None = None,
+    progress: bool = True,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> RunOutcome:
+    """Run the co-simulation and write results to `out_dir`; returns the summary.
+
+    A KeyboardInterrupt (Ctrl-C, SIGTERM via the CLI) stops the run: rows recorded so far are
+    flushed and summary.json says `"status": "interrupted"`; the exception is then re-raised.
+    """
+    return prepare_run(scenario, out_dir, on_row=on_row).run(rt_factor=rt_factor, progress=progress)
 
 
 def grid_sim_nonconverged(table: Any) -> int:

@@ -59,11 +59,14 @@ class EnergyManagementSystem:
             time_s=first.time_s, second_of_day=second_of_day, dt_s=dt_s, lo_kw=lo, hi_kw=hi,
             soc=cat("soc"), plugged=cat("plugged"), depart_s=cat("depart_s"),
             target_soc=cat("session_target_soc"), battery_kwh=tab("battery_kwh"),
-            eta_charge=tab("eta_charge"), signals=dict(signals or {}), grid=dict(grid or {}),
+            eta_charge=tab("eta_charge"), p_charge_max_kw=tab("p_charge_max_kw"), signals=dict(signals or {}), grid=dict(grid or {}),
         )
         plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
         for service in self.services:
             plan = service.apply(ctx, plan)
+        if plan.hi_kw is not None:
+            # Services may only raise the upper bound within what is physically possible.
+            hi = np.where(ctx.plugged, np.clip(plan.hi_kw, hi, ctx.p_charge_max_kw), 0.0)
         if self.allocation == "relay":
             laxity_s = np.where(np.isfinite(ctx.depart_s), ctx.depart_s - ctx.time_s, 1e12)
             p = allocate_relay(lo, hi, plan.preferred_kw, plan.target_kw, rank=laxity_s)

@@ -17,7 +17,7 @@ class EmsContext:
         second_of_day: local clock time of the step start, s after midnight.
         dt_s: step length, s.
         lo_kw, hi_kw: per-EV feasible power range (hard constraints).
-        soc, plugged, depart_s, target_soc, battery_kwh, eta_charge: per-EV state.
+        soc, plugged, depart_s, target_soc, battery_kwh, eta_charge, p_charge_max_kw: per-EV state.
         signals: current signal values by name (e.g. "price_per_kwh", "price_cheap").
         grid: last grid state (vm_min_pu, ...) or empty before the first power flow.
     """
@@ -33,6 +33,7 @@ class EmsContext:
     target_soc: np.ndarray
     battery_kwh: np.ndarray
     eta_charge: np.ndarray
+    p_charge_max_kw: np.ndarray
     signals: dict[str, float] = field(default_factory=dict)
     grid: dict[str, Any] = field(default_factory=dict)
 
@@ -44,6 +45,8 @@ class FleetPlan:
     target_kw: float
     preferred_kw: np.ndarray
     contributions_kw: dict[str, float] = field(default_factory=dict)
+    hi_kw: np.ndarray | None = None
+    """Raised upper bounds (e.g. charging above the driver's target into PV); None = ctx.hi_kw."""
 
     def with_target(self, service: str, target_kw: float,
                     preferred_kw: np.ndarray | None = None) -> FleetPlan:

@@ -33,7 +33,8 @@ from twin.signals.timebase import check_timebase, offsets_s
 
 TIME_COLUMN = "time"
 _HEADER_LINES = 1
-_ZONE_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+# A clock time followed by Z or an offset; a bare date such as 2024-06-01 has no zone.
+_ZONE_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 _MISSING_TEXT = {"", "nan", "na", "n/a", "null", "none"}
 _TIME_EPS_S = 1e-6
 

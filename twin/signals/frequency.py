@@ -132,8 +132,13 @@ def _apply_event(level_hz: np.ndarray, quiet: np.ndarray, t_s: np.ndarray, event
             quiet[active] = True
         return
     # Ramp: the level just before the event is where the ramp starts and returns to.
-    before = t_s < event.at_s - _TIME_EPS_S
-    from_hz = float(level_hz[before][-1]) if np.any(before) else float(level_hz[0]) if level_hz.size else 0.0
+    before = np.flatnonzero(t_s < event.at_s - _TIME_EPS_S)
+    if before.size:
+        from_hz = float(level_hz[before[-1]])
+    elif level_hz.size:
+        from_hz = float(level_hz[0])  # the event began before the signal: start from its first value
+    else:
+        return
     rise_end = event.at_s + event.ramp_s
     hold_end = rise_end + end_at
     fall_end = hold_end + event.ramp_s

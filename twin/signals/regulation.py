@@ -74,7 +74,8 @@ def regulation_signal_pu(
     if t_s.size == 0:
         return t_s
     update_index = np.floor(t_s / update_s + _TIME_EPS_S).astype(np.int64)
-    n_updates = int(update_index[-1]) + 1
+    # Sized by the time span, not the step count, so the same span at any step gives the same values.
+    n_updates = max(int(np.ceil(n_steps * step_s / update_s - _TIME_EPS_S)), int(update_index[-1]) + 1)
     raw = ornstein_uhlenbeck(stream_rng(seed, "regulation"), n_updates, update_s, 1.0, correlation_time_s)
     window = int(round(neutral_window_s / update_s))
     conditioned = raw - _centred_moving_average(raw, window)

@@ -61,6 +61,7 @@ class GridSim(mosaik_api_v3.Simulator):
         if not self.result.converged:
             self.nonconverged_steps += 1
         self.ev_p_mw = float(ev.sum())
+        self.ev_bus_p_mw = ev
         self.load_p_mw = float(prof.load_p_mw[k].sum())
         self.pv_p_mw = float(prof.sgen_p_mw[k].sum())
         return time + self.step_s
@@ -89,7 +90,7 @@ class GridSim(mosaik_api_v3.Simulator):
             "record": {f"grid.{k}": v for k, v in state.items()},
             "detail": {
                 "vm_pu": r.vm_pu, "line_loading_pct": r.line_loading_pct,
-                "trafo_loading_pct": r.trafo_loading_pct,
+                "trafo_loading_pct": r.trafo_loading_pct, "ev_p_mw": self.ev_bus_p_mw,
             } if r is not None else {},
         }
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}

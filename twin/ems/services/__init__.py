@@ -18,7 +18,7 @@ _BUILDERS: dict[type, Callable[..., Service]] = {
     UncontrolledSpec: lambda s: Uncontrolled(order=s.order),
     SmartChargingSpec: lambda s: SmartCharging(s.cheap_price_quantile, order=s.order),
     FlexibilityWindowsSpec: lambda s: FlexibilityWindows(
-        s.push_up, s.push_down, s.discharge_in_push_down, order=s.order),
+        s.push_up, s.push_down, s.discharge_in_push_down, s.push_up_soc_max, order=s.order),
 }
 
 

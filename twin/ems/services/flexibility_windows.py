@@ -1,10 +1,16 @@
 """Flexibility windows (R1): push demand up in the PV-peak window and down in the demand-peak
-window, within every EV's hard constraints. Outside the windows the plan is left as it came."""
+window, within every EV's hard constraints.
+
+Outside the windows the service only acts ahead of a push-down window: an EV that leaves during
+(or soon after) the window would otherwise be *forced* to charge inside it by its departure need,
+so that energy is spread over the time left before the window opens instead.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from twin.durations import parse_clock_s
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service
 from twin.ems.services.specs import ClockWindow
@@ -14,16 +20,50 @@ class FlexibilityWindows(Service):
     name = "flexibility_windows"
 
     def __init__(self, push_up: ClockWindow | None, push_down: ClockWindow | None,
-                 discharge_in_push_down: bool = True, order: int = 0):
+                 discharge_in_push_down: bool = True, push_up_soc_max: float | None = None,
+                 order: int = 0):
         super().__init__(order)
+        self.push_up_soc_max = push_up_soc_max
         self.push_up = push_up
         self.push_down = push_down
         self.discharge_in_push_down = discharge_in_push_down
 
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
         if self.push_up is not None and self.push_up.contains(ctx.second_of_day):
-            return plan.with_target(self.name, float(ctx.hi_kw.sum()))
+            if self.push_up_soc_max is None:
+                return plan.with_target(self.name, float(ctx.hi_kw.sum()))
+            room_kwh = np.maximum(self.push_up_soc_max - ctx.soc, 0.0) * ctx.battery_kwh / ctx.eta_charge
+            hi = np.maximum(ctx.hi_kw, np.minimum(ctx.p_charge_max_kw, room_kwh / (ctx.dt_s / 3600.0)))
+            hi = np.where(ctx.plugged, hi, 0.0)
+            plan = plan.with_target(self.name, float(hi.sum()))
+            return FleetPlan(plan.target_kw, plan.preferred_kw, plan.contributions_kw, hi_kw=hi)
         if self.push_down is not None and self.push_down.contains(ctx.second_of_day):
             floor = ctx.lo_kw if self.discharge_in_push_down else np.maximum(ctx.lo_kw, 0.0)
             return plan.with_target(self.name, float(floor.sum()), preferred_kw=floor)
+        if self.push_down is not None:
+            return self._charge_ahead_of_push_down(ctx, plan)
         return plan
+
+    def _charge_ahead_of_push_down(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
+        assert self.push_down is not None
+        opens_in_s = (parse_clock_s(self.push_down.start) - ctx.second_of_day) % 86400
+        length_s = (parse_clock_s(self.push_down.end) - parse_clock_s(self.push_down.start)) % 86400
+        if opens_in_s > 12 * 3600:
+            return plan  # the next push-down window is too far ahead to plan for now
+        if self.push_up is not None:
+            up_opens_in_s = (parse_clock_s(self.push_up.start) - ctx.second_of_day) % 86400
+            if up_opens_in_s < opens_in_s:
+                return plan  # the push-up window comes first and charges at full power anyway
+        closes_s = ctx.time_s + opens_in_s + length_s
+        # Energy that full power after the window cannot deliver before departure (grid side).
+        after_h = np.clip(ctx.depart_s - closes_s, 0.0, None) / 3600.0
+        e_need = np.maximum(ctx.target_soc - ctx.soc, 0.0) * ctx.battery_kwh / ctx.eta_charge
+        finite = np.isfinite(after_h)
+        e_after = np.where(finite, ctx.hi_kw * np.where(finite, after_h, 0.0), np.inf)
+        e_before = np.maximum(e_need - e_after, 0.0)
+        before_h = max(opens_in_s, ctx.dt_s) / 3600.0
+        pre = np.clip(e_before / before_h, ctx.lo_kw, ctx.hi_kw)
+        preferred = np.maximum(plan.preferred_kw, pre)
+        if np.allclose(preferred, plan.preferred_kw):
+            return plan
+        return plan.with_target(self.name, max(plan.target_kw, float(preferred.sum())), preferred_kw=preferred)

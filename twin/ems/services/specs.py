@@ -52,6 +52,9 @@ class FlexibilityWindowsSpec(_ServiceSpecBase):
     push_down: ClockWindow | None = ClockWindow(start="16:00", end="20:00")
     discharge_in_push_down: bool = True
     """Bidirectional EVs may discharge (never below floor or departure need) in push-down."""
+    push_up_soc_max: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    """In push-up, EVs may charge above the driver's target up to this SOC (store PV surplus);
+    None = never above the target (pure time shifting)."""
 
 
 ServiceSpec = Annotated[

@@ -1,0 +1,103 @@
+"""Malformed scenarios: each gives `file: field.path: reason` on stderr and exit code 2, no traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from twin.scenario import ScenarioError, load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+
+
+def _mutate(path: str, value, delete: bool = False) -> dict:
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    node = data
+    keys = path.split(".")
+    for k in keys[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    last = keys[-1]
+    if delete:
+        del node[last]
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
+
+
+# (description, data or raw text, expected field path, expected words in the reason)
+CASES = [
+    ("missing name", _mutate("name", None, delete=True), "name", "required"),
+    ("missing grid", _mutate("grid", None, delete=True), "grid", "required"),
+    ("missing fleets", _mutate("fleets", None, delete=True), "fleets", "required"),
+    ("bad step unit", _mutate("step", "15 minutes"), "step", "not a duration"),
+    ("step in m", _mutate("step", "15m"), "step", "not a duration"),
+    ("negative duration", _mutate("duration", "-1d"), "duration", "not a duration"),
+    ("zero step", _mutate("step", 0), "step", "positive"),
+    ("duration not multiple of step", _mutate("step", "7min"), "", "whole number of steps"),
+    ("bad start", _mutate("start", "yesterday"), "start", "datetime"),
+    ("bad timezone", _mutate("timezone", "Mars/Olympus"), "timezone", "unknown time zone"),
+    ("unknown grid", _mutate("grid.name", "atlantis_grid"), "grid.name", "unknown grid"),
+    ("bad simbench code", _mutate("grid.name", "simbench:1-XX-nowhere-0-no_sw"), "grid.name", "simbench"),
+    ("negative count", _mutate("fleets.commuters.count", -5), "fleets.commuters.count", "greater than 0"),
+    ("count not a number", _mutate("fleets.commuters.count", "many"), "fleets.commuters.count", "integer"),
+    ("negative battery", _mutate("fleets.business.vehicle.battery_kwh", -40), "fleets.business.vehicle.battery_kwh", "greater than 0"),
+    ("efficiency > 1", _mutate("fleets.business.vehicle.eta_charge", 92), "fleets.business.vehicle.eta_charge", "less than or equal to 1"),
+    ("soc floor above target", _mutate("fleets.households.soc_floor", 0.95), "fleets.households", "soc_target"),
+    ("unknown fleet type", _mutate("fleets.households.type", "taxi"), "fleets.households.type", "commuter"),
+    ("unknown service", _mutate("ems.services.0", {"type": "teleport"}), "ems.services.0", "teleport"),
+    ("bad window time", _mutate("ems.services.1.push_up", {"start": "25:00", "end": "14:00"}), "ems.services.1.push_up.start", "not a valid time"),
+    ("unknown field typo", _mutate("fleets.commuters.cout", 3), "fleets.commuters.cout", "unknown field"),
+    ("bad price period", _mutate("signals.prices.periods.0", {"start": "7am", "price_per_kwh": 0.2}), "signals.prices.periods.0.start", "HH:MM"),
+    ("bad trip clock", _mutate("fleets.commuters.trips", {"arrive": "8.30"}), "fleets.commuters.trips.arrive", "HH:MM"),
+    ("hardware unknown fleet", _mutate("hardware", [{"charger": "taxis/1", "adapter": "ocpp", "id": "CP1"}]), "hardware", "no fleet named 'taxis'"),
+    ("hardware bad adapter", _mutate("hardware", [{"charger": "commuters/1", "adapter": "canbus"}]), "hardware.0.adapter", "ocpp"),
+    ("yaml syntax", "name: x\nfleets: [unclosed\n", "", "YAML syntax error at line"),
+    ("not a mapping", "- just\n- a list\n", "", "mapping"),
+    ("empty file", "", "", "mapping"),
+]
+
+
+def _write(tmp_path: Path, content) -> Path:
+    path = tmp_path / "broken.yaml"
+    path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
+    return path
+
+
+@pytest.mark.parametrize("desc,content,field,reason", CASES, ids=[c[0] for c in CASES])
+def test_malformed_scenario_names_file_field_and_reason(tmp_path, desc, content, field, reason):
+    path = _write(tmp_path, content)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    lines = info.value.lines()
+    assert lines and all(line.startswith(f"{path}: ") for line in lines)
+    hit = [ln for ln in lines if (not field or f": {field}" in ln) and reason.lower() in ln.lower()]
+    assert hit, f"{desc}: expected field '{field}' and '{reason}' in {lines}"
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    bad = _write(tmp_path, CASES[3][1])
+    good = ROOT / "scenarios" / "default.yaml"
+    ok = subprocess.run([sys.executable, "-m", "twin.cli", "validate", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    res = subprocess.run([sys.executable, "-m", "twin.cli", "validate", str(bad)], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert f"{bad}: step: " in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_cli_validate_missing_file(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "twin.cli", "validate", str(tmp_path / "nope.yaml")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "file not found" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_all_shipped_scenarios_validate():
+    files = sorted((ROOT / "scenarios").glob("*.yaml"))
+    assert files
+    for f in files:
+        load_scenario(f)
