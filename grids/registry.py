@@ -1,0 +1,170 @@
+"""Grid models by name: SimBench codes, pandapower's CIGRE / Kerber nets, the Japanese feeder.
+
+Names:
+
+* ``"simbench:<code>"``, e.g. ``"simbench:1-MVLV-semiurb-3.202-1-no_sw"`` - any code of
+  ``simbench.collect_all_simbench_codes()``; the data ship with the simbench package (offline).
+  These nets carry a year of 15-min profiles used by ``grids.profiles``.
+* ``"cigre_lv"``, ``"cigre_mv"`` (param ``with_der``: False, "pv_wind" or "all").
+* ``"kerber_landnetz_freileitung_1"`` ... ``"kerber_vorstadtnetz_kabel_2"``: pandapower's Kerber
+  LV nets; their keyword parameters pass through (e.g. ``n_lines``, ``p_load_mw``).
+* ``"japan_6kv_feeder"``: see ``grids.japan_feeder.build_japan_6kv_feeder`` for the parameters.
+
+Every built net gets ``net["grid_name"]`` set to the name it was built from.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from grids.errors import GridParameterError, UnknownGridError
+from grids.japan_feeder import build_japan_6kv_feeder
+
+if TYPE_CHECKING:
+    from pandapower import pandapowerNet
+
+SIMBENCH_PREFIX = "simbench:"
+_SIMBENCH_EXAMPLES = (
+    "simbench:1-MVLV-semiurb-3.202-1-no_sw",
+    "simbench:1-MVLV-urban-5.303-0-no_sw",
+    "simbench:1-LV-rural1--0-no_sw",
+    "simbench:1-MV-rural--1-no_sw",
+)
+
+
+def _pandapower_network(function_name: str) -> Callable[..., pandapowerNet]:
+    def build(**params: Any) -> pandapowerNet:
+        import pandapower.networks as pn
+
+        return getattr(pn, function_name)(**params)
+
+    build.__name__ = function_name
+    build.pandapower_function = function_name  # type: ignore[attr-defined]
+    return build
+
+
+def _cigre_mv(*, with_der: bool | str = False) -> pandapowerNet:
+    import pandapower.networks as pn
+
+    if with_der not in (False, "pv_wind", "all"):
+        raise GridParameterError(
+            f"cigre_mv: with_der={with_der!r} is invalid; expected False, 'pv_wind' or 'all'"
+        )
+    return pn.create_cigre_network_mv(with_der=with_der)
+
+
+_KERBER = (
+    "kerber_landnetz_freileitung_1",
+    "kerber_landnetz_freileitung_2",
+    "kerber_landnetz_kabel_1",
+    "kerber_landnetz_kabel_2",
+    "kerber_dorfnetz",
+    "kerber_vorstadtnetz_kabel_1",
+    "kerber_vorstadtnetz_kabel_2",
+)
+
+_BUILDERS: dict[str, Callable[..., pandapowerNet]] = {
+    "cigre_lv": _pandapower_network("create_cigre_network_lv"),
+    "cigre_mv": _cigre_mv,
+    **{name: _pandapower_network(f"create_{name}") for name in _KERBER},
+    "japan_6kv_feeder": build_japan_6kv_feeder,
+}
+
+
+def available_grids(include_simbench: bool = True) -> list[str]:
+    """Names ``build_grid`` accepts.
+
+    Args:
+        include_simbench: Also list every ``"simbench:<code>"`` (about 250 names).
+
+    Returns:
+        Sorted named grids first, then the SimBench names.
+    """
+    names = sorted(_BUILDERS)
+    if include_simbench:
+        names += [SIMBENCH_PREFIX + code for code in sorted(_simbench_codes())]
+    return names
+
+
+def check_grid_name(name: str) -> None:
+    """Raise ``UnknownGridError`` unless ``build_grid(name)`` would find a builder.
+
+    Cheap: no net is built (SimBench codes are checked against the package's code list).
+    """
+    if name in _BUILDERS:
+        return
+    if name.startswith(SIMBENCH_PREFIX):
+        code = name[len(SIMBENCH_PREFIX):]
+        if code not in _simbench_codes():
+            raise UnknownGridError(
+                f"unknown SimBench code {code!r} in grid name {name!r}; valid examples: "
+                f"{', '.join(_SIMBENCH_EXAMPLES)} (all codes: simbench.collect_all_simbench_codes())"
+            )
+        return
+    raise UnknownGridError(
+        f"unknown grid name {name!r}; available: {', '.join(sorted(_BUILDERS))}, "
+        f"or 'simbench:<code>' such as {_SIMBENCH_EXAMPLES[0]!r}"
+    )
+
+
+def build_grid(name: str, **params: Any) -> pandapowerNet:
+    """Build a pandapower net by name.
+
+    Args:
+        name: A name of ``available_grids()`` (see the module docstring).
+        **params: Keyword parameters of that grid's builder.
+
+    Returns:
+        A fresh pandapower net (callers may modify it).
+
+    Raises:
+        UnknownGridError: The name or SimBench code is unknown.
+        GridParameterError: A parameter is not accepted by the builder or out of range.
+    """
+    check_grid_name(name)
+    if name.startswith(SIMBENCH_PREFIX):
+        if params:
+            raise GridParameterError(
+                f"{name}: SimBench grids take no parameters, got {sorted(params)}"
+            )
+        net = copy.deepcopy(_pristine_simbench_net(name[len(SIMBENCH_PREFIX):]))
+    else:
+        builder = _BUILDERS[name]
+        _check_params(name, builder, params)
+        net = builder(**params)
+    net["grid_name"] = name
+    return net
+
+
+def _check_params(name: str, builder: Callable[..., Any], params: dict[str, Any]) -> None:
+    function_name = getattr(builder, "pandapower_function", None)
+    if function_name is not None:
+        import pandapower.networks as pn
+
+        builder = getattr(pn, function_name)
+    accepted = set(inspect.signature(builder).parameters)
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise GridParameterError(
+            f"{name}: unknown parameter(s) {unknown}; accepted: {sorted(accepted) or 'none'}"
+        )
+
+
+@functools.cache
+def _simbench_codes() -> frozenset[str]:
+    import simbench
+
+    return frozenset(simbench.collect_all_simbench_codes())
+
+
+@functools.lru_cache(maxsize=4)
+def _pristine_simbench_net(code: str) -> pandapowerNet:
+    # Loading a SimBench net parses the whole bundled data set (~3 s); repeated builds of the
+    # same code (sweeps, tests) get a deep copy of this cached, never-modified net instead.
+    import simbench
+
+    return simbench.get_simbench_net(code)
