@@ -60,9 +60,12 @@ def run(
     realtime: Annotated[bool, typer.Option("--realtime", help="Pace the run by the wall clock (HIL).")] = False,
     rt_factor: Annotated[float | None, typer.Option(help="Simulated seconds per wall second ^-1 (1.0 = real time).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    live: Annotated[str | None, typer.Option(
+        help="Publish step snapshots for the dashboard on this pyzmq address "
+             "(e.g. tcp://127.0.0.1:5556).")] = None,
 ) -> None:
     """Run a scenario (default: scenarios/default.yaml) and write results."""
-    from twin.world import run_scenario
+    from twin.world import prepare_run
 
     overrides = {"seed": seed} if seed is not None else None
     try:
@@ -73,12 +76,22 @@ def run(
     _clear_previous(target) if target.exists() else None
     factor = rt_factor if rt_factor is not None else (1.0 if realtime else None)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    publisher = None
     try:
-        outcome = run_scenario(sc, target, rt_factor=factor, progress=progress)
+        prepared = prepare_run(sc, target)
+        if live:
+            from twin.telemetry import TelemetryPublisher
+
+            publisher = TelemetryPublisher(live, prepared)
+            prepared.observers.append(publisher)
+        outcome = prepared.run(rt_factor=factor, progress=progress)
     except KeyboardInterrupt:
         _fail([f"interrupted: partial results in {target} (summary.json status 'interrupted')"], code=130)
     except UserError as e:
         _fail([str(e)])
+    finally:
+        if publisher is not None:
+            publisher.close()
     _print_kpis(outcome.summary)
     out.print(f"results: {target}")
 
@@ -133,11 +146,20 @@ def _mount_hardware_commands() -> None:
     # lab dependency never takes `twin run` down with it.
     import importlib
 
-    for module, args in (("adapters.ocpp.cli", (app, emulate_app)), ("adapters.modbus.cli", (emulate_app,))):
+    mounts = (
+        ("adapters.ocpp.cli", (app, emulate_app)),
+        ("adapters.modbus.cli", (emulate_app,)),
+        ("twin.dashboard_cli", (app,)),
+        ("twin.sweep_cli", (app,)),
+    )
+    for module, args in mounts:
         try:
-            importlib.import_module(module).register_cli(*args)
-        except ModuleNotFoundError:
-            continue
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name == module:
+                continue  # that command set is not installed in this checkout
+            raise
+        mod.register_cli(*args)
 
 
 def main() -> None:

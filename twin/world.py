@@ -15,7 +15,6 @@ import contextlib
 import datetime as dt
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from typing import Any
 import mosaik
 import numpy as np
 
-from twin.durations import parse_clock_s
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites
@@ -37,7 +35,8 @@ from twin.results import (
     write_scenario,
 )
 from twin.scenario import Scenario, scenario_as_run
-from twin.signals.tariff import tou_price_series
+from twin.signals.scenario_signals import build_signal_series
+from twin.sims.recorder_sim import StepObserver
 
 SIM_CONFIG = {
     "FleetSim": {"python": "twin.sims.fleet_sim:FleetSim"},
@@ -54,17 +53,6 @@ class RunOutcome:
     summary: dict[str, Any]
     fleets: dict[str, Fleet] = field(default_factory=dict)
     baselines: dict[str, Fleet] = field(default_factory=dict)
-
-
-def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
-    """Price per step and its quantile within the local day (share of the day's steps priced <= it)."""
-    periods = [(parse_clock_s(p.start), p.price_per_kwh) for p in scenario.signals.prices.periods]
-    day_steps = max(1, 86400 // scenario.step)
-    start_midnight = scenario.start_local.replace(hour=0, minute=0, second=0, microsecond=0)
-    day = tou_price_series(periods, start_midnight, scenario.step, day_steps)
-    price = tou_price_series(periods, scenario.start_local, scenario.step, scenario.n_steps)
-    quantile = np.searchsorted(np.sort(day), price, side="right") / len(day)
-    return {"price_per_kwh": price, "price_quantile": quantile}
 
 
 def build_ems(scenario: Scenario) -> EnergyManagementSystem:
@@ -91,6 +79,8 @@ class PreparedRun:
     bus_pos: dict[str, np.ndarray]
     base_summary: dict[str, Any]
     wall_start: float
+    observers: list[StepObserver] = field(default_factory=list)
+    """Called after each recorded step with (row, detail); append before run()."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
@@ -126,9 +116,10 @@ def prepare_run(
     scenario: Scenario,
     out_dir: Path,
     *,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    observers: list[StepObserver] | None = None,
 ) -> PreparedRun:
     """Build grid, fleets, EMS and the mosaik World; write scenario.yaml and a 'running' summary."""
+    observers = observers if observers is not None else []
     from grids import GridProfiles, PowerFlow, assign_sites_to_buses, build_grid
 
     wall_start = time.perf_counter()
@@ -178,7 +169,7 @@ def prepare_run(
     start_sod = start.hour * 3600 + start.minute * 60 + start.second
     ems = ems_sim.EMS(ems=build_ems(scenario), start_second_of_day=start_sod)
     grid = grid_sim.Grid(powerflow=powerflow, profiles=profiles)
-    signals = signal_sim.Signals(series=price_signals(scenario))
+    signals = signal_sim.Signals(series=build_signal_series(scenario))
     grid_ids = None
     if scenario.outputs.grid_detail:
         grid_ids = {"vm_pu": [str(b) for b in powerflow.bus_ids],
@@ -186,7 +177,7 @@ def prepare_run(
                     "line_loading_pct": [str(i) for i in powerflow.line_ids],
                     "trafo_loading_pct": [str(i) for i in powerflow.trafo_ids]}
     rec = recorder_sim.Recorder(recorder=recorder, start_utc=start.astimezone(dt.UTC),
-                                grid_ids=grid_ids, on_row=on_row)
+                                grid_ids=grid_ids, observers=observers)
 
     for name in scenario.fleets:
         ctrl = fleet_sim.Fleet(fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus)
@@ -206,7 +197,7 @@ def prepare_run(
     return PreparedRun(scenario=scenario, out_dir=out_dir, world=world, fleets=fleets,
                        baselines=baselines, recorder=recorder, powerflow=powerflow,
                        profiles=profiles, bus_pos=bus_pos, base_summary=base_summary,
-                       wall_start=wall_start)
+                       wall_start=wall_start, observers=observers)
 
 
 def run_scenario(
@@ -215,14 +206,14 @@ def run_scenario(
     *,
     rt_factor: float | None = None,
     progress: bool = True,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    observers: list[StepObserver] | None = None,
 ) -> RunOutcome:
     """Run the co-simulation and write results to `out_dir`; returns the summary.
 
     A KeyboardInterrupt (Ctrl-C, SIGTERM via the CLI) stops the run: rows recorded so far are
     flushed and summary.json says `"status": "interrupted"`; the exception is then re-raised.
     """
-    return prepare_run(scenario, out_dir, on_row=on_row).run(rt_factor=rt_factor, progress=progress)
+    return prepare_run(scenario, out_dir, observers=observers).run(rt_factor=rt_factor, progress=progress)
 
 
 def grid_sim_nonconverged(table: Any) -> int:

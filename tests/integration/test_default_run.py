@@ -24,7 +24,7 @@ def default_run(tmp_path_factory):
     violations: list[str] = []
     holder: dict = {}
 
-    def check_step(row):
+    def check_step(row, detail):
         # Invariants after every step, on the live fleet states.
         for name, fleet in holder["run"].fleets.items():
             st, tb = fleet.state, fleet.table
@@ -37,7 +37,7 @@ def default_run(tmp_path_factory):
                 violations.append(f"{row['time']}: {name} EVs {np.nonzero(fell)[0]} discharged below floor")
             holder[name] = (st.soc.copy(), st.location.copy())
 
-    run = prepare_run(scenario, out, on_row=check_step)
+    run = prepare_run(scenario, out, observers=[check_step])
     holder["run"] = run
     outcome = run.run(progress=False)
     return scenario, run, outcome, violations

@@ -1,5 +1,6 @@
 """mosaik sink: merges every simulator's `record` dict into one results row per step, and hands
-grid detail arrays to the recorder; optionally forwards each row to a live publisher."""
+grid detail arrays to the recorder; then calls each observer (live telemetry, test invariants)
+with `(row, detail)`. Observers must be fast and must not raise."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import numpy as np
 
 from twin.results import RunRecorder
 
+StepObserver = Callable[[dict[str, Any], dict[str, np.ndarray]], None]
+
 META = {
     "api_version": "3.0",
     "type": "time-based",
@@ -19,7 +22,7 @@ META = {
         "Recorder": {
             "public": True,
             "any_inputs": True,
-            "params": ["recorder", "start_utc", "grid_ids", "on_row"],
+            "params": ["recorder", "start_utc", "grid_ids", "observers"],
             "attrs": [],
         }
     },
@@ -32,7 +35,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.recorder: RunRecorder | None = None
         self.start_utc: dt.datetime | None = None
         self.grid_ids: dict[str, list[str]] = {}
-        self.on_row: Callable[[dict[str, Any]], None] | None = None
+        self.observers: list[StepObserver] = []
         self.step_s = 1
         self.steps_recorded = 0
 
@@ -42,10 +45,11 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def create(self, num: int, model: str, recorder: RunRecorder, start_utc: dt.datetime,
                grid_ids: dict[str, list[str]] | None = None,
-               on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict]:
+               observers: list[StepObserver] | None = None) -> list[dict]:
         self.recorder, self.start_utc = recorder, start_utc
         self.grid_ids = grid_ids or {}
-        self.on_row = on_row
+        # The list is shared with PreparedRun, so observers added before run() are seen.
+        self.observers = observers if observers is not None else []
         return [{"eid": "recorder", "type": model}]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
@@ -64,8 +68,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
             ids = self.grid_ids.get(name)
             if ids is not None:
                 self.recorder.record_array(f"grid_{name}", stamp, ids, values)
-        if self.on_row is not None:
-            self.on_row(row)
+        for observer in self.observers:
+            observer(row, detail)
         self.steps_recorded += 1
         return time + self.step_s
 

@@ -1,0 +1,91 @@
+"""`twin run` / `twin report` as a user runs them: real subprocesses, real files, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from tests.conftest import ROOT
+from twin.results import read_table
+
+TWIN = [sys.executable, "-m", "twin.cli"]
+
+
+def _scenario(tmp_path: Path, **changes) -> Path:
+    data = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    data.update(changes)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_run_and_report(tmp_path):
+    path = _scenario(tmp_path, duration="6h", outputs={"grid_detail": False})
+    out = tmp_path / "res"
+    res = subprocess.run([*TWIN, "run", str(path), "--out", str(out), "--seed", "5", "--no-progress"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["seed"] == 5 and summary["steps"] == 24
+    assert len(read_table(out)) == 24
+    assert yaml.safe_load((out / "scenario.yaml").read_text())["seed"] == 5
+    rep = subprocess.run([*TWIN, "report", str(out)], capture_output=True, text=True, timeout=60)
+    assert rep.returncode == 0 and "push_up_kwh_per_ev_day" in rep.stdout
+
+
+def test_report_on_a_folder_that_is_not_a_run(tmp_path):
+    rep = subprocess.run([*TWIN, "report", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert rep.returncode == 2
+    assert "no summary.json" in rep.stderr and "Traceback" not in rep.stderr
+
+
+def test_run_with_broken_scenario_is_a_message(tmp_path):
+    path = _scenario(tmp_path, step="fast")
+    res = subprocess.run([*TWIN, "run", str(path), "--out", str(tmp_path / "r")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and f"{path}: step:" in res.stderr and "Traceback" not in res.stderr
+
+
+def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    path = _scenario(tmp_path, step="1min", outputs={"grid_detail": False, "chunk_steps": 20})
+    out = tmp_path / "res"
+    proc = subprocess.Popen([*TWIN, "run", str(path), "--out", str(out), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "timeseries.parts").glob("part-0000[2-9].parquet")):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    return proc, out
+
+
+def test_interrupted_run_leaves_readable_partial_results(tmp_path):
+    proc, out = _start_long_run(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    table = read_table(out)
+    assert 60 <= len(table) < 1440
+    assert summary["steps"] == len(table)
+    # Rows are consecutive minutes from the start: nothing lost in the middle.
+    gaps = pd.to_datetime(table["time"]).diff().dropna().dt.total_seconds()
+    assert (gaps == 60).all()
+
+
+def test_killed_run_keeps_finished_parts(tmp_path):
+    proc, out = _start_long_run(tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    table = read_table(out)
+    assert len(table) >= 60 and len(table) % 20 == 0
+    assert json.loads((out / "summary.json").read_text())["status"] == "running"
