@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -57,6 +58,8 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")] = DEFAULT_SCENARIO,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (default results/<name>).")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a field, e.g. --set fleets.home.count=1000 --set step=1min.")] = None,
     realtime: Annotated[bool, typer.Option("--realtime", help="Pace the run by the wall clock (HIL).")] = False,
     rt_factor: Annotated[float | None, typer.Option(help="Simulated seconds per wall second ^-1 (1.0 = real time).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -67,7 +70,14 @@ def run(
     """Run a scenario (default: scenarios/default.yaml) and write results."""
     from twin.world import prepare_run
 
-    overrides = {"seed": seed} if seed is not None else None
+    overrides: dict[str, Any] = {}
+    for item in set_ or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            _fail([f"--set {item}: use FIELD.PATH=VALUE, e.g. fleets.home.count=1000"])
+        overrides[key.strip()] = yaml.safe_load(raw)
+    if seed is not None:
+        overrides["seed"] = seed
     try:
         sc = load_scenario(scenario, overrides)
     except ScenarioError as e:
