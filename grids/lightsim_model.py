@@ -53,6 +53,10 @@ class LightsimModel:
         slack_gen_ids: LSGrid generator ids that stand for the net's ext_grid(s).
         cold_start_v: Complex voltage vector to start from when there is no previous solution
             (a DC power flow: it carries the transformer phase shifts, which a flat start lacks).
+        dead_buses: Mask over ``net.bus``: out of service or cut off from the slack (NaN vm).
+        dead_lines: Mask over ``net.line``: touching a bus cut off from the slack (NaN loading,
+            as pandapower reports them).
+        dead_trafos: Same for ``net.trafo``.
     """
 
     grid: LSGrid
@@ -60,6 +64,9 @@ class LightsimModel:
     n_net_loads: int
     slack_gen_ids: np.ndarray
     cold_start_v: np.ndarray
+    dead_buses: np.ndarray
+    dead_lines: np.ndarray
+    dead_trafos: np.ndarray
 
 
 def build_lightsim_model(net: pandapowerNet) -> LightsimModel:
@@ -78,10 +85,15 @@ def build_lightsim_model(net: pandapowerNet) -> LightsimModel:
         if table in c and len(c[table]):
             c[table] = c[table].iloc[0:0]
     c.ext_grid = c.ext_grid[c.ext_grid["in_service"].astype(bool)]
+    for table in ("measurement", "group"):
+        # bookkeeping tables that refer to buses but play no part in the power flow
+        if table in c and len(c[table]):
+            c[table] = c[table].iloc[0:0]
 
     open_line_sides, open_trafo_sides = _open_branch_sides(c)
     representative = _fuse_closed_bus_switches(c, pp)
     c.switch = c.switch.iloc[0:0]
+    _drop_elements_at_out_of_service_buses(c)
     _normalise_taps(c)
     _merge_parallel(c)
     for table in ("sgen", "gen", "storage", "load"):
@@ -95,7 +107,8 @@ def build_lightsim_model(net: pandapowerNet) -> LightsimModel:
 
     n_net_loads = len(c.load)
     ev_buses = np.array([representative[b] for b in net.bus.index], dtype=np.int64)
-    pp.create_loads(c, ev_buses, p_mw=0.0, q_mvar=0.0, name="ev")
+    pp.create_loads(c, ev_buses, p_mw=0.0, q_mvar=0.0, name="ev",
+                    in_service=net.bus["in_service"].to_numpy(dtype=bool))
 
     lookup = {int(old): new for new, old in enumerate(c.bus.index)}
     pp.toolbox.reindex_buses(c, dict(lookup))
@@ -103,6 +116,9 @@ def build_lightsim_model(net: pandapowerNet) -> LightsimModel:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         grid = init_from_pandapower(c, pp_orig_file="pandapower_v2")
+    # buses cut off from the slack (e.g. behind an out-of-service line) are left out of the
+    # solve instead of making the Jacobian singular; pandapower reports them as NaN too
+    grid.consider_only_main_component()
 
     line_pos = {idx: k for k, idx in enumerate(c.line.index)}
     trafo_pos = {idx: k for k, idx in enumerate(c.trafo.index)}
@@ -128,7 +144,36 @@ def build_lightsim_model(net: pandapowerNet) -> LightsimModel:
     flat = np.ones(grid.total_bus(), dtype=np.complex128)
     dc = np.array(grid.dc_pf(flat, 30, 1e-8), dtype=np.complex128)
     cold_start_v = dc if dc.size == flat.size and np.all(np.isfinite(dc)) else flat
-    return LightsimModel(grid, bus_position, n_net_loads, slack_gen_ids, cold_start_v)
+    cut_off = _cut_off_buses(c, open_line_sides, open_trafo_sides)
+    dead_buses = cut_off[bus_position] | ~net.bus["in_service"].to_numpy(dtype=bool)
+    dead_lines = cut_off[c.line["from_bus"].to_numpy(dtype=np.int64)] | cut_off[
+        c.line["to_bus"].to_numpy(dtype=np.int64)]
+    dead_trafos = cut_off[c.trafo["hv_bus"].to_numpy(dtype=np.int64)] | cut_off[
+        c.trafo["lv_bus"].to_numpy(dtype=np.int64)]
+    return LightsimModel(grid, bus_position, n_net_loads, slack_gen_ids, cold_start_v,
+                         dead_buses, dead_lines, dead_trafos)
+
+
+def _cut_off_buses(
+    c: pandapowerNet, open_line_sides: dict[int, set[str]], open_trafo_sides: dict[int, set[str]]
+) -> np.ndarray:
+    """Mask over the prepared (0..n-1 indexed) buses: in service but not reachable from the slack."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(c.bus)
+    ends = []
+    for table, a, b, open_sides in (("line", "from_bus", "to_bus", open_line_sides),
+                                    ("trafo", "hv_bus", "lv_bus", open_trafo_sides)):
+        df = c[table]
+        closed = df["in_service"].to_numpy(dtype=bool) & ~df.index.isin(list(open_sides))
+        ends.append((df[a].to_numpy(dtype=np.int64)[closed], df[b].to_numpy(dtype=np.int64)[closed]))
+    rows = np.concatenate([e[0] for e in ends])
+    cols = np.concatenate([e[1] for e in ends])
+    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    energised = np.isin(label, label[c.ext_grid["bus"].to_numpy(dtype=np.int64)])
+    return c.bus["in_service"].to_numpy(dtype=bool) & ~energised
 
 
 def _check_supported(net: pandapowerNet) -> None:
@@ -209,6 +254,21 @@ def _open_branch_sides(c: pandapowerNet) -> tuple[dict[int, set[str]], dict[int,
         elif et == "t3":
             raise UnsupportedGridError("switches at three-winding transformers are not supported")
     return lines, trafos
+
+
+def _drop_elements_at_out_of_service_buses(c: pandapowerNet) -> None:
+    """Take out of service what touches an out-of-service bus, as pandapower's runpp does."""
+    out = c.bus.index[~c.bus["in_service"].astype(bool)]
+    if not len(out):
+        return
+    for table, columns in (("load", ("bus",)), ("sgen", ("bus",)), ("storage", ("bus",)),
+                           ("gen", ("bus",)), ("shunt", ("bus",)), ("line", ("from_bus", "to_bus")),
+                           ("trafo", ("hv_bus", "lv_bus"))):
+        if table in c and len(c[table]):
+            touches = np.zeros(len(c[table]), dtype=bool)
+            for col in columns:
+                touches |= c[table][col].isin(out).to_numpy()
+            c[table].loc[touches, "in_service"] = False
 
 
 def _normalise_taps(c: pandapowerNet) -> None:

@@ -192,7 +192,9 @@ class _LightsimSolver:
         self._all_sgens = np.ones(len(net.sgen), dtype=bool)
         self._storage_p = np.zeros(len(net.storage), dtype=np.float32)
         self._all_storages = np.ones(len(net.storage), dtype=bool)
-        self._bus_out = ~net.bus["in_service"].to_numpy(dtype=bool)
+        self._dead_buses = np.flatnonzero(model.dead_buses)
+        self._dead_lines = np.flatnonzero(model.dead_lines)
+        self._dead_trafos = np.flatnonzero(model.dead_trafos)
 
         line = net.line
         i_max_ka = (line["max_i_ka"] * line["df"] * line["parallel"]).to_numpy(dtype=float)
@@ -248,14 +250,17 @@ class _LightsimSolver:
         v = self._v
 
         vm_pu = np.abs(v)[self._bus_position]
-        if self._bus_out.any():
-            vm_pu[self._bus_out] = np.nan
         a1 = grid.get_line_res1()[3]
         a2 = grid.get_line_res2()[3]
         line_pct = np.maximum(a1, a2) * self._line_pct_per_ka
         t1 = grid.get_trafo_res1()[3]
         t2 = grid.get_trafo_res2()[3]
         trafo_pct = np.maximum(t1 * self._trafo_pct_hv, t2 * self._trafo_pct_lv)
+        # NaN where pandapower reports NaN: out-of-service or islanded buses and their branches
+        if self._dead_buses.size:
+            vm_pu[self._dead_buses] = np.nan
+            line_pct[self._dead_lines] = np.nan
+            trafo_pct[self._dead_trafos] = np.nan
         gen_p, gen_q = grid.get_gen_res()[:2]
         return PowerFlowResult(
             True, vm_pu, line_pct, trafo_pct,

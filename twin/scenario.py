@@ -213,6 +213,19 @@ class HardwareBinding(_Strict):
         return value
 
 
+class HilSpec(_Strict):
+    """Lab settings for hardware-in-the-loop runs (used only when `hardware` binds chargers)."""
+
+    csms_host: str = "127.0.0.1"
+    csms_port: Annotated[int, Field(ge=0, lt=65536)] = 9000
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    meter_interval_s: Annotated[int, Field(ge=1)] = 1
+    connect_timeout_s: PositiveFloat = 30.0
+    rt_factor: PositiveFloat = 1.0
+    """Wall seconds per simulated second when run with --realtime (1.0 = real time)."""
+
+
 class Scenario(_Strict):
     name: str
     description: str = ""
@@ -227,6 +240,7 @@ class Scenario(_Strict):
     ems: EmsSpec = EmsSpec()
     outputs: OutputSpec = OutputSpec()
     hardware: list[HardwareBinding] = Field(default_factory=list)
+    hil: HilSpec = HilSpec()
 
     @field_validator("duration", "step", mode="before")
     @classmethod
@@ -254,7 +268,15 @@ class Scenario(_Strict):
     def _cross_checks(self) -> Scenario:
         if self.duration % self.step:
             raise ValueError(f"duration ({self.duration} s) is not a whole number of steps ({self.step} s)")
+        seen: set[str] = set()
         for binding in self.hardware:
+            if binding.charger in seen:
+                raise ValueError(f"hardware charger '{binding.charger}' is bound twice")
+            seen.add(binding.charger)
+            if binding.adapter == "ocpp" and not binding.id:
+                raise ValueError(f"hardware charger '{binding.charger}': an OCPP binding needs `id` (the charger identity)")
+            if binding.adapter == "modbus" and (binding.port is None or binding.map is None):
+                raise ValueError(f"hardware charger '{binding.charger}': a Modbus binding needs `port` and `map`")
             fleet, _, index = binding.charger.partition("/")
             if fleet not in self.fleets:
                 raise ValueError(f"hardware charger '{binding.charger}': no fleet named '{fleet}'")

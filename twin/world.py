@@ -26,6 +26,7 @@ from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites
 from twin.fleet.model import Fleet
+from twin.hil import HardwareLink, LatenessMeter
 from twin.metrics.kpis import compute_kpis
 from twin.results import (
     RunRecorder,
@@ -44,6 +45,7 @@ SIM_CONFIG = {
     "GridSim": {"python": "twin.sims.grid_sim:GridSim"},
     "SignalSim": {"python": "twin.sims.signal_sim:SignalSim"},
     "RecorderSim": {"python": "twin.sims.recorder_sim:RecorderSim"},
+    "HardwareSim": {"python": "twin.sims.hardware_sim:HardwareSim"},
 }
 
 
@@ -81,13 +83,21 @@ class PreparedRun:
     wall_start: float
     observers: list[StepObserver] = field(default_factory=list)
     """Called after each recorded step with (row, detail); append before run()."""
+    hardware: Any = None
+    """The HIL link (twin.hil.HardwareLink) when the scenario binds physical chargers."""
+    hil_events: list[dict] | None = None
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
         scenario, out_dir, recorder = self.scenario, self.out_dir, self.recorder
         status = "completed"
         summary = dict(self.base_summary)
+        lateness = LatenessMeter(rt_factor) if rt_factor else None
+        if lateness is not None:
+            self.observers.append(lateness)
         try:
+            if self.hardware is not None:
+                self.hardware.start()
             self.world.run(until=scenario.duration, rt_factor=rt_factor, print_progress=progress)
         except KeyboardInterrupt:
             status = "interrupted"
@@ -100,6 +110,15 @@ class PreparedRun:
                 # mosaik leaves its loop half-way on Ctrl-C; close it so the process can exit.
                 with contextlib.suppress(Exception):
                     self.world.shutdown()
+            if self.hardware is not None:
+                with contextlib.suppress(Exception):
+                    self.hardware.stop()
+                events = list(self.hil_events or [])
+                write_json(out_dir / "hil_events.json", {"events": events})
+                summary["hil"] = {"chargers": [b.charger_id for b in self.hardware.bindings],
+                                  "events": len(events)}
+            if lateness is not None:
+                summary["realtime"] = {"rt_factor": rt_factor, **lateness.summary()}
             summary["status"] = status
             summary["wall_time_s"] = round(time.perf_counter() - self.wall_start, 3)
             try:
@@ -179,14 +198,28 @@ def prepare_run(
     rec = recorder_sim.Recorder(recorder=recorder, start_utc=start.astimezone(dt.UTC),
                                 grid_ids=grid_ids, observers=observers)
 
+    ctrl_entities = {}
     for name in scenario.fleets:
-        ctrl = fleet_sim.Fleet(fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus)
+        ctrl = ctrl_entities[name] = fleet_sim.Fleet(fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus)
         base = fleet_sim.Fleet(fleet=baselines[name], bus_pos=bus_pos[name], n_bus=n_bus, baseline=True)
         world.connect(ems, ctrl, "setpoints_kw")
         world.connect(ctrl, ems, "view", time_shifted=True, initial_data={"view": fleets[name].view()})
         world.connect(ctrl, grid, "p_bus_mw")
         world.connect(ctrl, rec, "record")
         world.connect(base, rec, "record")
+    link = None
+    hil_events = None
+    if scenario.hardware:
+        link = HardwareLink(scenario)
+        hw_sim = world.start("HardwareSim", step_s=step)
+        hil_events: list[dict] = []
+        hw = hw_sim.Hardware(link=link, fleet_sizes={n: f.table.count for n, f in fleets.items()},
+                             events=hil_events)
+        world.connect(ems, hw, "setpoints_kw")
+        world.connect(hw, ems, "offline", time_shifted=True, initial_data={"offline": {}})
+        world.connect(hw, rec, "record")
+        for name in scenario.fleets:
+            world.connect(hw, ctrl_entities[name], "measured_kw")
     world.connect(signals, ems, ("values", "signals"))
     world.connect(grid, ems, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
     world.connect(signals, rec, "record")
@@ -197,7 +230,8 @@ def prepare_run(
     return PreparedRun(scenario=scenario, out_dir=out_dir, world=world, fleets=fleets,
                        baselines=baselines, recorder=recorder, powerflow=powerflow,
                        profiles=profiles, bus_pos=bus_pos, base_summary=base_summary,
-                       wall_start=wall_start, observers=observers)
+                       wall_start=wall_start, observers=observers, hardware=link,
+                       hil_events=hil_events)
 
 
 def run_scenario(

@@ -1,7 +1,8 @@
 """mosaik wrapper of twin.ems: one EMS entity for all fleets.
 
 Inputs: `view` from every fleet (time-shifted: the state at this step's start), `signals`
-(dict), `grid` (dict, time-shifted: last solved grid state). Outputs: `setpoints_kw` (dict fleet
+(dict), `grid` (dict, time-shifted: last solved grid state), `offline` (dict fleet -> mask of
+physical chargers that are unreachable, time-shifted; the EMS re-allocates their share). Outputs: `setpoints_kw` (dict fleet
 name -> array), `target_kw`, `feasible_lo_kw`, `feasible_hi_kw`, `contributions_kw`.
 """
 
@@ -20,7 +21,7 @@ META = {
         "EMS": {
             "public": True,
             "params": ["ems", "start_second_of_day"],
-            "attrs": ["view", "signals", "grid", "setpoints_kw", "target_kw", "feasible_lo_kw",
+            "attrs": ["view", "signals", "grid", "offline", "setpoints_kw", "target_kw", "feasible_lo_kw",
                       "feasible_hi_kw", "contributions_kw", "record"],
         }
     },
@@ -51,8 +52,9 @@ class EmsSim(mosaik_api_v3.Simulator):
         views = dict(sorted(views.items()))
         signals = next(iter(inp.get("signals", {}).values()), {})
         grid = next(iter(inp.get("grid", {}).values()), {})
+        offline = next(iter(inp.get("offline", {}).values()), None) or None
         second_of_day = (self.start_second_of_day + time) % 86400
-        self.decision = self.ems.decide(views, self.step_s, second_of_day, signals, grid)
+        self.decision = self.ems.decide(views, self.step_s, second_of_day, signals, grid, offline)
         return time + self.step_s
 
     def get_data(self, outputs: dict) -> dict:

@@ -2,7 +2,8 @@
 
 Entity params: `fleet` (twin.fleet.model.Fleet), `bus_pos` (grid bus position of each EV),
 `n_bus`, `baseline` (if True the entity charges uncontrolled by itself: the counterfactual).
-Inputs: `setpoints_kw` (dict fleet name -> per-EV array, from the EMS), optional `measured_kw`.
+Inputs: `setpoints_kw` and optional `measured_kw` (each a dict fleet name -> per-EV array; NaN in
+`measured_kw` = not measured).
 Outputs: `view` (FleetView after the step = state at the next step start), `p_kw`,
 `p_bus_mw` (per-bus array, + consumption), `plugged_count`, `soc_mean`, `fleet` (the model),
 `record` (scalar columns for the results table).
@@ -58,7 +59,8 @@ class FleetSim(mosaik_api_v3.Simulator):
                 received = inputs.get(eid, {}).get("setpoints_kw", {})
                 setpoints = next(iter(received.values()))[fleet.name] if received else np.zeros(fleet.table.count)
             measured = inputs.get(eid, {}).get("measured_kw", {})
-            ent["p_kw"] = fleet.step(setpoints, next(iter(measured.values())) if measured else None)
+            measured_kw = next(iter(measured.values())).get(fleet.name) if measured else None
+            ent["p_kw"] = fleet.step(setpoints, measured_kw)
         return time + self.step_s
 
     def get_data(self, outputs: dict) -> dict:

@@ -57,7 +57,8 @@ class GridSim(mosaik_api_v3.Simulator):
         for value in inputs.get("grid", {}).get("p_bus_mw", {}).values():
             ev += value
         prof = self.profiles
-        self.result = self.pf.solve(prof.load_p_mw[k], prof.load_q_mvar[k], prof.sgen_p_mw[k], ev)
+        self.result = self.pf.solve(prof.load_p_mw[k], prof.load_q_mvar[k], prof.sgen_p_mw[k], ev,
+                                    storage_p_mw=prof.storage_p_mw[k])
         if not self.result.converged:
             self.nonconverged_steps += 1
         self.ev_p_mw = float(ev.sum())

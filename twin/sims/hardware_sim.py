@@ -1,0 +1,76 @@
+"""mosaik wrapper of the HIL link: physical chargers stand in for some simulated ones.
+
+Inputs: `setpoints_kw` from the EMS (dict fleet -> array). Outputs: `measured_kw` (dict fleet ->
+array, NaN where a charger is simulated), `offline` (dict fleet -> bool mask for the EMS),
+`record` (per charger power and online flag). Events (disconnect, rejected profile, ...) are
+appended to the `events` list given at creation. The step never waits for I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mosaik_api_v3
+import numpy as np
+
+from twin.hil import HardwareLink
+
+META = {
+    "api_version": "3.0",
+    "type": "time-based",
+    "models": {
+        "Hardware": {
+            "public": True,
+            "params": ["link", "fleet_sizes", "events"],
+            "attrs": ["setpoints_kw", "measured_kw", "offline", "record"],
+        }
+    },
+}
+
+_ONLINE = {"online"}
+
+
+class HardwareSim(mosaik_api_v3.Simulator):
+    def __init__(self) -> None:
+        super().__init__(META)
+        self.link: HardwareLink | None = None
+        self.fleet_sizes: dict[str, int] = {}
+        self.step_s = 1
+        self.events: list[dict] = []
+        self._out: dict[str, Any] = {}
+
+    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
+        self.step_s = step_s
+        return self.meta
+
+    def create(self, num: int, model: str, link: HardwareLink, fleet_sizes: dict[str, int],
+               events: list[dict]) -> list[dict]:
+        # `events` is the caller's list: the run writes it to hil_events.json at the end.
+        self.link, self.fleet_sizes, self.events = link, fleet_sizes, events
+        return [{"eid": "hardware", "type": model}]
+
+    def step(self, time: int, inputs: dict, max_advance: int) -> int:
+        link = self.link
+        assert link is not None
+        received = inputs.get("hardware", {}).get("setpoints_kw", {})
+        if received:
+            link.submit(next(iter(received.values())))
+        readings, status = link.readings(), link.status()
+        for event in link.events():
+            self.events.append({**event, "sim_time_s": time})
+        measured = {f: np.full(n, np.nan) for f, n in self.fleet_sizes.items()}
+        offline = {f: np.zeros(n, dtype=bool) for f, n in self.fleet_sizes.items()}
+        record: dict[str, Any] = {}
+        for b in link.bindings:
+            reading = readings.get(b.charger_id)
+            online = status.get(b.charger_id) in _ONLINE and reading is not None
+            offline[b.fleet][b.index] = not online
+            if online:
+                measured[b.fleet][b.index] = reading.power_kw
+            record[f"hil.{b.charger_id}.power_kw"] = reading.power_kw if reading else float("nan")
+            record[f"hil.{b.charger_id}.online"] = float(online)
+        self._out = {"measured_kw": measured, "offline": offline, "record": record}
+        return time + self.step_s
+
+    def get_data(self, outputs: dict) -> dict:
+        return {eid: {a: self._out.get(a) for a in attrs} for eid, attrs in outputs.items()}
