@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from grids import build_grid
+from tests.conftest import ROOT
 from twin.fleet.model import PLUGGED
 from twin.results import read_table
 from twin.scenario import load_scenario
 from twin.world import prepare_run
-from tests.conftest import ROOT
 
 DEFAULT = ROOT / "scenarios" / "default.yaml"
 

@@ -1,0 +1,86 @@
+"""`ChargerAdapter` for one charger connected to the twin's central system (CSMS)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from adapters.base import ChargerReading, ChargerUnavailable
+from adapters.ocpp.session import ChargerSession
+
+
+class OcppChargerAdapter:
+    """One OCPP charger as the twin sees it: power commands out, MeterValues in.
+
+    The charger dials in to the CSMS, so `connect` waits for it; `close` removes the twin's
+    charging profile but leaves the charger's websocket open (it belongs to the charger).
+
+    Args:
+        session: the CSMS's state of this charger.
+        clock: CSMS clock, s (the timestamp of readings).
+        connect_timeout_s: how long `connect` waits for the charger to dial in, s.
+    """
+
+    def __init__(
+        self,
+        session: ChargerSession,
+        clock: Callable[[], float],
+        connect_timeout_s: float = 30.0,
+    ) -> None:
+        self._session = session
+        self._clock = clock
+        self.charger_id = session.charger_id
+        self.connect_timeout_s = connect_timeout_s
+
+    @property
+    def can_discharge(self) -> bool:
+        """True on OCPP 2.1 when the EV reported a bidirectional mode (or configured so)."""
+        return self._session.can_discharge
+
+    @property
+    def version(self) -> str | None:
+        """Negotiated OCPP version of the current (or last) connection."""
+        return self._session.version
+
+    @property
+    def online(self) -> bool:
+        """True while the charger's websocket is open."""
+        return self._session.online
+
+    async def connect(self) -> None:
+        """Wait until the charger is connected; raises ChargerUnavailable after the timeout."""
+        await self._session.wait_connected(self.connect_timeout_s)
+
+    async def set_power(self, power_kw: float) -> None:
+        """Send `power_kw` (+ charge, - discharge) as a charging profile.
+
+        The value is remembered as the target even when it cannot be delivered now: the CSMS
+        re-applies the latest target when the charger reconnects or starts a transaction.
+
+        Raises:
+            ChargerUnavailable: not connected, connection lost or no answer in time.
+            SetpointRejected: refused (status not Accepted, discharge impossible); the
+                subclass `SetpointCallError` (with `error_code`) for a CALLERROR.
+        """
+        await self._session.apply_setpoint(power_kw)
+
+    async def read(self) -> ChargerReading:
+        """Latest MeterValues (power 0 and energy 0 until the first sample arrives).
+
+        Raises:
+            ChargerUnavailable: the charger is not connected.
+        """
+        session = self._session
+        if not session.online:
+            raise ChargerUnavailable(f"charger {self.charger_id} is not connected")
+        timestamp_s = session.sample_time_s
+        return ChargerReading(
+            power_kw=session.power_kw,
+            energy_kwh=session.energy_kwh,
+            soc=session.soc,
+            status=session.status(),
+            timestamp_s=session.connected_since_s if timestamp_s is None else timestamp_s,
+        )
+
+    async def close(self) -> None:
+        """Forget the set-point and clear the twin's profile on the charger (best effort)."""
+        await self._session.clear_setpoint()

@@ -1,0 +1,145 @@
+"""Build the OCPP requests that command power, per protocol version.
+
+All profiles are one-period *Relative* schedules (start period 0), so no clock has to be shared
+with the charger: "from now on, this power". Rates are in W.
+
+- 1.6J: TxProfile (with a transaction) or TxDefaultProfile; `limit` rounded to 0.1 W because the
+  1.6 schema demands a multiple of 0.1. Charging only.
+- 2.0.1: same purposes, `chargingSchedule` is a list, `evseId` instead of `connectorId`.
+- 2.1: operationMode CentralSetpoint with `setpoint` (negative = discharge), and a `limit` /
+  `dischargeLimit` envelope equal to the set-point so an EV may not overshoot it. Per-phase
+  fields are avoided (ocpp 2.1.0 serialises them wrongly).
+"""
+
+from __future__ import annotations
+
+from ocpp.v16 import call as call16
+from ocpp.v21 import call as call21
+from ocpp.v201 import call as call201
+
+PROFILE_ID = 7001
+"""Id of the twin's profile: re-sending replaces it instead of stacking new ones."""
+STACK_LEVEL = 1
+
+METER_SAMPLED_DATA = (
+    "Power.Active.Import",
+    "Power.Active.Export",
+    "Energy.Active.Import.Register",
+    "Energy.Active.Export.Register",
+    "SoC",
+)
+
+
+def _purpose(transaction_id: object | None) -> str:
+    return "TxProfile" if transaction_id is not None else "TxDefaultProfile"
+
+
+def set_power_v16(
+    power_kw: float, connector_id: int, transaction_id: int | None
+) -> call16.SetChargingProfile:
+    """1.6J SetChargingProfile limiting the charging power to `power_kw` (>= 0)."""
+    limit_w = round(max(power_kw, 0.0) * 1000.0, 1)
+    profile: dict = {
+        "charging_profile_id": PROFILE_ID,
+        "stack_level": STACK_LEVEL,
+        "charging_profile_purpose": _purpose(transaction_id),
+        "charging_profile_kind": "Relative",
+        "charging_schedule": {
+            "charging_rate_unit": "W",
+            "charging_schedule_period": [{"start_period": 0, "limit": limit_w}],
+        },
+    }
+    if transaction_id is not None:
+        profile["transaction_id"] = transaction_id
+    return call16.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=profile)
+
+
+def _profile_2x(transaction_id: str | None, period: dict) -> dict:
+    profile: dict = {
+        "id": PROFILE_ID,
+        "stack_level": STACK_LEVEL,
+        "charging_profile_purpose": _purpose(transaction_id),
+        "charging_profile_kind": "Relative",
+        "charging_schedule": [
+            {"id": PROFILE_ID, "charging_rate_unit": "W", "charging_schedule_period": [period]}
+        ],
+    }
+    if transaction_id is not None:
+        profile["transaction_id"] = transaction_id
+    return profile
+
+
+def set_power_v201(
+    power_kw: float, evse_id: int, transaction_id: str | None
+) -> call201.SetChargingProfile:
+    """2.0.1 SetChargingProfile limiting the charging power to `power_kw` (>= 0)."""
+    period = {"start_period": 0, "limit": round(max(power_kw, 0.0) * 1000.0, 1)}
+    return call201.SetChargingProfile(
+        evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
+    )
+
+
+def set_power_v21(
+    power_kw: float, evse_id: int, transaction_id: str | None
+) -> call21.SetChargingProfile:
+    """2.1 SetChargingProfile with a central set-point (+ charge, - discharge), kW."""
+    setpoint_w = round(power_kw * 1000.0, 1)
+    period = {
+        "start_period": 0,
+        "operation_mode": "CentralSetpoint",
+        "setpoint": setpoint_w,
+        "limit": max(setpoint_w, 0.0),
+        "discharge_limit": min(setpoint_w, 0.0),
+    }
+    return call21.SetChargingProfile(
+        evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
+    )
+
+
+def clear_v16() -> call16.ClearChargingProfile:
+    """1.6J request removing the twin's profile."""
+    return call16.ClearChargingProfile(id=PROFILE_ID)
+
+
+def clear_v201() -> call201.ClearChargingProfile:
+    """2.0.1 request removing the twin's profile."""
+    return call201.ClearChargingProfile(charging_profile_id=PROFILE_ID)
+
+
+def clear_v21() -> call21.ClearChargingProfile:
+    """2.1 request removing the twin's profile."""
+    return call21.ClearChargingProfile(charging_profile_id=PROFILE_ID)
+
+
+def meter_config_v16(interval_s: int) -> list[call16.ChangeConfiguration]:
+    """1.6J ChangeConfiguration requests for the sample interval and the measurands."""
+    return [
+        call16.ChangeConfiguration(key="MeterValueSampleInterval", value=str(int(interval_s))),
+        call16.ChangeConfiguration(
+            key="MeterValuesSampledData", value=",".join(METER_SAMPLED_DATA)
+        ),
+    ]
+
+
+def meter_config_2x(call_module, interval_s: int):
+    """2.0.1/2.1 SetVariables on SampledDataCtrlr (TxUpdatedInterval, TxUpdatedMeasurands).
+
+    Args:
+        call_module: `ocpp.v201.call` or `ocpp.v21.call`.
+        interval_s: sampling interval, s.
+    """
+    component = {"name": "SampledDataCtrlr"}
+    return call_module.SetVariables(
+        set_variable_data=[
+            {
+                "attribute_value": str(int(interval_s)),
+                "component": component,
+                "variable": {"name": "TxUpdatedInterval"},
+            },
+            {
+                "attribute_value": ",".join(METER_SAMPLED_DATA),
+                "component": component,
+                "variable": {"name": "TxUpdatedMeasurands"},
+            },
+        ]
+    )

@@ -1,0 +1,140 @@
+"""Charging profiles held by a charge point and the power they allow now (emulator side).
+
+A deliberately small subset of OCPP smart charging: profiles are replaced by id (or by
+purpose + stack level), the highest stack level of TxProfile wins over TxDefaultProfile, and
+ChargePointMaxProfile / ChargingStationMaxProfile cap the result. Schedules are evaluated as
+relative to the moment the profile was received (Absolute/Recurring schedules are treated the
+same way - enough for the emulator, whose CSMS only sends one-period profiles).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+_VOLTS_PER_PHASE = 230.0
+_TX_PURPOSES = ("TxProfile",)
+_DEFAULT_PURPOSES = ("TxDefaultProfile",)
+_CAP_PURPOSES = ("ChargePointMaxProfile", "ChargingStationMaxProfile")
+_NUMERIC = ("start_period", "limit", "discharge_limit", "setpoint", "number_phases")
+
+
+@dataclass
+class _Held:
+    profile_id: int
+    purpose: str
+    stack_level: int
+    unit: str
+    periods: list[dict]
+    received_s: float
+    transaction_id: str | None
+
+
+class ReceivedProfiles:
+    """Profiles a charge point currently holds."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, _Held] = {}
+        self.history: list[dict] = []
+        """Every accepted profile (snake_case dict as received), oldest first."""
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def install(self, profile: dict, received_s: float, version: str) -> None:
+        """Hold `profile` (a 1.6 `cs_charging_profiles` or 2.x `charging_profile` dict).
+
+        Raises:
+            ValueError: the profile lacks a schedule or a usable period.
+        """
+        if version == "1.6":
+            profile_id = int(profile["charging_profile_id"])
+            schedule = profile["charging_schedule"]
+        else:
+            profile_id = int(profile["id"])
+            schedules = profile["charging_schedule"]
+            if not schedules:
+                raise ValueError("charging profile without a schedule")
+            schedule = schedules[0]
+        # 1.6 payloads may carry decimal.Decimal numbers (schema validation parses them so).
+        periods = sorted(
+            (
+                {key: float(v) if key in _NUMERIC else v for key, v in period.items()}
+                for period in schedule["charging_schedule_period"]
+            ),
+            key=lambda p: p["start_period"],
+        )
+        if not periods:
+            raise ValueError("charging schedule without periods")
+        held = _Held(
+            profile_id=profile_id,
+            purpose=profile["charging_profile_purpose"],
+            stack_level=int(profile["stack_level"]),
+            unit=schedule["charging_rate_unit"],
+            periods=periods,
+            received_s=received_s,
+            transaction_id=(
+                None if profile.get("transaction_id") is None else str(profile["transaction_id"])
+            ),
+        )
+        # Same purpose + stack level replaces, as does the same id.
+        for other in list(self._held.values()):
+            if other.purpose == held.purpose and other.stack_level == held.stack_level:
+                del self._held[other.profile_id]
+        self._held[profile_id] = held
+        self.history.append(profile)
+
+    def clear(self, profile_id: int | None = None, purpose: str | None = None) -> int:
+        """Remove matching profiles (all when no criterion); returns how many were removed."""
+        doomed = [
+            held.profile_id
+            for held in self._held.values()
+            if (profile_id is None or held.profile_id == profile_id)
+            and (purpose is None or held.purpose == purpose)
+        ]
+        for key in doomed:
+            del self._held[key]
+        return len(doomed)
+
+    def end_transaction(self) -> None:
+        """TxProfiles end with their transaction."""
+        self.clear(purpose="TxProfile")
+
+    def allowed_kw(self, now_s: float, default_kw: float) -> float:
+        """Power the held profiles ask for now, kW (+ charge, - discharge).
+
+        Args:
+            now_s: current time on the clock used for `received_s`, s.
+            default_kw: power when no Tx/TxDefault profile applies (the EV's own maximum).
+        """
+        chosen = self._top(_TX_PURPOSES) or self._top(_DEFAULT_PURPOSES)
+        value_kw = default_kw if chosen is None else self._value_kw(chosen, now_s)
+        for held in self._held.values():
+            if held.purpose in _CAP_PURPOSES:
+                cap = self._value_kw(held, now_s)
+                if value_kw > 0:
+                    value_kw = min(value_kw, max(cap, 0.0))
+        return value_kw
+
+    def _top(self, purposes: tuple[str, ...]) -> _Held | None:
+        candidates = [h for h in self._held.values() if h.purpose in purposes]
+        return max(candidates, key=lambda h: h.stack_level) if candidates else None
+
+    @staticmethod
+    def _value_kw(held: _Held, now_s: float) -> float:
+        elapsed_s = now_s - held.received_s
+        period = held.periods[0]
+        for candidate in held.periods:
+            if candidate["start_period"] <= elapsed_s:
+                period = candidate
+        scale_kw = 1e-3
+        if held.unit == "A":
+            scale_kw = _VOLTS_PER_PHASE * (period.get("number_phases") or 3) * 1e-3
+        limit = period.get("limit")
+        upper_kw = math.inf if limit is None else limit * scale_kw
+        discharge_limit = period.get("discharge_limit")
+        lower_kw = -math.inf if discharge_limit is None else discharge_limit * scale_kw
+        setpoint = period.get("setpoint")
+        if period.get("operation_mode") == "CentralSetpoint" and setpoint is not None:
+            return min(max(setpoint * scale_kw, lower_kw), upper_kw)
+        return upper_kw if math.isfinite(upper_kw) else 0.0

@@ -1,0 +1,265 @@
+"""HardwareBridge: non-blocking exchange, offline/reconnect/re-sync, events, clean stop."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from adapters.base import (
+    ChargerReading,
+    ChargerStatus,
+    ChargerUnavailable,
+    SetpointRejected,
+)
+from adapters.bridge import BridgeError, EventKind, HardwareBridge, LinkState
+from adapters.simulated import SimulatedCharger
+
+
+def wait_until(predicate, timeout_s: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def kinds(events: list[dict], charger_id: str) -> list[str]:
+    return [e["kind"] for e in events if e["charger_id"] == charger_id]
+
+
+class ScriptedAdapter:
+    """A charger whose answers the test controls (slow, hanging, refusing)."""
+
+    can_discharge = False
+
+    def __init__(self, charger_id: str) -> None:
+        self.charger_id = charger_id
+        self.set_delay_s = 0.0
+        self.read_hangs = False
+        self.refusal: Exception | None = None
+        self.received: list[float] = []
+        self.closed = False
+
+    async def connect(self) -> None:
+        return None
+
+    async def set_power(self, power_kw: float) -> None:
+        await asyncio.sleep(self.set_delay_s)
+        if self.refusal is not None:
+            raise self.refusal
+        self.received.append(power_kw)
+
+    async def read(self) -> ChargerReading:
+        if self.read_hangs:
+            await asyncio.sleep(3600)
+        power = self.received[-1] if self.received else 0.0
+        return ChargerReading(power, 0.0, None, ChargerStatus.CHARGING, time.monotonic())
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class CallErrorRefusal(SetpointRejected):
+    def __init__(self) -> None:
+        super().__init__("CALLERROR NotSupported")
+        self.error_code = "NotSupported"
+
+
+@pytest.fixture
+def bridge_factory():
+    started: list[HardwareBridge] = []
+
+    def make(adapters, **kwargs) -> HardwareBridge:
+        kwargs.setdefault("poll_interval_s", 0.02)
+        kwargs.setdefault("retry_interval_s", 0.05)
+        kwargs.setdefault("call_timeout_s", 1.0)
+        kwargs.setdefault("connect_timeout_s", 1.0)
+        bridge = HardwareBridge(adapters, **kwargs)
+        bridge.start()
+        started.append(bridge)
+        return bridge
+
+    yield make
+    for bridge in started:
+        bridge.stop(timeout_s=5.0)
+
+
+def test_setpoints_flow_and_latest_wins(bridge_factory):
+    charger = SimulatedCharger("A", 11.0, time.monotonic)
+    bridge = bridge_factory([charger])
+    wait_until(lambda: bridge.status()["A"] == LinkState.ONLINE)
+    bridge.submit_setpoints({"A": 3.0})
+    bridge.submit_setpoints({"A": 7.0})
+    wait_until(
+        lambda: (
+            (r := bridge.latest_readings()["A"]) is not None and r.power_kw == pytest.approx(7.0)
+        )
+    )
+    assert charger.setpoint_kw == 7.0
+    assert kinds(bridge.events(), "A") == [EventKind.CONNECT]
+    assert bridge.events() == []  # drained
+
+
+def test_submit_does_not_wait_for_a_slow_charger(bridge_factory):
+    slow = ScriptedAdapter("SLOW")
+    slow.set_delay_s = 0.5
+    bridge = bridge_factory([slow])
+    wait_until(lambda: bridge.status()["SLOW"] == LinkState.ONLINE)
+    t0 = time.perf_counter()
+    for value in (1.0, 2.0, 3.0):
+        bridge.submit_setpoints({"SLOW": value})
+        bridge.latest_readings()
+        bridge.events()
+        bridge.status()
+    elapsed_s = time.perf_counter() - t0
+    assert elapsed_s < 0.1  # the 0.5 s set_power never blocks the caller
+    wait_until(lambda: slow.received and slow.received[-1] == 3.0, timeout_s=3.0)
+    # Intermediate values may be skipped (latest wins) but never reordered.
+    assert slow.received == sorted(slow.received)
+
+
+def test_offline_then_reconnect_resynchronises(bridge_factory):
+    charger = SimulatedCharger("B", 11.0, time.monotonic)
+    bridge = bridge_factory([charger])
+    bridge.submit_setpoints({"B": 5.0})
+    wait_until(lambda: charger.setpoint_kw == 5.0)
+    charger.online = False
+    wait_until(lambda: bridge.status()["B"] == LinkState.OFFLINE)
+    assert bridge.latest_readings()["B"] is None
+    charger.command(0.0)  # the charger lost its set-point while away (e.g. rebooted)
+    charger.online = True
+    wait_until(lambda: bridge.status()["B"] == LinkState.ONLINE)
+    wait_until(lambda: charger.setpoint_kw == 5.0)
+    assert kinds(bridge.events(), "B") == [
+        EventKind.CONNECT,
+        EventKind.DISCONNECT,
+        EventKind.RECONNECT,
+        EventKind.RESYNC,
+    ]
+
+
+def test_setpoint_submitted_while_offline_is_sent_on_return(bridge_factory):
+    charger = SimulatedCharger("C", 11.0, time.monotonic)
+    bridge = bridge_factory([charger])
+    bridge.submit_setpoints({"C": 2.0})
+    wait_until(lambda: charger.setpoint_kw == 2.0)
+    charger.online = False
+    wait_until(lambda: bridge.status()["C"] == LinkState.OFFLINE)
+    bridge.submit_setpoints({"C": 6.0})
+    time.sleep(0.1)
+    assert charger.setpoint_kw == 2.0  # nothing reaches an offline charger
+    charger.online = True
+    wait_until(lambda: charger.setpoint_kw == 6.0)
+
+
+def test_rejected_and_callerror_are_events_not_disconnects(bridge_factory):
+    refusing = SimulatedCharger("R", 11.0, time.monotonic)
+    refusing.reject_setpoints = True
+    erroring = ScriptedAdapter("E")
+    erroring.refusal = CallErrorRefusal()
+    bridge = bridge_factory([refusing, erroring])
+    bridge.submit_setpoints({"R": 4.0, "E": 4.0})
+    events: list[dict] = []
+    wait_until(
+        lambda: (
+            events.extend(bridge.events())
+            or (
+                EventKind.REJECTED in kinds(events, "R")
+                and EventKind.CALLERROR in kinds(events, "E")
+            )
+        )
+    )
+    assert bridge.status() == {"R": LinkState.ONLINE, "E": LinkState.ONLINE}
+    assert EventKind.DISCONNECT not in kinds(events, "R") + kinds(events, "E")
+
+
+def test_hanging_charger_times_out_and_goes_offline(bridge_factory):
+    hanging = ScriptedAdapter("H")
+    healthy = SimulatedCharger("OK", 11.0, time.monotonic)
+    bridge = bridge_factory([hanging, healthy], call_timeout_s=0.2)
+    wait_until(lambda: bridge.status()["H"] == LinkState.ONLINE)
+    hanging.read_hangs = True
+    wait_until(lambda: bridge.status()["H"] == LinkState.OFFLINE)
+    assert EventKind.TIMEOUT in kinds(bridge.events(), "H")
+    bridge.submit_setpoints({"OK": 1.5})  # the other charger is unaffected
+    wait_until(lambda: healthy.setpoint_kw == 1.5)
+
+
+def test_charger_that_never_comes_is_reported_once(bridge_factory):
+    absent = SimulatedCharger("GONE", 11.0, time.monotonic)
+    absent.online = False
+    bridge = bridge_factory([absent])
+    events: list[dict] = []
+    wait_until(lambda: events.extend(bridge.events()) or events)
+    time.sleep(0.3)  # several more retries at 0.05 s
+    events.extend(bridge.events())
+    assert kinds(events, "GONE") == [EventKind.DISCONNECT]
+    assert bridge.status()["GONE"] == LinkState.OFFLINE
+
+
+def test_bad_use_raises_bridge_error():
+    a = SimulatedCharger("A", 11.0, time.monotonic)
+    with pytest.raises(BridgeError, match="twice"):
+        HardwareBridge([a, SimulatedCharger("A", 7.0, time.monotonic)])
+    with pytest.raises(BridgeError, match="poll_interval_s"):
+        HardwareBridge([a], poll_interval_s=0)
+    bridge = HardwareBridge([a])
+    with pytest.raises(BridgeError, match="unknown charger id 'Z'"):
+        bridge.submit_setpoints({"Z": 1.0})
+    with pytest.raises(BridgeError, match="not finite"):
+        bridge.submit_setpoints({"A": float("nan")})
+
+
+def test_stop_closes_adapters_and_ends_the_thread():
+    charger = SimulatedCharger("S", 11.0, time.monotonic)
+    threads_before = threading.active_count()
+    bridge = HardwareBridge([charger], poll_interval_s=0.02)
+    bridge.start()
+    bridge.submit_setpoints({"S": 4.0})
+    wait_until(lambda: charger.setpoint_kw == 4.0)
+    bridge.stop()
+    assert charger.setpoint_kw == 0.0  # close() released the set-point
+    assert bridge.status() == {"S": LinkState.STOPPED}
+    assert threading.active_count() == threads_before
+
+
+def test_runs_on_a_given_loop():
+    async def scenario():
+        charger = SimulatedCharger("L", 11.0, time.monotonic)
+        bridge = HardwareBridge([charger], loop=asyncio.get_running_loop(), poll_interval_s=0.02)
+        with pytest.raises(BridgeError, match="astart"):
+            bridge.start()  # would block the loop it must run on
+        await bridge.astart()
+        bridge.submit_setpoints({"L": 2.5})
+        deadline = time.monotonic() + 3.0
+        while True:
+            await asyncio.sleep(0.01)
+            reading = bridge.latest_readings()["L"]
+            if reading is not None and reading.power_kw == pytest.approx(2.5):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("set-point never applied on the given loop")
+        with pytest.raises(BridgeError, match="astop"):
+            bridge.stop()
+        await bridge.astop()
+        assert charger.setpoint_kw == 0.0
+
+    asyncio.run(asyncio.wait_for(scenario(), 10.0))
+
+
+def test_unavailable_charger_error_text_is_kept():
+    class Broken(ScriptedAdapter):
+        async def connect(self) -> None:
+            raise ChargerUnavailable("check the cable of BROKEN")
+
+    bridge = HardwareBridge([Broken("BROKEN")], retry_interval_s=0.05)
+    bridge.start()
+    try:
+        wait_until(lambda: bridge.status()["BROKEN"] == LinkState.OFFLINE)
+        events = bridge.events()
+        assert "check the cable" in events[0]["detail"]
+        assert {"charger_id", "kind", "detail", "time_s", "wall_time_s"} <= set(events[0])
+    finally:
+        bridge.stop()
