@@ -60,8 +60,10 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a field, e.g. --set fleets.home.count=1000 --set step=1min.")] = None,
-    realtime: Annotated[bool, typer.Option("--realtime", help="Pace the run by the wall clock (HIL).")] = False,
-    rt_factor: Annotated[float | None, typer.Option(help="Simulated seconds per wall second ^-1 (1.0 = real time).")] = None,
+    realtime: Annotated[bool, typer.Option(
+        "--realtime", help="Pace the run by the wall clock (HIL); factor from the scenario's hil.rt_factor.")] = False,
+    rt_factor: Annotated[float | None, typer.Option(
+        help="Wall seconds per simulated second (1.0 = real time, 0.001 = 1000x faster).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     live: Annotated[str | None, typer.Option(
         help="Publish step snapshots for the dashboard on this pyzmq address "
@@ -84,7 +86,7 @@ def run(
         _fail(e.lines())
     target = out_dir or Path(sc.outputs.dir) / sc.name
     _clear_previous(target) if target.exists() else None
-    factor = rt_factor if rt_factor is not None else (1.0 if realtime else None)
+    factor = rt_factor if rt_factor is not None else (sc.hil.rt_factor if realtime else None)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     publisher = None
     try:
