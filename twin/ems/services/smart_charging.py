@@ -21,7 +21,10 @@ class SmartCharging(Service):
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
         # price_quantile = share of the day's steps priced at or below the current price.
         if ctx.signals.get("price_quantile", 1.0) > self.cheap_price_quantile:
-            return plan.with_target(self.name, float(ctx.lo_kw.sum()), preferred_kw=ctx.lo_kw)
+            # Defer: only what the departure need forces now. Never discharge for price alone;
+            # discharging is for services that ask for it (push-down, frequency, reserves).
+            deferred = np.maximum(ctx.lo_kw, 0.0)
+            return plan.with_target(self.name, float(deferred.sum()), preferred_kw=deferred)
         e_needed_kwh = np.maximum(ctx.target_soc - ctx.soc, 0.0) * ctx.battery_kwh / ctx.eta_charge
         time_left_h = np.maximum(ctx.depart_s - ctx.time_s, ctx.dt_s) / 3600.0
         # Open-ended sessions (inf departure) get the flat rate over one day.
