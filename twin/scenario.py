@@ -17,9 +17,11 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from twin.durations import parse_clock_s, parse_duration_s
 from twin.ems.services.specs import ServiceSpec
@@ -80,6 +82,8 @@ class ChargerSpec(_Strict):
     bidirectional: bool = False
     response_time_s: NonNegativeFloat = 2.0
     """Time to reach ~95 % of a new set-point (first-order lag with tau = response_time_s / 3)."""
+    latency_s: NonNegativeFloat = 0.0
+    """Communication latency: a set-point takes effect this long after the EMS sends it, s."""
 
 
 class TripSpec(_Strict):
@@ -175,8 +179,68 @@ class PriceSpec(_Strict):
     )
 
 
+class BuildingsSpec(_Strict):
+    """Buildings where the EVs park (R5): PV on a share of them and a residential demand.
+
+    Gives the signals `building_pv_kw` (one PV building's output: pv_kw x clear-sky factor x
+    clear_sky_share), `building_load_kw` (one building's demand: peak_load_kw x the residential
+    daily/seasonal shape), `building_pv_share`, and the area totals over `count` buildings
+    (`area_pv_kw`, `area_load_kw`, `area_pv_surplus_kw` = PV buildings' surplus without EVs).
+    """
+
+    count: Annotated[int, Field(gt=0)] = 6174
+    pv_share: Fraction = 0.3
+    pv_kw: NonNegativeFloat = 4.5
+    peak_load_kw: NonNegativeFloat = 1.5
+    clear_sky_share: Fraction = 0.7
+    """Mean PV output as a share of clear-sky output (clouds, soiling, inverter)."""
+    latitude_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = 36.2
+    longitude_deg: Annotated[float, Field(ge=-180.0, le=180.0)] = 133.3
+
+
+SIGNAL_KINDS = ("frequency", "regulation", "fems", "reserve", "co2")
+
+
 class SignalsSpec(_Strict):
+    """Signals the EMS sees. Each of frequency / regulation / fems / reserve / co2 is a mapping
+    for twin.signals.registry.build_signal: optional `source` (synthetic or csv) plus the
+    generator's parameters; a CSV source takes `path` (relative to the scenario's folder when
+    the loader passes it as validation context `base_dir`, else to the working directory)."""
+
     prices: PriceSpec = PriceSpec()
+    frequency: dict[str, Any] | None = None
+    regulation: dict[str, Any] | None = None
+    fems: dict[str, Any] | None = None
+    reserve: dict[str, Any] | None = None
+    co2: dict[str, Any] | None = None
+    buildings: BuildingsSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absolute_paths(cls, data: Any, info: ValidationInfo) -> Any:
+        # Resolved once here, so the run does not depend on the working directory it starts in.
+        if not isinstance(data, dict):
+            return data
+        base = Path((info.context or {}).get("base_dir") or ".")
+        data = dict(data)
+        for kind in SIGNAL_KINDS:
+            entry = data.get(kind)
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str) and not Path(entry["path"]).is_absolute():
+                data[kind] = {**entry, "path": str((base / entry["path"]).resolve())}
+        return data
+
+    @model_validator(mode="after")
+    def _signals_build(self) -> SignalsSpec:
+        from twin.signals.scenario_signals import signal_problems
+
+        problems = signal_problems(self)
+        if problems:
+            raise ValidationError.from_exception_data("SignalsSpec", [
+                InitErrorDetails(type=PydanticCustomError("signal", "{problem}", {"problem": message}),
+                                 loc=loc, input=None)
+                for loc, message in problems
+            ])
+        return self
 
 
 class EmsSpec(_Strict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +25,9 @@ class EmsDecision:
     feasible_lo_kw: float
     feasible_hi_kw: float
     contributions_kw: dict[str, float]
+    records: dict[str, float] = field(default_factory=dict)
+    """Per-step numbers from the services (FleetPlan.records) plus the controller's own
+    (`pv_surplus_kw`, `pv_absorbed_kw` when a service reported site surpluses)."""
 
 
 class EnergyManagementSystem:
@@ -53,13 +56,27 @@ class EnergyManagementSystem:
             mask = np.concatenate([offline.get(n, np.zeros(len(views[n].soc), bool)) for n in names])
             lo, hi = np.where(mask, 0.0, lo), np.where(mask, 0.0, hi)
         cat = lambda attr: np.concatenate([getattr(views[n], attr) for n in names])  # noqa: E731
-        tab = lambda attr: np.concatenate([getattr(views[n].table, attr) for n in names])  # noqa: E731
+        # Static per-EV parameters are concatenated once per set of fleet tables, not every step.
+        static = self.__dict__.setdefault("_static", {})
+        tables_key = tuple(id(views[n].table) for n in names)
+        if static.get("key") != tables_key:
+            static.clear()
+            # The tables are held here too, so their ids cannot be reused while cached.
+            static.update(key=tables_key, tables=tuple(views[n].table for n in names))
+
+        def tab(attr: str) -> np.ndarray:
+            if attr not in static:
+                static[attr] = np.concatenate([getattr(views[n].table, attr) for n in names])
+            return static[attr]
         first = views[names[0]]
         ctx = EmsContext(
             time_s=first.time_s, second_of_day=second_of_day, dt_s=dt_s, lo_kw=lo, hi_kw=hi,
             soc=cat("soc"), plugged=cat("plugged"), depart_s=cat("depart_s"),
             target_soc=cat("session_target_soc"), battery_kwh=tab("battery_kwh"),
             eta_charge=tab("eta_charge"), p_charge_max_kw=tab("p_charge_max_kw"), signals=dict(signals or {}), grid=dict(grid or {}),
+            p_kw=cat("p_kw"), p_discharge_max_kw=tab("p_discharge_max_kw"), soc_floor=tab("soc_floor"),
+            fleet_index=np.concatenate([np.full(len(views[n].soc), i) for i, n in enumerate(names)]),
+            fleet_names=tuple(names), energy_net_kwh=float(sum(views[n].e_net_kwh for n in names)),
         )
         plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
         for service in self.services:
@@ -72,11 +89,16 @@ class EnergyManagementSystem:
             p = allocate_relay(lo, hi, plan.preferred_kw, plan.target_kw, rank=laxity_s)
         else:
             p = allocate_proportional(lo, hi, plan.preferred_kw, plan.target_kw)
+        records = dict(plan.records)
+        if plan.site_surplus_kw is not None:
+            surplus = np.maximum(np.where(ctx.plugged, plan.site_surplus_kw, 0.0), 0.0)
+            records["pv_surplus_at_evs_kw"] = float(surplus.sum())
+            records["pv_absorbed_kw"] = float(np.minimum(np.maximum(p, 0.0), surplus).sum())
         p_start = cat("p_kw")
         p = setpoint_for_average(p, p_start, tab("response_time_s"), dt_s)
         split = np.cumsum([len(views[n].soc) for n in names])[:-1]
         return EmsDecision(
             setpoints_kw=dict(zip(names, np.split(p, split), strict=True)),
             target_kw=plan.target_kw, feasible_lo_kw=float(lo.sum()), feasible_hi_kw=float(hi.sum()),
-            contributions_kw=plan.contributions_kw,
+            contributions_kw=plan.contributions_kw, records=records,
         )

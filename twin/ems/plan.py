@@ -18,8 +18,14 @@ class EmsContext:
         dt_s: step length, s.
         lo_kw, hi_kw: per-EV feasible power range (hard constraints).
         soc, plugged, depart_s, target_soc, battery_kwh, eta_charge, p_charge_max_kw: per-EV state.
-        signals: current signal values by name (e.g. "price_per_kwh", "price_cheap").
+        signals: current signal values by name (e.g. "price_per_kwh", "price_quantile").
         grid: last grid state (vm_min_pu, ...) or empty before the first power flow.
+        p_kw: per-EV charger power at the step start, kW (+ charge, - discharge).
+        p_discharge_max_kw, soc_floor: per-EV discharge limit (0 = charge-only) and SOC floor.
+        fleet_index: per-EV index into `fleet_names` (which fleet the EV belongs to).
+        fleet_names: fleet names in the order the arrays are concatenated.
+        energy_net_kwh: cumulative grid energy of all fleets since the start, kWh (in - out);
+            lets schedule services close the loop on what was actually delivered.
     """
 
     time_s: int
@@ -36,6 +42,17 @@ class EmsContext:
     p_charge_max_kw: np.ndarray
     signals: dict[str, float] = field(default_factory=dict)
     grid: dict[str, Any] = field(default_factory=dict)
+    p_kw: np.ndarray | None = None
+    p_discharge_max_kw: np.ndarray | None = None
+    soc_floor: np.ndarray | None = None
+    fleet_index: np.ndarray | None = None
+    fleet_names: tuple[str, ...] = ()
+    energy_net_kwh: float = 0.0
+
+    def per_ev(self, name: str, default: float = 0.0) -> np.ndarray:
+        """An optional per-EV array, or `default` for every EV when the builder left it out."""
+        value = getattr(self, name)
+        return np.full(len(self.lo_kw), float(default)) if value is None else value
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,12 @@ class FleetPlan:
     contributions_kw: dict[str, float] = field(default_factory=dict)
     hi_kw: np.ndarray | None = None
     """Raised upper bounds (e.g. charging above the driver's target into PV); None = ctx.hi_kw."""
+    records: dict[str, float] = field(default_factory=dict)
+    """Per-step numbers services want in the results (e.g. "fcr_available_kw"), recorded as
+    `ems.<key>`; a service must write the same keys at every step."""
+    site_surplus_kw: np.ndarray | None = None
+    """Per-EV PV surplus at the place the EV is plugged, kW; the controller records how much of
+    it the allocated charging absorbed (`ems.pv_absorbed_kw`)."""
 
     def with_target(self, service: str, target_kw: float,
                     preferred_kw: np.ndarray | None = None) -> FleetPlan:
@@ -54,3 +77,7 @@ class FleetPlan:
         contributions[service] = contributions.get(service, 0.0) + (target_kw - self.target_kw)
         return replace(self, target_kw=float(target_kw), contributions_kw=contributions,
                        preferred_kw=self.preferred_kw if preferred_kw is None else preferred_kw)
+
+    def with_records(self, **values: float) -> FleetPlan:
+        """The plan with more per-step numbers to record (see `records`)."""
+        return replace(self, records={**self.records, **{k: float(v) for k, v in values.items()}})

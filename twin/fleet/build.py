@@ -36,6 +36,7 @@ def create_fleet_table(spec: FleetSpec, rng: np.random.Generator) -> FleetTable:
         soc_floor=full(spec.soc_floor),
         soc_target=full(spec.soc_target),
         response_time_s=full(c.response_time_s),
+        latency_s=full(c.latency_s),
         plug_in_probability=full(trip_params(spec.type, spec.trips).plug_in_probability),
         # EVs spread round-robin over the fleet's sites, shuffled so site 0 is not always first.
         site=rng.permutation(np.arange(n) % n_sites(spec)),

@@ -35,6 +35,9 @@ class FleetTable:
     plug_in_probability: np.ndarray
     site: np.ndarray
     """Charging-site index of each EV (the site-to-bus map lives with the grid)."""
+    latency_s: np.ndarray | None = None
+    """Communication latency: a set-point takes effect this long after it is sent, s
+    (None = no latency)."""
 
     @property
     def count(self) -> int:
@@ -76,6 +79,8 @@ class FleetView:
     """Departure time of the current session (inf while driving or for open-ended sessions)."""
     session_target_soc: np.ndarray
     table: FleetTable
+    e_net_kwh: float = 0.0
+    """Grid energy of the fleet since the start, kWh (in - out): what schedules settle on."""
 
 
 @dataclass
@@ -88,6 +93,8 @@ class Fleet:
     step_s: int
     state: FleetState = field(init=False)
     time_s: int = field(init=False, default=0)
+    _sent_kw: np.ndarray | None = field(init=False, default=None, repr=False)
+    """Set-points sent in the last steps (row -1 = this step's), for the communication latency."""
 
     @classmethod
     def create(cls, name: str, table: FleetTable, sessions: Sessions, soc_initial: np.ndarray,
@@ -112,8 +119,18 @@ class Fleet:
 
     # -- small accessors -------------------------------------------------------------------
     def _col(self, table: np.ndarray) -> np.ndarray:
-        k = np.minimum(self.state.session, table.shape[1] - 1)
-        return np.take_along_axis(table, k[:, None], 1)[:, 0]
+        # The current session's column only changes when `state.session` is replaced (departures),
+        # so it is gathered once per session change, not on every step (the hot path of long runs).
+        # Callers treat the result as read-only.
+        cache = self.__dict__.setdefault("_col_cache", {})
+        session = self.state.session
+        hit = cache.get(id(table))
+        if hit is not None and hit[0] is session and hit[1] is table:
+            return hit[2]
+        k = np.minimum(session, table.shape[1] - 1)
+        column = table[np.arange(len(k)), k]
+        cache[id(table)] = (session, table, column)
+        return column
 
     @property
     def plugged(self) -> np.ndarray:
@@ -129,7 +146,8 @@ class Fleet:
         depart = np.where(self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s))
         return FleetView(name=self.name, time_s=self.time_s, plugged=self.plugged, soc=self.state.soc,
                          p_kw=self.state.p_kw, depart_s=depart,
-                         session_target_soc=self.state.session_target_soc, table=self.table)
+                         session_target_soc=self.state.session_target_soc, table=self.table,
+                         e_net_kwh=float(self.state.e_grid_in_kwh.sum() - self.state.e_grid_out_kwh.sum()))
 
     # -- events ----------------------------------------------------------------------------
     def _arrive(self, mask: np.ndarray) -> None:
@@ -161,6 +179,33 @@ class Fleet:
         st.session = st.session + mask
         st.p_kw = np.where(mask, 0.0, st.p_kw)
 
+    def _delayed_response(self, p_set: np.ndarray, plugged: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Charger response when set-points arrive `latency_s` late (exact for a first-order lag).
+
+        With latency L = n dt + r (0 <= r < dt), the charger follows over [t, t + r) the
+        set-point sent n + 1 steps ago and over [t + r, t + dt) the one sent n steps ago.
+        Before the first set-point arrives the chargers hold 0 kW.
+        """
+        tb = self.table
+        latency_s = np.maximum(np.asarray(tb.latency_s, dtype=float), 0.0)
+        n = np.floor(latency_s / dt_s + 1e-9).astype(np.int64)
+        r = np.maximum(latency_s - n * dt_s, 0.0)
+        depth = int(n.max()) + 2
+        if self._sent_kw is None or self._sent_kw.shape[0] != depth:
+            self._sent_kw = np.zeros((depth, tb.count))
+        self._sent_kw = np.roll(self._sent_kw, -1, axis=0)
+        self._sent_kw[-1] = p_set
+        rows = np.arange(tb.count)
+        new = np.where(plugged, self._sent_kw[depth - 1 - n, rows], 0.0)
+        old = np.where(plugged, self._sent_kw[depth - 2 - n, rows], 0.0)
+        head = r > 0
+        r_safe = np.where(head, r, dt_s)
+        p_mid, avg_head = lagged_power(self.state.p_kw, old, tb.response_time_s, r_safe)
+        p_mid = np.where(head, p_mid, self.state.p_kw)
+        p_end, avg_tail = lagged_power(p_mid, new, tb.response_time_s, dt_s - r)
+        p_avg = np.where(head, (avg_head * r + avg_tail * (dt_s - r)) / dt_s, avg_tail)
+        return p_end, p_avg
+
     # -- the step --------------------------------------------------------------------------
     def step(self, setpoint_kw: np.ndarray, measured_kw: np.ndarray | None = None) -> np.ndarray:
         """Advance one step with the given set-points; returns average grid power per EV, kW.
@@ -176,7 +221,17 @@ class Fleet:
         dt_h = dt_s / 3600.0
         plugged = st.location == PLUGGED
         p_set = np.where(plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0)
-        p_end, p_avg = lagged_power(st.p_kw, p_set, tb.response_time_s, dt_s)
+        if tb.latency_s is None or not np.any(tb.latency_s > 0):
+            # The lag's decay and mean factors depend only on the response times and dt: computed
+            # once (lagged_power of a unit step from 1 to 0 returns exactly them), not every step.
+            factors = self.__dict__.setdefault("_lag_factors", {})
+            if dt_s not in factors:
+                factors[dt_s] = lagged_power(np.ones(tb.count), np.zeros(tb.count), tb.response_time_s, dt_s)
+            decay, mean_factor = factors[dt_s]
+            gap = st.p_kw - p_set
+            p_end, p_avg = p_set + gap * decay, p_set + gap * mean_factor
+        else:
+            p_end, p_avg = self._delayed_response(p_set, plugged, dt_s)
         if measured_kw is not None:
             hw = ~np.isnan(measured_kw)
             p_end = np.where(hw, measured_kw, p_end)
@@ -185,11 +240,14 @@ class Fleet:
 
         # The BMS stops charging at 100 %, and the V2X station's discharge-stop setting (R5: "discharge
         # stops at 30 %") at the floor; the grid power follows from the clipped battery energy.
-        e_batt = np.where(p_avg >= 0, p_avg * dt_h * tb.eta_charge, p_avg * dt_h / tb.eta_discharge)
-        e_batt = np.clip(e_batt, -np.maximum(st.soc - tb.soc_floor, 0.0) * tb.battery_kwh,
+        e_want = np.where(p_avg >= 0, p_avg * dt_h * tb.eta_charge, p_avg * dt_h / tb.eta_discharge)
+        e_batt = np.clip(e_want, -np.maximum(st.soc - tb.soc_floor, 0.0) * tb.battery_kwh,
                          (1.0 - st.soc) * tb.battery_kwh)
         p_avg = np.where(e_batt >= 0, e_batt / tb.eta_charge, e_batt * tb.eta_discharge) / dt_h
-        p_end = np.where(np.abs(p_avg) < np.abs(p_end), p_avg, p_end)
+        # Only where the BMS cut the energy does the end power drop to the cut average; an
+        # unclipped ramp keeps its lagged end value (which lies beyond the step's average).
+        cut = e_batt != e_want
+        p_end = np.where(cut & (np.abs(p_avg) < np.abs(p_end)), p_avg, p_end)
 
         driving = st.location == DRIVING
         gap_start = self._col(self.sessions.gap_start_s)

@@ -12,6 +12,7 @@ from twin.durations import parse_clock_s
 from twin.ems.services.specs import FlexibilityWindowsSpec
 from twin.fleet.model import Fleet
 from twin.metrics.flexibility import window_shift_kwh_per_ev_day
+from twin.metrics.service_kpis import service_kpis
 from twin.scenario import Scenario
 
 DEFAULT_UP = ("10:00", "14:00")
@@ -74,4 +75,5 @@ def compute_kpis(scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, F
             "energy_discharged_kwh": float(fleets[n].state.e_grid_out_kwh.sum()),
             "soc_min": float(np.min(table[f"{n}.soc_min"])),
         }
+    kpis.update(service_kpis(scenario, table, p_ctrl, p_base))
     return kpis

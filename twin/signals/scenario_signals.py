@@ -1,12 +1,79 @@
-"""The signal series a scenario asks for, one value per step, as served to the EMS."""
+"""The signal series a scenario asks for, one value per step, as served to the EMS.
+
+Names the EMS sees in ctx.signals (and the results table as `signal.<name>`):
+
+| scenario entry        | signal names                                                        |
+|-----------------------|---------------------------------------------------------------------|
+| signals.prices        | price_per_kwh, price_quantile                                       |
+| signals.frequency     | frequency_hz                                                        |
+| signals.regulation    | regulation_pu                                                       |
+| signals.fems          | fems_kwh (request of the current 30-min slot)                       |
+| signals.reserve       | reserve_reduction_kw                                                |
+| signals.co2           | co2_kg_per_kwh                                                      |
+| signals.buildings     | building_pv_kw, building_load_kw, building_pv_share, area_pv_kw,    |
+|                       | area_load_kw, area_pv_surplus_kw                                    |
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.durations import parse_clock_s
-from twin.scenario import Scenario
+from twin.signals.errors import SignalConfigError, SignalFileError
+from twin.signals.registry import build_signal
 from twin.signals.tariff import tou_price_series
+from twin.signals.timebase import local_clock
+
+if TYPE_CHECKING:
+    from twin.scenario import BuildingsSpec, Scenario, SignalsSpec
+
+SIGNAL_NAMES: dict[str, str] = {
+    "frequency": "frequency_hz",
+    "regulation": "regulation_pu",
+    "fems": "fems_kwh",
+    "reserve": "reserve_reduction_kw",
+    "co2": "co2_kg_per_kwh",
+}
+"""Scenario entry -> the name the EMS reads."""
+
+_VALIDATION_START = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _loc(field: str) -> tuple[str | int, ...]:
+    """'frequency.events[0].kind' -> ('frequency', 'events', 0, 'kind')."""
+    parts: list[str | int] = []
+    for piece in re.split(r"[.\[\]]+", field):
+        if piece:
+            parts.append(int(piece) if piece.isdigit() else piece)
+    return tuple(parts)
+
+
+def _problem(kind: str, err: Exception) -> tuple[tuple[str | int, ...], str]:
+    if isinstance(err, SignalFileError):
+        return (kind, "path"), f"{err.path}: {err.problem}"
+    assert isinstance(err, SignalConfigError)
+    loc = _loc(err.field) if err.field else (kind,)
+    return (loc if loc and loc[0] == kind else (kind, *loc)), err.problem
+
+
+def signal_problems(signals: SignalsSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every problem in the signal entries (bad parameters, unusable CSV files), with field paths
+    relative to `signals`. The time span is not known here, so a CSV's coverage of the run is
+    checked when the series are built (`build_signal_series`)."""
+    problems = []
+    for kind in SIGNAL_NAMES:
+        params = getattr(signals, kind)
+        if params is None:
+            continue
+        try:
+            build_signal(kind, params, _VALIDATION_START, 1.0, 0, 0)
+        except (SignalConfigError, SignalFileError) as err:
+            problems.append(_problem(kind, err))
+    return problems
 
 
 def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
@@ -20,6 +87,60 @@ def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
     return {"price_per_kwh": price, "price_quantile": quantile}
 
 
+def building_signals(spec: BuildingsSpec, start: dt.datetime, step_s: float, n_steps: int) -> dict[str, np.ndarray]:
+    """PV output and demand of one building, and the area totals (see twin.scenario.BuildingsSpec).
+
+    Values are taken at the middle of each step (a 5-min step starting 11:55 stands for 11:57:30).
+    """
+    from grids.daily_shapes import clear_sky_pv_pu, residential_load_pu  # pure numpy shapes
+
+    mid = start + dt.timedelta(seconds=step_s / 2.0)
+    utc = local_clock(mid.astimezone(dt.UTC), step_s, n_steps)
+    clock = local_clock(mid, step_s, n_steps)
+    pv_kw = spec.pv_kw * spec.clear_sky_share * clear_sky_pv_pu(
+        utc.second_of_day / 3600.0, utc.day_of_year, spec.latitude_deg, spec.longitude_deg)
+    load_kw = spec.peak_load_kw * residential_load_pu(clock.second_of_day / 3600.0, clock.day_of_year)
+    n_pv = np.floor(spec.count * spec.pv_share + 1e-9)
+    return {
+        "building_pv_kw": pv_kw,
+        "building_load_kw": load_kw,
+        "building_pv_share": np.full(n_steps, spec.pv_share),
+        "area_pv_kw": n_pv * pv_kw,
+        "area_load_kw": spec.count * load_kw,
+        "area_pv_surplus_kw": n_pv * np.maximum(pv_kw - load_kw, 0.0),
+    }
+
+
+def _scenario_error(scenario: Scenario, kind: str, err: Exception) -> Exception:
+    from twin.scenario import ScenarioError
+
+    loc, message = _problem(kind, err)
+    return ScenarioError(f"scenario '{scenario.name}'", [(".".join(["signals", *map(str, loc)]), message)])
+
+
 def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
-    """Every signal of the scenario, by name (the EMS sees them in ctx.signals)."""
-    return price_signals(scenario)
+    """Every signal of the scenario, by name (the EMS sees them in ctx.signals).
+
+    Raises:
+        ScenarioError: a signal cannot be built for this run (e.g. a CSV file that does not
+            cover the simulated time), with the field path and the problem.
+    """
+    series = price_signals(scenario)
+    signals = scenario.signals
+    for kind, name in SIGNAL_NAMES.items():
+        params: dict[str, Any] | None = getattr(signals, kind)
+        if params is None:
+            continue
+        try:
+            series[name] = build_signal(kind, params, scenario.start_local, scenario.step,
+                                        scenario.n_steps, scenario.seed)
+        except (SignalConfigError, SignalFileError) as err:
+            raise _scenario_error(scenario, kind, err) from None
+    if signals.buildings is not None:
+        series.update(building_signals(signals.buildings, scenario.start_local, scenario.step, scenario.n_steps))
+    return series
+
+
+def check_signals(scenario: Scenario) -> None:
+    """Build every signal once to check it covers the run (for `twin validate`); raises ScenarioError."""
+    build_signal_series(scenario)

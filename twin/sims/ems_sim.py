@@ -71,6 +71,7 @@ class EmsSim(mosaik_api_v3.Simulator):
                 "ems.feasible_hi_kw": d.feasible_hi_kw if d else 0.0,
                 **{f"ems.contribution.{s.name}_kw": (d.contributions_kw.get(s.name, 0.0) if d else 0.0)
                    for s in (self.ems.services if self.ems else [])},
+                **{f"ems.{k}": v for k, v in (d.records.items() if d else ())},
             },
         }
         return {eid: {a: values[a] for a in attrs} for eid, attrs in outputs.items()}

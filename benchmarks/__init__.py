@@ -1,0 +1,1 @@
+"""Performance harness: the twin against a naive mosaik build of the same scenario (not tests)."""

@@ -1,0 +1,68 @@
+"""scenarios/island_year.yaml shortened to 3 days (the full year is measured, not unit-tested)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT
+from twin.fleet.model import PLUGGED
+from twin.results import read_table
+from twin.scenario import load_scenario
+from twin.world import prepare_run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    scenario = load_scenario(ROOT / "scenarios" / "island_year.yaml",
+                             {"duration": "3d", "start": "2025-05-01T00:00:00", "fleets.residents.count": 400,
+                              "fleets.commuters.count": 100})
+    out = tmp_path_factory.mktemp("island")
+    violations: list[str] = []
+    holder: dict = {}
+
+    def floor_watch(row, detail):
+        # A plugged EV may sit below its floor only if it arrived so (then it charges); it must
+        # never be discharged below it.
+        for name, fleet in holder["run"].fleets.items():
+            st = fleet.state
+            prev_soc, prev_loc = holder.get(name, (st.soc.copy(), st.location.copy()))
+            stayed = (prev_loc == PLUGGED) & (st.location == PLUGGED)
+            fell = stayed & (st.soc < fleet.table.soc_floor - 1e-9) & (st.soc < prev_soc - 1e-12)
+            if fell.any():
+                violations.append(f"{row['time']}: {name} discharged below the floor")
+            holder[name] = (st.soc.copy(), st.location.copy())
+
+    prepared = prepare_run(scenario, out, observers=[floor_watch])
+    holder["run"] = prepared
+    outcome = prepared.run(progress=False)
+    return scenario, outcome, read_table(out), violations
+
+
+def test_island_kpis_present_and_consistent(run):
+    scenario, outcome, table, _ = run
+    k = outcome.summary["kpis"]
+    assert outcome.summary["status"] == "completed" and outcome.summary["steps"] == 3 * 288
+    assert k["energy_charged_kwh"] > 0 and k["energy_discharged_kwh"] > 0
+    assert k["pv_surplus_without_evs_kwh"] > 0
+    assert 0 < k["pv_surplus_absorbed_kwh"] <= k["pv_surplus_without_evs_kwh"]
+    assert k["pv_surplus_with_evs_kwh"] == pytest.approx(k["pv_surplus_without_evs_kwh"] - k["pv_surplus_absorbed_kwh"])
+    # Area PV surplus by hand: 1,852 PV houses (30 % of 6,174) x max(PV - load, 0) x 5 min.
+    per_house = (table["signal.building_pv_kw"] - table["signal.building_load_kw"]).clip(lower=0)
+    assert k["pv_surplus_without_evs_kwh"] == pytest.approx(1852 * per_house.sum() * 300 / 3600)
+    co2 = (table["signal.co2_kg_per_kwh"] * (table["residents.p_kw"] + table["commuters.p_kw"]).clip(lower=0)).sum() / 12
+    assert k["co2_charged_kg"] == pytest.approx(co2)
+    assert k["drive_energy_unserved_kwh"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_no_ev_discharged_below_its_floor(run):
+    *_, violations = run
+    assert violations == []
+
+
+def test_co2_control_discharges_at_high_and_charges_at_low_intensity(run):
+    _, _, table, _ = run
+    level = table["ems.co2_level"]
+    power = table["residents.p_kw"] + table["commuters.p_kw"]
+    # Discharge commands (level < 0) must see less consumption on average than charge commands.
+    assert (level < 0).any() and (level > 0).any()
+    assert power[level < 0].mean() < power[level > 0].mean()

@@ -1,0 +1,44 @@
+"""scenarios/tertiary_reserve.yaml: in-band rate per 30-min slot (R3 demo: 100 %)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+from twin.results import read_table
+from twin.scenario import load_scenario
+from twin.world import prepare_run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    scenario = load_scenario(ROOT / "scenarios" / "tertiary_reserve.yaml")
+    out = tmp_path_factory.mktemp("reserve")
+    outcome = prepare_run(scenario, out).run(progress=False)
+    return outcome, read_table(out)
+
+
+def test_in_band_rate_per_slot_reported_and_recomputed(run):
+    outcome, table = run
+    kpis = outcome.summary["kpis"]
+    slots = kpis["in_band_per_slot"]
+    assert len(slots) == 6  # one 3-h block = six 30-min slots
+    assert kpis["in_band_rate_per_slot_percent"] == pytest.approx(100.0)
+    t = pd.to_datetime(table["time"], utc=True)
+    for slot in slots:
+        start = pd.Timestamp(slot["start"])
+        inside = (t >= start) & (t < start + pd.Timedelta(minutes=30))
+        assert inside.sum() == 30
+        commanded = table["signal.reserve_reduction_kw"][inside].mean()
+        delivered = (0.0 - table["phev.p_kw"][inside]).mean()  # declared baseline 0 kW
+        assert commanded > 0
+        assert slot["commanded_kw"] == pytest.approx(commanded)
+        assert slot["delivered_kw"] == pytest.approx(delivered)
+        assert abs(delivered - commanded) <= 0.1 * commanded
+    assert kpis["in_band_minutes"] == 180
+
+
+def test_floor_kept(run):
+    outcome, _ = run
+    assert outcome.summary["kpis"]["per_fleet"]["phev"]["soc_min"] >= 0.5 - 1e-9
