@@ -99,6 +99,8 @@ def run(
         outcome = prepared.run(rt_factor=factor, progress=progress)
     except KeyboardInterrupt:
         _fail([f"interrupted: partial results in {target} (summary.json status 'interrupted')"], code=130)
+    except ScenarioError as e:  # found while building the run (e.g. a signal file's contents)
+        _fail(e.lines())
     except UserError as e:
         _fail([str(e)])
     finally:
@@ -111,10 +113,14 @@ def run(
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files.")]) -> None:
     """Check scenario files; exit 0 if all are valid, 2 otherwise (every problem listed)."""
+    from twin.signals.scenario_signals import check_signals
+
     problems: list[str] = []
     for path in files:
         try:
-            load_scenario(path)
+            # Signals are built once too: a CSV with gaps or NaN is a scenario problem, found
+            # now rather than minutes into a run.
+            check_signals(load_scenario(path))
             out.print(f"{path}: ok")
         except ScenarioError as e:
             problems.extend(e.lines())

@@ -406,11 +406,15 @@ def _message(error: dict[str, Any]) -> str:
 
 
 def validate_scenario_data(data: Any, path: Path | str = "<scenario>") -> Scenario:
-    """Validate already-parsed YAML data; raises ScenarioError listing every problem."""
+    """Validate already-parsed YAML data; raises ScenarioError listing every problem.
+
+    Relative file paths inside the scenario (signal CSVs) resolve against the scenario file's
+    folder, so a study runs the same from any working directory."""
     if not isinstance(data, dict):
         raise ScenarioError(path, [("", "the file must contain a mapping of fields (name, start, ...)")])
+    base_dir = Path(path).parent if str(path) != "<scenario>" else Path(".")
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as err:
         problems = [(_field_path(e["loc"]), _message(e)) for e in err.errors()]
         raise ScenarioError(path, problems) from None
@@ -447,14 +451,32 @@ def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> 
 
 
 def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set `a.b.c` in nested dicts, creating levels as needed (used by --seed and sweeps)."""
+    """Set `a.b.c` in nested data, creating mapping levels as needed (used by --set and sweeps).
+
+    A numeric key indexes a list (`hardware.0.port=5021`, `fleets.home.sites.2=17`); it must
+    name an existing element, since a list cannot be extended by position meaningfully."""
     keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise ScenarioError("<override>", [(dotted, f"'{key}' is not a mapping")])
-    node[keys[-1]] = value
+    node: Any = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = ".".join(keys[:depth]) or "<top>"
+        if isinstance(node, list):
+            if not key.lstrip("-").isdigit():
+                raise ScenarioError("<override>", [(dotted, f"'{where}' is a list: use an index, not '{key}'")])
+            index = int(key)
+            if not -len(node) <= index < len(node):
+                raise ScenarioError("<override>", [(dotted, f"'{where}' has {len(node)} elements; index {index} is out of range")])
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+        else:
+            raise ScenarioError("<override>", [(dotted, f"'{where}' is a single value, not a mapping or list")])
 
 
 def scenario_as_run(scenario: Scenario) -> dict[str, Any]:

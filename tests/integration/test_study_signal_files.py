@@ -20,8 +20,6 @@ def _scenario(tmp_path: Path, csv_text: str, duration: str = "20s") -> Path:
     csv.write_text(csv_text)
     data = yaml.safe_load((ROOT / "scenarios" / "v2g_regulation.yaml").read_text())
     data.update(start="2025-06-04T10:00:00", duration=duration, step="5s")
-    # Absolute path: relative ones start at the scenario's folder only once load_scenario passes
-    # it to validation (context base_dir), see the lead's note.
     data["signals"] = {"regulation": {"source": "csv", "path": str(csv)}}
     path = tmp_path / "scenario.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -69,3 +67,27 @@ def test_bad_signal_parameters_map_to_scenario_field_paths():
     fields = dict(err.value.problems)
     assert "'jump' is not one of" in fields["signals.frequency.events.0.kind"]
     assert "must be within" in fields["signals.co2.night_kg_per_kwh"]
+
+
+def test_validate_builds_the_signals_and_finds_a_short_csv(tmp_path):
+    path = _scenario(tmp_path, "time,regulation\n" + "\n".join(GOOD_ROWS) + "\n", duration="1min")
+    res = subprocess.run([*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "before the simulation end" in res.stderr
+
+
+def test_relative_csv_path_resolves_from_the_scenario_folder(tmp_path):
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "reg.csv").write_text("time,regulation\n" + "\n".join(GOOD_ROWS) + "\n")
+    data = yaml.safe_load((ROOT / "scenarios" / "v2g_regulation.yaml").read_text())
+    data.update(start="2025-06-04T10:00:00", duration="20s", step="5s")
+    data["signals"] = {"regulation": {"source": "csv", "path": "reg.csv"}}
+    (study / "scenario.yaml").write_text(yaml.safe_dump(data))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    res = subprocess.run([*TWIN, "validate", str(study / "scenario.yaml")], capture_output=True,
+                         text=True, timeout=120, cwd=elsewhere,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 0, res.stderr

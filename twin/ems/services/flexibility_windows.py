@@ -8,6 +8,8 @@ so that energy is spread over the time left before the window opens instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from twin.durations import parse_clock_s
@@ -36,7 +38,8 @@ class FlexibilityWindows(Service):
             hi = np.maximum(ctx.hi_kw, np.minimum(ctx.p_charge_max_kw, room_kwh / (ctx.dt_s / 3600.0)))
             hi = np.where(ctx.plugged, hi, 0.0)
             plan = plan.with_target(self.name, float(hi.sum()))
-            return FleetPlan(plan.target_kw, plan.preferred_kw, plan.contributions_kw, hi_kw=hi)
+            # replace(), not a positional rebuild: keeps the records and surpluses of earlier services.
+            return replace(plan, hi_kw=hi)
         if self.push_down is not None and self.push_down.contains(ctx.second_of_day):
             floor = ctx.lo_kw if self.discharge_in_push_down else np.maximum(ctx.lo_kw, 0.0)
             return plan.with_target(self.name, float(floor.sum()), preferred_kw=floor)
