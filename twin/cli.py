@@ -140,7 +140,14 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
+        value = value + 0.0  # -0.0 prints as 0
         return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if isinstance(value, list):
+        # Per-hour / per-slot series stay in summary.json; the table gives their span.
+        numbers = [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numbers and len(numbers) == len(value):
+            return f"{len(value)} values, {_fmt(float(min(numbers)))} .. {_fmt(float(max(numbers)))}"
+        return f"{len(value)} entries (summary.json)"
     return str(value)
 
 
