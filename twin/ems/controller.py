@@ -96,6 +96,10 @@ class EnergyManagementSystem:
             records["pv_absorbed_kw"] = float(np.minimum(np.maximum(p, 0.0), surplus).sum())
         p_start = cat("p_kw")
         p = setpoint_for_average(p, p_start, tab("response_time_s"), dt_s)
+        # The inverse lag can overshoot past a limit (e.g. a tiny negative set-point to bring a
+        # charge-only charger to 0 kW on average); a physical charger would reject that, so set-points
+        # stay within the charger limits, exactly as the fleet model clips them.
+        p = np.clip(p, -tab("p_discharge_max_kw"), tab("p_charge_max_kw"))
         split = np.cumsum([len(views[n].soc) for n in names])[:-1]
         return EmsDecision(
             setpoints_kw=dict(zip(names, np.split(p, split), strict=True)),
