@@ -20,6 +20,10 @@ from adapters.bridge import HardwareBridge
 from twin.scenario import HardwareBinding, Scenario
 
 
+SETPOINT_RESOLUTION_KW = 1e-3
+"""Set-points for physical chargers smaller than this are sent as 0 kW."""
+
+
 @dataclass(frozen=True)
 class Binding:
     fleet: str
@@ -96,9 +100,12 @@ class HardwareLink:
     # -- exchange with the mosaik step (non-blocking) -------------------------------------
     def submit(self, setpoints_kw: dict[str, np.ndarray]) -> None:
         assert self.bridge is not None
+        # The EMS's lag inverse leaves round-off like -1e-12 kW where it means 0; a charge-only
+        # charger would be asked to discharge and refuse, so anything below 1 W is sent as 0.
+        values = {b.charger_id: float(setpoints_kw[b.fleet][b.index])
+                  for b in self.bindings if b.fleet in setpoints_kw}
         self.bridge.submit_setpoints({
-            b.charger_id: float(setpoints_kw[b.fleet][b.index])
-            for b in self.bindings if b.fleet in setpoints_kw
+            cid: 0.0 if abs(kw) < SETPOINT_RESOLUTION_KW else kw for cid, kw in values.items()
         })
 
     def readings(self) -> dict[str, ChargerReading | None]:

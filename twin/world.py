@@ -1,5 +1,6 @@
 """Build and run the mosaik World of a scenario: grid, fleets (+ baseline shadows), EMS, signals,
-recorder. Virtual runs go as fast as possible; real-time runs are paced by mosaik's rt_factor.
+recorder. Virtual runs go as fast as possible; real-time runs are paced by a WallClockPacer in the
+EMS step (twin/pacing.py says why not mosaik's own rt_factor).
 
 Cycles and why they are closed as they are:
 - fleet -> EMS is `time_shifted`: a fleet's output after stepping [t, t+dt) *is* its state at
@@ -14,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from twin.fleet.build import create_fleet, n_sites
 from twin.fleet.model import Fleet
 from twin.hil import HardwareLink, LatenessMeter
 from twin.metrics.kpis import compute_kpis
+from twin.pacing import WallClockPacer
 from twin.results import (
     RunRecorder,
     library_versions,
@@ -87,6 +88,8 @@ class PreparedRun:
     hardware: Any = None
     """The HIL link (twin.hil.HardwareLink) when the scenario binds physical chargers."""
     hil_events: list[dict] | None = None
+    pacer: WallClockPacer = field(default_factory=WallClockPacer)
+    """Paces the EMS step in real-time runs (enabled by run(rt_factor=...))."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
@@ -99,11 +102,10 @@ class PreparedRun:
         try:
             if self.hardware is not None:
                 self.hardware.start()
-            with warnings.catch_warnings():
-                # mosaik warns on every late step in real time; lateness is measured and reported
-                # as p50/p99 in summary.json instead of flooding the terminal.
-                warnings.filterwarnings("ignore", message="Simulation too slow for real-time factor")
-                self.world.run(until=scenario.duration, rt_factor=rt_factor, print_progress=progress)
+            # Lateness (wall clock behind simulated time) is measured and reported as p50/p99
+            # in summary.json.
+            self.pacer.start(rt_factor)
+            self.world.run(until=scenario.duration, print_progress=progress)
         except KeyboardInterrupt:
             status = "interrupted"
             raise
@@ -194,7 +196,8 @@ def prepare_run(
     recorder_sim = world.start("RecorderSim", step_s=step)
 
     start_sod = start.hour * 3600 + start.minute * 60 + start.second
-    ems = ems_sim.EMS(ems=build_ems(scenario), start_second_of_day=start_sod)
+    pacer = WallClockPacer()
+    ems = ems_sim.EMS(ems=build_ems(scenario), start_second_of_day=start_sod, pacer=pacer)
     grid = grid_sim.Grid(powerflow=powerflow, profiles=profiles)
     signals = signal_sim.Signals(series=build_signal_series(scenario))
     grid_ids = None
@@ -239,7 +242,7 @@ def prepare_run(
                        baselines=baselines, recorder=recorder, powerflow=powerflow,
                        profiles=profiles, bus_pos=bus_pos, base_summary=base_summary,
                        wall_start=wall_start, observers=observers, hardware=link,
-                       hil_events=hil_events)
+                       hil_events=hil_events, pacer=pacer)
 
 
 def run_scenario(

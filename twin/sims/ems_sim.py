@@ -13,6 +13,7 @@ from typing import Any
 import mosaik_api_v3
 
 from twin.ems.controller import EmsDecision, EnergyManagementSystem
+from twin.pacing import WallClockPacer
 
 META = {
     "api_version": "3.0",
@@ -20,7 +21,7 @@ META = {
     "models": {
         "EMS": {
             "public": True,
-            "params": ["ems", "start_second_of_day"],
+            "params": ["ems", "start_second_of_day", "pacer"],
             "attrs": ["view", "signals", "grid", "offline", "setpoints_kw", "target_kw", "feasible_lo_kw",
                       "feasible_hi_kw", "contributions_kw", "record"],
         }
@@ -35,18 +36,24 @@ class EmsSim(mosaik_api_v3.Simulator):
         self.decision: EmsDecision | None = None
         self.step_s = 1
         self.start_second_of_day = 0
+        self.pacer: WallClockPacer | None = None
 
     def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, ems: EnergyManagementSystem, start_second_of_day: int) -> list[dict]:
+    def create(self, num: int, model: str, ems: EnergyManagementSystem, start_second_of_day: int,
+               pacer: WallClockPacer | None = None) -> list[dict]:
         self.ems = ems
         self.start_second_of_day = start_second_of_day
+        self.pacer = pacer
         return [{"eid": "ems", "type": model}]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
         assert self.ems is not None
+        if self.pacer is not None:
+            # The EMS is where a step's decisions are made (and sent to hardware): pace it.
+            self.pacer.wait(time)
         inp = inputs.get("ems", {})
         views = {v.name: v for v in inp.get("view", {}).values()}
         views = dict(sorted(views.items()))
