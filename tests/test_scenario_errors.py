@@ -38,7 +38,7 @@ CASES = [
     ("step in m", _mutate("step", "15m"), "step", "not a duration"),
     ("negative duration", _mutate("duration", "-1d"), "duration", "not a duration"),
     ("zero step", _mutate("step", 0), "step", "positive"),
-    ("duration not multiple of step", _mutate("step", "7min"), "", "whole number of steps"),
+    ("duration not multiple of step", _mutate("step", "7min"), "duration", "whole number of steps"),
     ("bad start", _mutate("start", "yesterday"), "start", "datetime"),
     ("bad timezone", _mutate("timezone", "Mars/Olympus"), "timezone", "unknown time zone"),
     ("unknown grid", _mutate("grid.name", "atlantis_grid"), "grid.name", "unknown grid"),
@@ -54,7 +54,11 @@ CASES = [
     ("unknown field typo", _mutate("fleets.commuters.cout", 3), "fleets.commuters.cout", "unknown field"),
     ("bad price period", _mutate("signals.prices.periods.0", {"start": "7am", "price_per_kwh": 0.2}), "signals.prices.periods.0.start", "HH:MM"),
     ("bad trip clock", _mutate("fleets.commuters.trips", {"arrive": "8.30"}), "fleets.commuters.trips.arrive", "HH:MM"),
-    ("hardware unknown fleet", _mutate("hardware", [{"charger": "taxis/1", "adapter": "ocpp", "id": "CP1"}]), "hardware", "no fleet named 'taxis'"),
+    ("hardware unknown fleet", _mutate("hardware", [{"charger": "taxis/1", "adapter": "ocpp", "id": "CP1"}]), "hardware.0.charger", "no fleet named 'taxis'"),
+    ("hardware index beyond fleet", _mutate("hardware", [{"charger": "business/40", "adapter": "ocpp", "id": "CP1"}]), "hardware.0.charger", "has only 40 EVs"),
+    ("hardware bound twice", _mutate("hardware", [{"charger": "business/1", "adapter": "ocpp", "id": "CP1"},
+                                                  {"charger": "business/1", "adapter": "ocpp", "id": "CP2"}]), "hardware.1.charger", "bound twice"),
+    ("modbus binding without map", _mutate("hardware", [{"charger": "business/1", "adapter": "modbus", "port": 5020}]), "hardware.0.map", "needs `port` and `map`"),
     ("hardware bad adapter", _mutate("hardware", [{"charger": "commuters/1", "adapter": "canbus"}]), "hardware.0.adapter", "ocpp"),
     ("yaml syntax", "name: x\nfleets: [unclosed\n", "", "YAML syntax error at line"),
     ("not a mapping", "- just\n- a list\n", "", "mapping"),
@@ -79,15 +83,51 @@ def test_malformed_scenario_names_file_field_and_reason(tmp_path, desc, content,
     assert hit, f"{desc}: expected field '{field}' and '{reason}' in {lines}"
 
 
+def _validate(*paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "twin.cli", "validate", *map(str, paths)],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
 def test_cli_validate_exit_codes(tmp_path):
-    bad = _write(tmp_path, CASES[3][1])
-    good = ROOT / "scenarios" / "default.yaml"
-    ok = subprocess.run([sys.executable, "-m", "twin.cli", "validate", str(good)], capture_output=True, text=True)
+    ok = _validate(ROOT / "scenarios" / "default.yaml")
     assert ok.returncode == 0, ok.stderr
-    res = subprocess.run([sys.executable, "-m", "twin.cli", "validate", str(bad)], capture_output=True, text=True)
+    # Every malformed case through the real command at once: exit 2, each file's problem on its
+    # own `file: field: reason` line, no traceback.
+    paths = []
+    for i, (_, content, _, _) in enumerate(CASES):
+        path = tmp_path / f"case_{i:02d}.yaml"
+        path.write_text(content if isinstance(content, str) else yaml.safe_dump(content))
+        paths.append(path)
+    res = _validate(*paths)
     assert res.returncode == 2
-    assert f"{bad}: step: " in res.stderr
     assert "Traceback" not in res.stderr + res.stdout
+    lines = res.stderr.splitlines()
+    for path, (desc, _, field, reason) in zip(paths, CASES, strict=True):
+        mine = [ln for ln in lines if ln.startswith(f"{path}: ")]
+        hit = [ln for ln in mine if (not field or f": {field}: " in ln) and reason.lower() in ln.lower()]
+        assert hit, f"{desc}: expected '{field}' and '{reason}' in {mine}"
+
+
+# Problems only the grid builder can see: found by `twin validate` (it builds the grid) and by
+# `twin run` before the first step, named with their field path.
+GRID_CASES = [
+    ("unknown feeder parameter", _mutate("grid", {"name": "japan_6kv_feeder", "params": {"n_poles": 3}}),
+     "grid.params", "n_poles"),
+    ("site bus not in the grid", _mutate("fleets.business.sites", [99999]), "fleets.business.sites", "99999"),
+]
+
+
+@pytest.mark.parametrize("desc,content,field,reason", GRID_CASES, ids=[c[0] for c in GRID_CASES])
+def test_grid_problems_named_by_validate_and_run(tmp_path, desc, content, field, reason):
+    path = _write(tmp_path, content)
+    res = _validate(path)
+    assert res.returncode == 2, res.stdout
+    assert "Traceback" not in res.stderr
+    assert any(f"{path}: {field}: " in ln and reason in ln for ln in res.stderr.splitlines()), res.stderr
+    run = subprocess.run([sys.executable, "-m", "twin.cli", "run", str(path), "--out", str(tmp_path / "out"),
+                          "--no-progress"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"{field}: " in run.stderr and reason in run.stderr
 
 
 def test_cli_validate_missing_file(tmp_path):

@@ -23,7 +23,8 @@ app.add_typer(emulate_app, name="emulate")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-RESULT_FILES = ("summary.json", "scenario.yaml", "*.parquet", "*.parts")
+RESULT_FILES = ("summary.json", "scenario.yaml", "error.log", "hil_events.json", "timeseries.parquet",
+                "grid_*.parquet", "*.parts")
 
 
 class UserError(Exception):
@@ -77,7 +78,10 @@ def run(
         key, sep, raw = item.partition("=")
         if not sep or not key:
             _fail([f"--set {item}: use FIELD.PATH=VALUE, e.g. fleets.home.count=1000"])
-        overrides[key.strip()] = yaml.safe_load(raw)
+        try:
+            overrides[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            _fail([f"--set {item}: the value is not valid YAML (quote it, e.g. --set name='a b')"])
     if seed is not None:
         overrides["seed"] = seed
     try:
@@ -103,6 +107,13 @@ def run(
         _fail(e.lines())
     except UserError as e:
         _fail([str(e)])
+    except Exception as e:  # a bug, not bad input: say where the partial results and details are
+        import traceback
+
+        (target / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        _fail([f"run failed: {type(e).__name__}: {e}",
+               f"partial results in {target} (summary.json status 'failed'); traceback in "
+               f"{target / 'error.log'}"], code=1)
     finally:
         if publisher is not None:
             publisher.close()
@@ -114,13 +125,16 @@ def run(
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files.")]) -> None:
     """Check scenario files; exit 0 if all are valid, 2 otherwise (every problem listed)."""
     from twin.signals.scenario_signals import check_signals
+    from twin.world import check_grid
 
     problems: list[str] = []
     for path in files:
         try:
             # Signals are built once too: a CSV with gaps or NaN is a scenario problem, found
             # now rather than minutes into a run.
-            check_signals(load_scenario(path))
+            sc = load_scenario(path)
+            check_signals(sc)
+            check_grid(sc)
             out.print(f"{path}: ok")
         except ScenarioError as e:
             problems.extend(e.lines())
@@ -135,6 +149,19 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.
         summary = read_summary(run_dir)
     except ResultsError as e:
         _fail([str(e)])
+    status = summary.get("status")
+    if status != "completed":
+        from twin.results import read_table
+
+        try:
+            rows = len(read_table(run_dir))
+        except ResultsError:
+            rows = 0
+        why = {"running": "still running, or killed before it could write its summary",
+               "interrupted": "stopped with Ctrl-C", "failed": summary.get("error", "failed"),
+               "invalid": "; ".join(summary.get("errors", []))}.get(str(status), str(status))
+        err.print(f"{run_dir}: run {status} ({why}); {rows} of "
+                  f"{summary.get('steps_planned', '?')} steps recorded and readable")
     _print_kpis(summary)
 
 

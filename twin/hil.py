@@ -19,7 +19,6 @@ from adapters.base import ChargerAdapter, ChargerReading
 from adapters.bridge import HardwareBridge
 from twin.scenario import HardwareBinding, Scenario
 
-
 SETPOINT_RESOLUTION_KW = 1e-3
 """Set-points for physical chargers smaller than this are sent as 0 kW."""
 

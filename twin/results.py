@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +36,25 @@ class ResultsError(Exception):
 
 
 class RunRecorder:
-    """Buffers rows per table and flushes them as Parquet parts every `chunk_steps` rows."""
+    """Buffers rows per table and flushes them as Parquet parts every `chunk_steps` rows, or
+    `flush_interval_s` of wall time after the last flush, whichever comes first (so a killed
+    short run with slow steps still leaves its rows, and a fast long run writes few parts).
 
-    def __init__(self, out_dir: Path, chunk_steps: int = 2000):
+    Args:
+        out_dir: results folder.
+        chunk_steps: rows per part at most.
+        flush_interval_s: wall time between flushes at most, s.
+        clock: monotonic clock, s (injectable for tests).
+    """
+
+    def __init__(self, out_dir: Path, chunk_steps: int = 2000, flush_interval_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.chunk_steps = chunk_steps
+        self.flush_interval_s = flush_interval_s
+        self._clock = clock
+        self._last_flush: dict[str, float] = defaultdict(clock)
         self._rows: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
         self._count: dict[str, int] = defaultdict(int)
         self._parts: dict[str, int] = defaultdict(int)
@@ -50,7 +65,7 @@ class RunRecorder:
         for key, value in row.items():
             columns[key].append(value)
         self._count[table] += 1
-        if self._count[table] >= self.chunk_steps:
+        if self._due(table):
             self._flush(table)
 
     def record_array(self, table: str, time: Any, ids: list[str], values: np.ndarray) -> None:
@@ -62,10 +77,15 @@ class RunRecorder:
         buffer[1].append(time)
         buffer[2].append(np.array(values, dtype=float))
         self._count[table] += 1
-        if self._count[table] >= self.chunk_steps:
+        if self._due(table):
             self._flush(table)
 
+    def _due(self, table: str) -> bool:
+        return (self._count[table] >= self.chunk_steps
+                or self._clock() - self._last_flush[table] >= self.flush_interval_s)
+
     def _flush(self, table: str) -> None:
+        self._last_flush[table] = self._clock()
         if not self._count[table]:
             return
         parts_dir = self.out_dir / f"{table}.parts"
@@ -93,7 +113,10 @@ class RunRecorder:
         self.flush()
         for parts_dir in sorted(self.out_dir.glob("*.parts")):
             table = parts_dir.name[: -len(".parts")]
-            merged = pa.concat_tables([pq.read_table(p) for p in sorted(parts_dir.glob("part-*.parquet"))])
+            # One chunk: the merged file's layout must not depend on where the parts were cut
+            # (time-based flushes), so the same run gives the same bytes.
+            merged = pa.concat_tables(
+                [pq.read_table(p) for p in sorted(parts_dir.glob("part-*.parquet"))]).combine_chunks()
             target = self.out_dir / f"{table}.parquet"
             tmp = target.with_suffix(".tmp")
             pq.write_table(merged, tmp)

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -305,6 +306,12 @@ class Scenario(_Strict):
     outputs: OutputSpec = OutputSpec()
     hardware: list[HardwareBinding] = Field(default_factory=list)
     hil: HilSpec = HilSpec()
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str:
+        """The file this scenario was loaded from (for error messages), or its name."""
+        return self._source or f"scenario '{self.name}'"
 
     @field_validator("duration", "step", mode="before")
     @classmethod
@@ -330,25 +337,34 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
+        problems: list[tuple[tuple[Any, ...], str]] = []
         if self.duration % self.step:
-            raise ValueError(f"duration ({self.duration} s) is not a whole number of steps ({self.step} s)")
+            problems.append((("duration",), f"duration ({self.duration} s) is not a whole number "
+                                            f"of steps ({self.step} s)"))
         seen: set[str] = set()
-        for binding in self.hardware:
+        for i, binding in enumerate(self.hardware):
+            where = ("hardware", i)
             if binding.charger in seen:
-                raise ValueError(f"hardware charger '{binding.charger}' is bound twice")
+                problems.append(((*where, "charger"), f"hardware charger '{binding.charger}' is bound twice"))
             seen.add(binding.charger)
             if binding.adapter == "ocpp" and not binding.id:
-                raise ValueError(f"hardware charger '{binding.charger}': an OCPP binding needs `id` (the charger identity)")
+                problems.append(((*where, "id"), f"hardware charger '{binding.charger}': an OCPP binding "
+                                                 "needs `id` (the charger identity)"))
             if binding.adapter == "modbus" and (binding.port is None or binding.map is None):
-                raise ValueError(f"hardware charger '{binding.charger}': a Modbus binding needs `port` and `map`")
+                problems.append(((*where, "port" if binding.port is None else "map"),
+                                 f"hardware charger '{binding.charger}': a Modbus binding needs `port` and `map`"))
             fleet, _, index = binding.charger.partition("/")
             if fleet not in self.fleets:
-                raise ValueError(f"hardware charger '{binding.charger}': no fleet named '{fleet}'")
-            if int(index) >= self.fleets[fleet].count:
-                raise ValueError(
-                    f"hardware charger '{binding.charger}': fleet '{fleet}' has only "
-                    f"{self.fleets[fleet].count} EVs"
-                )
+                problems.append(((*where, "charger"), f"hardware charger '{binding.charger}': no fleet named '{fleet}'"))
+            elif int(index) >= self.fleets[fleet].count:
+                problems.append(((*where, "charger"), f"hardware charger '{binding.charger}': fleet '{fleet}' "
+                                                      f"has only {self.fleets[fleet].count} EVs"))
+        if problems:
+            raise ValidationError.from_exception_data("Scenario", [
+                InitErrorDetails(type=PydanticCustomError("scenario", "{problem}", {"problem": message}),
+                                 loc=loc, input=None)
+                for loc, message in problems
+            ])
         return self
 
     @property
@@ -414,10 +430,13 @@ def validate_scenario_data(data: Any, path: Path | str = "<scenario>") -> Scenar
         raise ScenarioError(path, [("", "the file must contain a mapping of fields (name, start, ...)")])
     base_dir = Path(path).parent if str(path) != "<scenario>" else Path(".")
     try:
-        return Scenario.model_validate(data, context={"base_dir": base_dir})
+        scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as err:
         problems = [(_field_path(e["loc"]), _message(e)) for e in err.errors()]
         raise ScenarioError(path, problems) from None
+    if str(path) != "<scenario>":
+        scenario._source = str(path)
+    return scenario
 
 
 def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> Scenario:

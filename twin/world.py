@@ -37,7 +37,7 @@ from twin.results import (
     write_json,
     write_scenario,
 )
-from twin.scenario import Scenario, scenario_as_run
+from twin.scenario import Scenario, ScenarioError, scenario_as_run
 from twin.signals.scenario_signals import build_signal_series
 from twin.sims.recorder_sim import StepObserver
 
@@ -109,6 +109,11 @@ class PreparedRun:
         except KeyboardInterrupt:
             status = "interrupted"
             raise
+        except Exception as exc:
+            # A crash is not a finished run: keep the recorded rows readable (parts), say so.
+            status = "failed"
+            summary["error"] = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             recorder.flush()
             if status == "completed":
@@ -138,15 +143,64 @@ class PreparedRun:
         return RunOutcome(out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines)
 
 
+def _scenario_problem(scenario: Scenario, field_path: str, err: Exception) -> ScenarioError:
+    return ScenarioError(scenario.source, [(field_path, str(err))])
+
+
+def build_scenario_grid(scenario: Scenario) -> Any:
+    """The scenario's pandapower net; a grid the builder refuses is a ScenarioError at `grid`."""
+    from grids import build_grid
+    from grids.errors import GridError
+
+    try:
+        return build_grid(scenario.grid.name, **scenario.grid.params)
+    except GridError as err:
+        path = "grid.params" if scenario.grid.params else "grid.name"
+        raise _scenario_problem(scenario, path, err) from None
+
+
+def scenario_site_buses(scenario: Scenario, net: Any, fleet_name: str) -> np.ndarray:
+    """Bus id per charging site of one fleet; a bad explicit bus is a ScenarioError at its sites."""
+    from grids import assign_sites_to_buses
+    from grids.errors import GridError
+
+    spec = scenario.fleets[fleet_name]
+    explicit = spec.sites if isinstance(spec.sites, list) else None
+    try:
+        return assign_sites_to_buses(net, n_sites(spec), explicit, _site_seed(scenario.seed, fleet_name))
+    except GridError as err:
+        raise _scenario_problem(scenario, f"fleets.{fleet_name}.sites", err) from None
+
+
+def check_grid(scenario: Scenario) -> None:
+    """Build the grid and place every fleet's sites once (for `twin validate`); raises ScenarioError."""
+    net = build_scenario_grid(scenario)
+    for name in scenario.fleets:
+        scenario_site_buses(scenario, net, name)
+
+
 def prepare_run(
     scenario: Scenario,
     out_dir: Path,
     *,
     observers: list[StepObserver] | None = None,
 ) -> PreparedRun:
-    """Build grid, fleets, EMS and the mosaik World; write scenario.yaml and a 'running' summary."""
-    observers = observers if observers is not None else []
-    from grids import GridProfiles, PowerFlow, assign_sites_to_buses, build_grid
+    """Build grid, fleets, EMS and the mosaik World; write scenario.yaml and a 'running' summary.
+
+    Raises:
+        ScenarioError: something only building the run can find (grid parameters, site buses,
+            signal files); summary.json then says `"status": "invalid"` with the problems.
+    """
+    try:
+        return _build_run(scenario, Path(out_dir), observers if observers is not None else [])
+    except ScenarioError as err:
+        write_json(Path(out_dir) / "summary.json",
+                   {"scenario": scenario.name, "status": "invalid", "errors": err.lines()})
+        raise
+
+
+def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver]) -> PreparedRun:
+    from grids import GridProfiles, PowerFlow
 
     wall_start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -166,7 +220,7 @@ def prepare_run(
     write_json(out_dir / "summary.json", base_summary)
 
     start = scenario.start_local
-    net = build_grid(scenario.grid.name, **scenario.grid.params)
+    net = build_scenario_grid(scenario)
     powerflow = PowerFlow(net, backend=scenario.grid.backend)
     profiles = GridProfiles.for_net(net, start, scenario.step, scenario.n_steps,
                                     load_scale=scenario.grid.load_scale,
@@ -182,8 +236,7 @@ def prepare_run(
         # drawing them again (a year of sessions for 10,000 EVs is ~100 MB per copy).
         baselines[name] = Fleet.create(name, fleets[name].table, fleets[name].sessions,
                                        fleets[name].state.soc_initial, scenario.step)
-        explicit = spec.sites if isinstance(spec.sites, list) else None
-        site_buses = assign_sites_to_buses(net, n_sites(spec), explicit, _site_seed(scenario.seed, name))
+        site_buses = scenario_site_buses(scenario, net, name)
         bus_pos[name] = powerflow.positions_of_buses(site_buses)[fleets[name].table.site]
 
     recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)

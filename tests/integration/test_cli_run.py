@@ -89,3 +89,50 @@ def test_killed_run_keeps_finished_parts(tmp_path):
     table = read_table(out)
     assert len(table) >= 60 and len(table) % 20 == 0
     assert json.loads((out / "summary.json").read_text())["status"] == "running"
+
+
+def test_killed_default_run_keeps_rows_and_report_says_so(tmp_path):
+    # Default chunking (2000 rows) is far more than this run's 96 steps: the rows survive a
+    # SIGKILL only because parts are also flushed every few seconds of wall time.
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*TWIN, "run", str(ROOT / "scenarios" / "default.yaml"), "--out", str(out),
+                             "--no-progress", "--rt-factor", "0.0002"],  # 0.18 s per 15-min step
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "timeseries.parts").glob("part-*.parquet")):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    table = read_table(out)
+    assert 5 <= len(table) < 96
+    gaps = pd.to_datetime(table["time"]).diff().dropna().dt.total_seconds()
+    assert (gaps == 900).all()
+    report = subprocess.run([*TWIN, "report", str(out)], capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr
+    assert f"{len(table)} of 96 steps recorded" in report.stderr
+    assert "killed" in report.stderr
+
+
+def test_a_crashing_run_is_recorded_as_failed_with_its_rows(tmp_path):
+    from twin.scenario import load_scenario
+    from twin.world import prepare_run
+
+    scenario = load_scenario(ROOT / "scenarios" / "default.yaml", {"duration": "6h"})
+    run = prepare_run(scenario, tmp_path / "crash")
+
+    def crash(row, detail):
+        if row["time_s"] == 3 * 3600:
+            raise RuntimeError("observer bug")
+
+    run.observers.append(crash)
+    try:
+        run.run(progress=False)
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the crash was swallowed")
+    summary = json.loads((tmp_path / "crash" / "summary.json").read_text())
+    assert summary["status"] == "failed" and "observer bug" in summary["error"]
+    table = read_table(tmp_path / "crash")
+    assert table["time_s"].max() >= 2 * 3600 and summary["steps"] == len(table)

@@ -115,7 +115,7 @@ def _scenario_error(scenario: Scenario, kind: str, err: Exception) -> Exception:
     from twin.scenario import ScenarioError
 
     loc, message = _problem(kind, err)
-    return ScenarioError(f"scenario '{scenario.name}'", [(".".join(["signals", *map(str, loc)]), message)])
+    return ScenarioError(scenario.source, [(".".join(["signals", *map(str, loc)]), message)])
 
 
 def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
