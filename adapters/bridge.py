@@ -16,7 +16,9 @@ which it starts before and stops after the chargers.
 
 A charger that fails (ChargerUnavailable, timeout, transport error) is marked offline, its
 reading becomes None, and the worker keeps trying to reconnect; once back, the latest set-point
-is sent again (re-synchronisation). A refused set-point is an event, not a failure of the link.
+is sent again (re-synchronisation). A refused set-point (Rejected, NotSupported, CALLERROR) leaves
+the link up but makes the charger `degraded` until it accepts a set-point again: its measurements
+still count, but a controller should not count on it following commands.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class LinkState:
 
     CONNECTING = "connecting"  # never connected yet
     ONLINE = "online"
+    DEGRADED = "degraded"  # connected and measured, but it refused its latest set-point
     OFFLINE = "offline"  # was lost (or never came within connect_timeout_s); retrying
     STOPPED = "stopped"
 
@@ -69,8 +72,9 @@ class EventKind:
     CONNECT = "connect"  # first successful connection
     DISCONNECT = "disconnect"  # link lost (ChargerUnavailable / transport error)
     TIMEOUT = "timeout"  # a call or the connection attempt ran out of time
-    REJECTED = "rejected"  # set-point refused (Rejected / NotSupported status)
-    CALLERROR = "callerror"  # set-point answered with a protocol error (e.g. OCPP CALLERROR)
+    REJECTED = "rejected"  # set-point refused (Rejected / NotSupported status) -> degraded
+    CALLERROR = "callerror"  # set-point answered with a protocol error (e.g. OCPP CALLERROR) -> degraded
+    RECOVERED = "recovered"  # a degraded charger accepted a set-point again
     RECONNECT = "reconnect"  # link back after being offline
     RESYNC = "resync"  # latest set-point re-sent after a reconnect
     ERROR = "error"  # unexpected exception in an adapter (bug); worker keeps going
@@ -87,6 +91,8 @@ class _ChargerState:
     last_sent_kw: float | None = None  # last value the charger accepted or was sent
     reading: ChargerReading | None = None
     wake: asyncio.Event | None = None
+    refusals: int = 0  # set-points refused (Rejected, NotSupported, CALLERROR) so far
+    refused_at_s: float = 0.0  # clock time of the latest refusal
 
 
 class HardwareBridge:
@@ -103,6 +109,9 @@ class HardwareBridge:
         wall_clock: wall clock for event timestamps, s since the epoch.
         services: things the adapters need running on the same loop, started before the
             workers and stopped after the adapters are closed (e.g. an OCPP CentralSystem).
+        recovery_s: a degraded charger is online again once it accepts set-points this long
+            after its last refusal, s (a controller that plans it out sends it 0 kW, which it
+            may accept at once; without the hold it would flap every step).
 
     Raises:
         BridgeError: duplicate or empty charger ids, non-positive intervals.
@@ -120,6 +129,7 @@ class HardwareBridge:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         services: Sequence[AsyncService] = (),
+        recovery_s: float = 30.0,
     ) -> None:
         states: dict[str, _ChargerState] = {}
         for adapter in adapters:
@@ -153,6 +163,7 @@ class HardwareBridge:
         self._wall_clock = wall_clock
         self._running = False
         self._services = list(services)
+        self._recovery_s = recovery_s
 
     # -- life cycle (callable from any thread) --------------------------------------------
 
@@ -324,7 +335,7 @@ class HardwareBridge:
             was = state.link
             state.link = LinkState.OFFLINE
             state.reading = None
-        if was == LinkState.ONLINE:
+        if was in _CONNECTED:
             self._record(charger_id, kind, _describe(exc))
 
     async def _run_charger(self, charger_id: str, state: _ChargerState) -> None:
@@ -334,7 +345,7 @@ class HardwareBridge:
         while True:
             state.wake.clear()  # before the send: a submit during this round wakes the pause
             try:
-                if state.link != LinkState.ONLINE:
+                if state.link not in _CONNECTED:
                     await asyncio.wait_for(adapter.connect(), self._connect_timeout_s)
                     self._mark_online(charger_id, state)
                 await self._send_setpoint(charger_id, state)
@@ -370,7 +381,7 @@ class HardwareBridge:
                 resync = True
             else:
                 resync = False
-        if was != LinkState.ONLINE:
+        if was not in _CONNECTED:
             self._record(charger_id, EventKind.RECONNECT if returning else EventKind.CONNECT)
         if resync:
             self._record(charger_id, EventKind.RESYNC, f"{state.last_sent_kw:.3f} kW")
@@ -385,10 +396,17 @@ class HardwareBridge:
             await asyncio.wait_for(state.adapter.set_power(power_kw), self._call_timeout_s)
         except SetpointRejected as exc:
             kind = EventKind.CALLERROR if getattr(exc, "error_code", None) else EventKind.REJECTED
-            self._record(charger_id, kind, f"{power_kw:.3f} kW: {_describe(exc)}")
-            # Remember the value anyway: a reconnect retries it, a new submit replaces it.
             with self._lock:
+                # Remember the value anyway: a reconnect retries it, a new submit replaces it.
                 state.last_sent_kw = power_kw
+                first = state.link != LinkState.DEGRADED
+                state.link = LinkState.DEGRADED
+                state.refusals += 1
+                state.refused_at_s = self._clock()
+            if first:
+                # One event per episode, not one per step: every new submit is tried again, and
+                # a charger that refuses all of them would otherwise log 86,400 events a day.
+                self._record(charger_id, kind, f"{power_kw:.3f} kW: {_describe(exc)}")
             return
         except BaseException:
             with self._lock:
@@ -397,12 +415,21 @@ class HardwareBridge:
             raise
         with self._lock:
             state.last_sent_kw = power_kw
+            recovered = (state.link == LinkState.DEGRADED
+                         and self._clock() - state.refused_at_s >= self._recovery_s)
+            if recovered:
+                state.link = LinkState.ONLINE
+        if recovered:
+            self._record(charger_id, EventKind.RECOVERED, f"{power_kw:.3f} kW accepted")
 
     async def _pause(self, state: _ChargerState, duration_s: float) -> None:
         """Sleep up to `duration_s`, waking early when a new set-point arrives."""
         assert state.wake is not None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.wake.wait(), duration_s)
+
+
+_CONNECTED = (LinkState.ONLINE, LinkState.DEGRADED)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -77,7 +77,9 @@ class HardwareLink:
                 from adapters.modbus.client_adapter import ModbusChargerAdapter
 
                 adapters.append(ModbusChargerAdapter(b.spec.host, b.spec.port, b.spec.map, charger_id=b.charger_id))
-        self.bridge = HardwareBridge(adapters, loop=self._loop, poll_interval_s=0.2, connect_timeout_s=hil.connect_timeout_s)
+        self.bridge = HardwareBridge(adapters, loop=self._loop, poll_interval_s=0.2,
+                                     connect_timeout_s=hil.connect_timeout_s,
+                                     recovery_s=hil.degraded_hold_s)
         self.bridge.start()
 
     def _path(self, value: str | None) -> Path | None:

@@ -289,6 +289,9 @@ class HilSpec(_Strict):
     connect_timeout_s: PositiveFloat = 30.0
     rt_factor: PositiveFloat = 1.0
     """Wall seconds per simulated second when run with --realtime (1.0 = real time)."""
+    degraded_hold_s: PositiveFloat = 30.0
+    """A charger that refused a set-point is planned out of the EMS until it has accepted
+    set-points for this long (wall clock), s."""
 
 
 class Scenario(_Strict):

@@ -154,14 +154,16 @@ def test_setpoint_submitted_while_offline_is_sent_on_return(bridge_factory):
     wait_until(lambda: charger.setpoint_kw == 6.0)
 
 
-def test_rejected_and_callerror_are_events_not_disconnects(bridge_factory):
+def test_refusals_degrade_the_charger_once_and_it_recovers(bridge_factory):
     refusing = SimulatedCharger("R", 11.0, time.monotonic)
     refusing.reject_setpoints = True
     erroring = ScriptedAdapter("E")
     erroring.refusal = CallErrorRefusal()
-    bridge = bridge_factory([refusing, erroring])
-    bridge.submit_setpoints({"R": 4.0, "E": 4.0})
+    bridge = bridge_factory([refusing, erroring], recovery_s=0.3)
     events: list[dict] = []
+    for kw in (4.0, 4.5, 5.0, 5.5):  # every new set-point is tried, and refused, again
+        bridge.submit_setpoints({"R": kw, "E": kw})
+        time.sleep(0.05)
     wait_until(
         lambda: (
             events.extend(bridge.events())
@@ -171,8 +173,24 @@ def test_rejected_and_callerror_are_events_not_disconnects(bridge_factory):
             )
         )
     )
-    assert bridge.status() == {"R": LinkState.ONLINE, "E": LinkState.ONLINE}
+    time.sleep(0.1)
+    events.extend(bridge.events())
+    # Still connected (its meter counts) but degraded; one event per episode, not per refusal.
+    assert bridge.status() == {"R": LinkState.DEGRADED, "E": LinkState.DEGRADED}
+    assert kinds(events, "R").count(EventKind.REJECTED) == 1
+    assert kinds(events, "E").count(EventKind.CALLERROR) == 1
     assert EventKind.DISCONNECT not in kinds(events, "R") + kinds(events, "E")
+    # Accepting again is not enough at once (the hold keeps a flapping charger planned out) ...
+    refusing.reject_setpoints = False
+    bridge.submit_setpoints({"R": 2.0})
+    wait_until(lambda: refusing.setpoint_kw == 2.0)
+    assert bridge.status()["R"] == LinkState.DEGRADED
+    # ... but once the hold has passed, the next accepted set-point brings it back.
+    time.sleep(0.35)
+    bridge.submit_setpoints({"R": 3.0})
+    wait_until(lambda: bridge.status()["R"] == LinkState.ONLINE)
+    assert EventKind.RECOVERED in kinds(bridge.events(), "R")
+    assert bridge.status()["E"] == LinkState.DEGRADED
 
 
 def test_hanging_charger_times_out_and_goes_offline(bridge_factory):

@@ -76,7 +76,7 @@ class Lab:
 @pytest.fixture(scope="module")
 def hil_and_virtual(tmp_path_factory):
     csms_port, modbus_port = _free_port(), _free_port()
-    overrides = {"hil.csms_port": csms_port}
+    overrides = {"hil.csms_port": csms_port, "hil.degraded_hold_s": 1.0}
     scenario = load_scenario(HIL, overrides)
     hardware = [b.model_dump() for b in scenario.hardware]
     hardware[2]["port"] = modbus_port
@@ -86,14 +86,27 @@ def hil_and_virtual(tmp_path_factory):
     try:
         run = prepare_run(scenario, tmp_path_factory.mktemp("hil"))
 
-        def disconnect_midway(row, detail):
+        def faults_midway(row, detail):
             # Drop CP001 at 12:00 (simulated) and let it come back at 14:00: a fault mid-run.
             if row["time_s"] == 12 * 3600:
                 lab.call(lab.ocpp["CP001"].drop_connection())
             if row["time_s"] == 14 * 3600:
                 asyncio.run_coroutine_threadsafe(lab.ocpp["CP001"].reconnect(), lab.loop)
+            # CP002 refuses every profile from 15:00 to 18:00 (a charger rejecting smart charging).
+            if row["time_s"] == 15 * 3600:
+                lab.ocpp["CP002"].reject_profiles = True
+            if row["time_s"] == 18 * 3600:
+                lab.ocpp["CP002"].reject_profiles = False
 
-        run.observers.append(disconnect_midway)
+        model_power: list[tuple[int, float, float, bool]] = []
+
+        def bound_ev_power(row, detail):
+            # What the twin's own fleet model holds for the EV bound to CP001 after this step.
+            fleet = run.fleets["commuters"]
+            model_power.append((row["time_s"], float(fleet.state.p_kw[0]), float(fleet.state.soc[0]),
+                                bool(fleet.plugged[0])))
+
+        run.observers += [faults_midway, bound_ev_power]
         t0 = time.monotonic()
         hil = run.run(rt_factor=SECONDS_PER_STEP / scenario.step, progress=False)
         wall = time.monotonic() - t0
@@ -101,6 +114,7 @@ def hil_and_virtual(tmp_path_factory):
         lab.stop()
     virtual_sc = scenario.model_copy(update={"hardware": []})
     virtual = prepare_run(virtual_sc, tmp_path_factory.mktemp("virtual")).run(progress=False)
+    hil.model_power = model_power
     return scenario, hil, virtual, wall
 
 
@@ -132,11 +146,40 @@ def test_measured_power_flows_back_into_the_twin(hil_and_virtual):
     assert charging.min() < 16 * 3600, "CP001 charged only after the push-down window began"
 
 
+def test_measured_power_replaces_the_model_in_the_fleet(hil_and_virtual):
+    # The bound EV's power in the twin's fleet model is the charger's measurement, not the
+    # simulated charger's (which would follow the set-point): rows where CP001 was online and
+    # measured something, the EV was plugged in through the whole step (an unplugged EV draws 0
+    # whatever the meter's noise) and the battery was not full (the BMS cut would change it).
+    _, hil, _, _ = hil_and_virtual
+    table = read_table(hil.out_dir).set_index("time_s")
+    compared = 0
+    for (_, _, _, was_plugged), (time_s, p_model, soc, plugged) in zip(hil.model_power[:-1], hil.model_power[1:], strict=True):
+        if table.loc[time_s, "hil.CP001.online"] == 1 and soc < 0.999 and was_plugged and plugged:
+            assert p_model == pytest.approx(table.loc[time_s, "hil.CP001.power_kw"], abs=1e-9), time_s
+            compared += 1
+    assert compared >= 10  # CP001 is plugged in from 08:00 to ~18:30, minus the 2 h it was offline
+
+
+def test_rejected_profiles_degrade_the_charger_and_the_run_goes_on(hil_and_virtual):
+    _, hil, _, _ = hil_and_virtual
+    events = json.loads((hil.out_dir / "hil_events.json").read_text())["events"]
+    cp2 = [e for e in events if e["charger_id"] == "CP002"]
+    rejected = [e for e in cp2 if e["kind"] == "rejected"]
+    assert rejected and all(15 * 3600 <= e["sim_time_s"] <= 19 * 3600 for e in rejected), cp2
+    assert len(rejected) <= 3  # an episode is one event, not one per step
+    table = read_table(hil.out_dir)
+    during = table[(table["time_s"] >= 16 * 3600) & (table["time_s"] < 18 * 3600)]
+    assert (during["hil.CP002.degraded"] == 1).any() and (during["hil.CP002.online"] == 1).all()
+    assert table["hil.CP002.degraded"].iloc[-8:].eq(0).all()  # accepted again after 18:00
+    assert any(e["kind"] == "recovered" for e in cp2)
+
+
 def test_disconnect_recorded_and_run_went_on(hil_and_virtual):
     _, hil, _, _ = hil_and_virtual
     events = json.loads((hil.out_dir / "hil_events.json").read_text())["events"]
     kinds = [(e["charger_id"], e["kind"]) for e in events]
-    assert any(cid == "CP001" and "offline" in kind or "disconnect" in kind for cid, kind in kinds), kinds
+    assert ("CP001", "disconnect") in kinds and ("CP001", "reconnect") in kinds, kinds
     table = read_table(hil.out_dir)
     during = table[(table["time_s"] > 12 * 3600 + 1800) & (table["time_s"] < 14 * 3600)]
     assert (during["hil.CP001.online"] == 0).any()

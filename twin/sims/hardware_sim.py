@@ -2,7 +2,8 @@
 
 Inputs: `setpoints_kw` from the EMS (dict fleet -> array). Outputs: `measured_kw` (dict fleet ->
 array, NaN where a charger is simulated), `offline` (dict fleet -> bool mask for the EMS),
-`record` (per charger power and online flag). Events (disconnect, rejected profile, ...) are
+`record` (per charger power, online and degraded flags; degraded = it refused its set-point, so
+the EMS plans without it). Events (disconnect, rejected profile, ...) are
 appended to the `events` list given at creation. The step never waits for I/O.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
+from adapters.bridge import LinkState
 from twin.hil import HardwareLink
 
 META = {
@@ -27,7 +29,8 @@ META = {
     },
 }
 
-_ONLINE = {"online"}
+_CONNECTED = {LinkState.ONLINE, LinkState.DEGRADED}
+_DEGRADED = LinkState.DEGRADED
 
 
 class HardwareSim(mosaik_api_v3.Simulator):
@@ -63,12 +66,17 @@ class HardwareSim(mosaik_api_v3.Simulator):
         record: dict[str, Any] = {}
         for b in link.bindings:
             reading = readings.get(b.charger_id)
-            online = status.get(b.charger_id) in _ONLINE and reading is not None
-            offline[b.fleet][b.index] = not online
+            link_state = status.get(b.charger_id)
+            online = link_state in _CONNECTED and reading is not None
+            degraded = link_state == _DEGRADED
+            # A degraded charger (it refused its set-point) is still measured, but the EMS plans
+            # without it, exactly as for one that is offline.
+            offline[b.fleet][b.index] = not online or degraded
             if online:
                 measured[b.fleet][b.index] = reading.power_kw
             record[f"hil.{b.charger_id}.power_kw"] = reading.power_kw if reading else float("nan")
             record[f"hil.{b.charger_id}.online"] = float(online)
+            record[f"hil.{b.charger_id}.degraded"] = float(degraded)
         self._out = {"measured_kw": measured, "offline": offline, "record": record}
         return time + self.step_s
 

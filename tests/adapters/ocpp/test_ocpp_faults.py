@@ -240,7 +240,7 @@ def test_rejected_profile_and_callerror(run_lab):
     run_lab(scenario)
 
 
-def test_rejections_reach_the_bridge_as_events(run_lab):
+def test_rejections_reach_the_bridge_as_events_and_degrade_the_charger(run_lab):
     async def scenario(lab):
         system = await lab.csms({"CP1": ChargerAuth(), "CP2": ChargerAuth()})
         rejecting = await lab.emulator(system, "CP1", "1.6", password=None)
@@ -263,7 +263,8 @@ def test_rejections_reach_the_bridge_as_events(run_lab):
                 return {("CP1", "rejected"), ("CP2", "callerror")} <= pairs
 
             await eventually(got_both, what="rejected + callerror events")
-            assert bridge.status() == {"CP1": "online", "CP2": "online"}
+            # Still connected (their meters count), but the twin must not count on them.
+            assert bridge.status() == {"CP1": "degraded", "CP2": "degraded"}
         finally:
             await bridge.astop()
 
