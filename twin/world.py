@@ -39,6 +39,7 @@ from twin.results import (
 )
 from twin.scenario import Scenario, ScenarioError, scenario_as_run
 from twin.signals.scenario_signals import build_signal_series
+from twin.signals.timebase import local_clock
 from twin.sims.recorder_sim import StepObserver
 
 SIM_CONFIG = {
@@ -248,9 +249,9 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver])
     signal_sim = world.start("SignalSim", step_s=step)
     recorder_sim = world.start("RecorderSim", step_s=step)
 
-    start_sod = start.hour * 3600 + start.minute * 60 + start.second
     pacer = WallClockPacer()
-    ems = ems_sim.EMS(ems=build_ems(scenario), start_second_of_day=start_sod, pacer=pacer)
+    clock = local_clock(start, scenario.step, scenario.n_steps)
+    ems = ems_sim.EMS(ems=build_ems(scenario), second_of_day_s=clock.second_of_day, pacer=pacer)
     grid = grid_sim.Grid(powerflow=powerflow, profiles=profiles)
     signals = signal_sim.Signals(series=build_signal_series(scenario))
     grid_ids = None

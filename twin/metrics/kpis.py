@@ -11,7 +11,7 @@ import pandas as pd
 from twin.durations import parse_clock_s
 from twin.ems.services.specs import FlexibilityWindowsSpec
 from twin.fleet.model import Fleet
-from twin.metrics.flexibility import window_shift_kwh_per_ev_day
+from twin.metrics.flexibility import firm_mw, window_shift_kwh_per_ev_day, window_shift_mw_by_day
 from twin.metrics.service_kpis import service_kpis
 from twin.scenario import Scenario
 
@@ -34,6 +34,17 @@ def _col(table: pd.DataFrame, name: str, reduce: str) -> float | None:
     return float(getattr(table[name], reduce)())
 
 
+def _window_mw_kpis(p_ctrl: np.ndarray, p_base: np.ndarray, second_of_day: np.ndarray, local: pd.Series,
+                    up: tuple[int, int], down: tuple[int, int]) -> dict[str, float]:
+    day = (local.dt.year * 1000 + local.dt.dayofyear).to_numpy()
+    out: dict[str, float] = {}
+    for key, window, direction in (("push_up", up, +1), ("push_down", down, -1)):
+        daily = window_shift_mw_by_day(p_ctrl, p_base, second_of_day, day, window, direction)
+        out[f"{key}_mw_mean"] = float(daily.mean()) if len(daily) else float("nan")
+        out[f"{key}_mw_firm90"] = firm_mw(daily, 0.9)
+    return out
+
+
 def compute_kpis(scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, Fleet],
                  nonconverged_steps: int) -> dict[str, Any]:
     if table.empty:
@@ -49,6 +60,7 @@ def compute_kpis(scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, F
     kpis: dict[str, Any] = {
         "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(p_ctrl, p_base, second_of_day, up, scenario.step, n_ev, +1),
         "push_down_kwh_per_ev_day": window_shift_kwh_per_ev_day(p_ctrl, p_base, second_of_day, down, scenario.step, n_ev, -1),
+        **_window_mw_kpis(p_ctrl, p_base, second_of_day, local, up, down),
         "unmet_departure_energy_kwh": float(sum(f.state.unmet_departure_kwh.sum() for f in fleets.values())),
         "energy_charged_kwh": float(sum(f.state.e_grid_in_kwh.sum() for f in fleets.values())),
         "energy_discharged_kwh": float(sum(f.state.e_grid_out_kwh.sum() for f in fleets.values())),

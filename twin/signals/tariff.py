@@ -6,6 +6,8 @@ import datetime as dt
 
 import numpy as np
 
+from twin.signals.timebase import local_clock
+
 
 def tou_price_series(
     periods: list[tuple[int, float]], start: dt.datetime, step_s: int, n_steps: int
@@ -21,8 +23,7 @@ def tou_price_series(
     ordered = sorted(periods)
     starts = np.array([s for s, _ in ordered], dtype=float)
     prices = np.array([p for _, p in ordered], dtype=float)
-    offset_s = start.hour * 3600 + start.minute * 60 + start.second
-    second_of_day = (offset_s + np.arange(n_steps, dtype=float) * step_s) % 86400
+    second_of_day = local_clock(start, step_s, n_steps).second_of_day  # DST-aware
     # Before the first listed start, the last period of the previous day still applies.
     index = np.searchsorted(starts, second_of_day, side="right") - 1
     return prices[index]  # index -1 wraps to the last period, as intended

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import mosaik_api_v3
+import numpy as np
 
 from twin.ems.controller import EmsDecision, EnergyManagementSystem
 from twin.pacing import WallClockPacer
@@ -21,7 +22,7 @@ META = {
     "models": {
         "EMS": {
             "public": True,
-            "params": ["ems", "start_second_of_day", "pacer"],
+            "params": ["ems", "second_of_day_s", "pacer"],
             "attrs": ["view", "signals", "grid", "offline", "setpoints_kw", "target_kw", "feasible_lo_kw",
                       "feasible_hi_kw", "contributions_kw", "record"],
         }
@@ -35,17 +36,19 @@ class EmsSim(mosaik_api_v3.Simulator):
         self.ems: EnergyManagementSystem | None = None
         self.decision: EmsDecision | None = None
         self.step_s = 1
-        self.start_second_of_day = 0
+        self.second_of_day_s: np.ndarray | None = None
         self.pacer: WallClockPacer | None = None
 
     def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, ems: EnergyManagementSystem, start_second_of_day: int,
+    def create(self, num: int, model: str, ems: EnergyManagementSystem, second_of_day_s: np.ndarray,
                pacer: WallClockPacer | None = None) -> list[dict]:
+        # Local clock of every step, computed once with the scenario's time zone: a daylight-
+        # saving change moves the windows with the wall clock, as the KPIs measure them.
         self.ems = ems
-        self.start_second_of_day = start_second_of_day
+        self.second_of_day_s = np.asarray(second_of_day_s)
         self.pacer = pacer
         return [{"eid": "ems", "type": model}]
 
@@ -60,7 +63,8 @@ class EmsSim(mosaik_api_v3.Simulator):
         signals = next(iter(inp.get("signals", {}).values()), {})
         grid = next(iter(inp.get("grid", {}).values()), {})
         offline = next(iter(inp.get("offline", {}).values()), None) or None
-        second_of_day = (self.start_second_of_day + time) % 86400
+        assert self.second_of_day_s is not None
+        second_of_day = int(self.second_of_day_s[min(time // self.step_s, len(self.second_of_day_s) - 1)])
         self.decision = self.ems.decide(views, self.step_s, second_of_day, signals, grid, offline)
         return time + self.step_s
 
