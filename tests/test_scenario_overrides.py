@@ -39,3 +39,21 @@ def test_bad_override_names_the_path_and_reason(dotted, reason):
 def test_hil_binding_port_overridden_by_index():
     sc = load_scenario(ROOT / "scenarios" / "hil_lab.yaml", {"hardware.2.port": 6123})
     assert sc.hardware[2].port == 6123
+
+
+def test_named_cases_apply_and_explicit_overrides_win():
+    from tests.conftest import ROOT
+    from twin.scenario import ScenarioError, load_scenario
+
+    island = ROOT / "scenarios" / "island_year.yaml"
+    sc = load_scenario(island, {"case": "50/50"})
+    assert sc.case == "50/50"
+    assert sc.fleets["residents"].count == 2470 and sc.signals.buildings.pv_share == 0.5
+    sc = load_scenario(island, {"case": "10/10", "fleets.commuters.count": 5})
+    assert sc.fleets["residents"].count == 494 and sc.fleets["commuters"].count == 5
+    try:
+        load_scenario(island, {"case": "20/20"})
+    except ScenarioError as err:
+        assert any(": case: unknown case '20/20'" in line and "50/50" in line for line in err.lines())
+    else:
+        raise AssertionError("an unknown case was accepted")

@@ -66,6 +66,8 @@ def run(
     rt_factor: Annotated[float | None, typer.Option(
         help="Wall seconds per simulated second (1.0 = real time, 0.001 = 1000x faster).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    case: Annotated[str | None, typer.Option(
+        help="Run one of the file's named `cases` (e.g. an adoption case); --set still wins.")] = None,
     live: Annotated[str | None, typer.Option(
         help="Publish step snapshots for the dashboard on this pyzmq address "
              "(e.g. tcp://127.0.0.1:5556).")] = None,
@@ -84,6 +86,8 @@ def run(
             _fail([f"--set {item}: the value is not valid YAML (quote it, e.g. --set name='a b')"])
     if seed is not None:
         overrides["seed"] = seed
+    if case is not None:
+        overrides["case"] = case
     try:
         sc = load_scenario(scenario, overrides)
     except ScenarioError as e:

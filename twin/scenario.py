@@ -117,7 +117,7 @@ class TripSpec(_Strict):
 
 class FleetSpec(_Strict):
     type: Literal["commuter", "business", "home"]
-    count: Annotated[int, Field(gt=0, le=2_000_000)]
+    count: Annotated[int, Field(ge=0, le=2_000_000)]
     vehicle: VehicleSpec = VehicleSpec()
     charger: ChargerSpec = ChargerSpec()
     soc_floor: Fraction = 0.3
@@ -309,6 +309,10 @@ class Scenario(_Strict):
     outputs: OutputSpec = OutputSpec()
     hardware: list[HardwareBinding] = Field(default_factory=list)
     hil: HilSpec = HilSpec()
+    cases: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Named sets of overrides (dotted field path -> value), e.g. the adoption cases of a study."""
+    case: str | None = None
+    """The case this run applies (its overrides are in the fields above)."""
     _source: str | None = PrivateAttr(default=None)
 
     @property
@@ -466,10 +470,33 @@ def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> 
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise ScenarioError(path, [("", f"YAML syntax error at {where}{problem}")]) from None
-    if overrides and isinstance(data, dict):
-        for dotted, value in overrides.items():
-            apply_override(data, dotted, value)
+    if isinstance(data, dict):
+        apply_overrides(data, overrides or {}, path)
     return validate_scenario_data(data, path)
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], path: Path | str = "<scenario>") -> None:
+    """Apply the selected case (`case`, from the file or the overrides), then the overrides.
+
+    The case's values come first, so an explicit override still wins over them.
+
+    Raises:
+        ScenarioError: unknown case, or an override path that does not fit the data.
+    """
+    case = overrides.get("case", data.get("case"))
+    if case is not None:
+        cases = data.get("cases") or {}
+        if not isinstance(cases, dict) or str(case) not in cases:
+            known = ", ".join(map(str, cases)) if isinstance(cases, dict) and cases else "none defined"
+            raise ScenarioError(path, [("case", f"unknown case '{case}'; cases of this file: {known}")])
+        chosen = cases[str(case)]
+        if not isinstance(chosen, dict):
+            raise ScenarioError(path, [(f"cases.{case}", "a case is a mapping of field.path: value")])
+        for dotted, value in chosen.items():
+            apply_override(data, str(dotted), value)
+        data["case"] = str(case)
+    for dotted, value in overrides.items():
+        apply_override(data, dotted, value)
 
 
 def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:

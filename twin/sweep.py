@@ -15,16 +15,15 @@ from __future__ import annotations
 import copy
 import itertools
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from twin.scenario import ScenarioError, apply_override, validate_scenario_data
+from twin.scenario import ScenarioError, apply_overrides, validate_scenario_data
 
 
 class SweepError(Exception):
@@ -92,39 +91,6 @@ def expand_variants(sets: Mapping[str, Sequence[Any]], seeds: Sequence[int]) -> 
     return variants
 
 
-def window_shift_mw(table: pd.DataFrame, fleet_names: Iterable[str], timezone: str,
-                    window_s: tuple[int, int]) -> float:
-    """Mean over a local clock window of (controlled - baseline) fleet power, MW (+ = more demand).
-
-    `window_s` = (start, end) seconds after local midnight; all days of the run count.
-    """
-    names = list(fleet_names)
-    if table.empty or not names:
-        return float("nan")
-    local = pd.to_datetime(table["time"], utc=True).dt.tz_convert(timezone)
-    sod = (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
-    start, end = window_s
-    mask = (sod >= start) & (sod < end) if start <= end else (sod >= start) | (sod < end)
-    if not mask.any():
-        return float("nan")
-    diff_kw = sum(table[f"{n}.p_kw"].to_numpy() - table[f"{n}_baseline.p_kw"].to_numpy() for n in names)
-    return float(np.mean(diff_kw[mask]) / 1000.0)
-
-
-def flexibility_windows_s(scenario: Any) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(push-up, push-down) windows in seconds after local midnight: the scenario's
-    flexibility_windows service if it has one, else R1's 10:00-14:00 and 16:00-20:00."""
-    from twin.durations import parse_clock_s
-    from twin.ems.services.specs import FlexibilityWindowsSpec
-
-    up, down = ("10:00", "14:00"), ("16:00", "20:00")
-    for spec in scenario.ems.services:
-        if isinstance(spec, FlexibilityWindowsSpec):
-            up = (spec.push_up.start, spec.push_up.end) if spec.push_up else up
-            down = (spec.push_down.start, spec.push_down.end) if spec.push_down else down
-    return ((parse_clock_s(up[0]), parse_clock_s(up[1])), (parse_clock_s(down[0]), parse_clock_s(down[1])))
-
-
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
@@ -139,7 +105,6 @@ def run_variant(scenario_data: dict[str, Any], variant: Variant, out_dir: str | 
 
     Never raises for a failing variant: the row then has `status = "failed"` and `error`.
     """
-    from twin.results import read_table
     from twin.world import run_scenario
 
     settings = {f"set.{k}": v if isinstance(v, int | float | str | bool) else str(v)
@@ -149,8 +114,7 @@ def run_variant(scenario_data: dict[str, Any], variant: Variant, out_dir: str | 
     t0 = time.perf_counter()
     try:
         data = copy.deepcopy(scenario_data)
-        for dotted, value in variant.overrides.items():
-            apply_override(data, dotted, value)
+        apply_overrides(data, dict(variant.overrides), source)
         scenario = validate_scenario_data(data, source)
         outcome = run_scenario(scenario, Path(out_dir), progress=False)
         summary = outcome.summary
@@ -160,10 +124,6 @@ def run_variant(scenario_data: dict[str, Any], variant: Variant, out_dir: str | 
         kpis: dict[str, Any] = {}
         _flatten("", summary.get("kpis", {}), kpis)
         row.update(kpis)
-        table = read_table(out_dir)
-        up, down = flexibility_windows_s(scenario)
-        row["push_up_mw"] = window_shift_mw(table, scenario.fleets, scenario.timezone, up)
-        row["push_down_mw"] = -window_shift_mw(table, scenario.fleets, scenario.timezone, down)
         pd.DataFrame([row]).to_csv(Path(out_dir) / "kpis.csv", index=False)
     except ScenarioError as err:
         row["error"] = "; ".join(err.lines())

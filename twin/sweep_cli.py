@@ -14,7 +14,8 @@ from rich.table import Table
 from twin.scenario import ScenarioError
 from twin.sweep import SweepError, expand_variants, parse_set_option, run_sweep
 
-_SHOWN = ("variant", "status", "wall_s", "push_up_mw", "push_down_mw", "min_bus_voltage_pu",
+_SHOWN = ("variant", "status", "wall_s", "push_up_mw_mean", "push_up_mw_firm90", "push_down_mw_mean",
+          "push_down_mw_firm90", "min_bus_voltage_pu",
           "max_line_loading_pct", "max_trafo_loading_pct", "error")
 
 

@@ -66,3 +66,16 @@ def test_co2_control_discharges_at_high_and_charges_at_low_intensity(run):
     # Discharge commands (level < 0) must see less consumption on average than charge commands.
     assert (level < 0).any() and (level > 0).any()
     assert power[level < 0].mean() < power[level > 0].mean()
+
+
+def test_zero_adoption_case_runs_the_grid_without_evs(tmp_path):
+    # R5's X/0 cases: no EVs at all; the PV surplus is what the buildings alone leave.
+    from twin.scenario import load_scenario
+    from twin.world import prepare_run
+
+    sc = load_scenario(ROOT / "scenarios" / "island_year.yaml", {"case": "30/0", "duration": "2d"})
+    assert sc.ev_count == 0
+    kpis = prepare_run(sc, tmp_path / "30-0").run(progress=False).summary["kpis"]
+    assert kpis["energy_charged_kwh"] == 0.0 and kpis["push_up_kwh_per_ev_day"] == 0.0
+    assert kpis["pv_surplus_without_evs_kwh"] > 0
+    assert kpis["pv_surplus_with_evs_kwh"] == kpis["pv_surplus_without_evs_kwh"]

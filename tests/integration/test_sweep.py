@@ -3,8 +3,6 @@ whether it ran alone or inside a sweep."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import pytest
 
@@ -17,7 +15,6 @@ from twin.sweep import (
     parse_set_option,
     run_sweep,
     run_variant,
-    window_shift_mw,
 )
 
 SCENARIO = ROOT / "scenarios" / "default.yaml"
@@ -41,20 +38,6 @@ def test_variants_are_the_product_of_alternatives_and_seeds():
         {"a": 2, "b": "x", "seed": 7}, {"a": 2, "b": "x", "seed": 8},
     ]
     assert len({v.name for v in variants}) == 4  # one folder each
-
-
-def test_window_shift_is_the_mean_power_difference_in_the_window():
-    tokyo = dt.timezone(dt.timedelta(hours=9))
-    times = [dt.datetime(2030, 1, 7, h, m, tzinfo=tokyo) for h, m in ((10, 0), (10, 15), (16, 0), (16, 15), (21, 0))]
-    table = pd.DataFrame({
-        "time": pd.to_datetime(times).tz_convert("UTC"),
-        "a.p_kw": [1000.0, 3000.0, 0.0, 0.0, 500.0],
-        "a_baseline.p_kw": [0.0, 0.0, 2000.0, 1000.0, 0.0],
-    })
-    # 10:00-14:00 holds rows 0-1: mean(1000, 3000) kW = 2 MW more demand.
-    assert window_shift_mw(table, ["a"], "Asia/Tokyo", (36000, 50400)) == pytest.approx(2.0)
-    # 16:00-20:00 holds rows 2-3: mean(-2000, -1000) kW = -1.5 MW.
-    assert window_shift_mw(table, ["a"], "Asia/Tokyo", (57600, 72000)) == pytest.approx(-1.5)
 
 
 def test_sweep_on_local_cluster_reports_a_failing_variant_and_matches_a_lone_run(tmp_path):

@@ -112,7 +112,8 @@ class Fleet:
         )
         fleet.time_s = start_s
         # Current session = first one not yet departed; plug in if it has already begun.
-        fleet.state.session = np.argmax(sessions.depart_s > start_s, axis=1)
+        fleet.state.session = (np.argmax(sessions.depart_s > start_s, axis=1) if sessions.depart_s.size
+                               else np.zeros(n, dtype=np.int64))  # an empty fleet (adoption 0 %)
         begun = fleet._col(sessions.arrive_s) <= start_s
         fleet._arrive(begun)
         return fleet

@@ -22,6 +22,8 @@ def window_shift_kwh_per_ev_day(p_ctrl_kw: np.ndarray, p_base_kw: np.ndarray,
                                 second_of_day: np.ndarray, window: tuple[int, int],
                                 dt_s: float, n_ev: int, direction: int) -> float:
     """Energy shifted in a clock window per EV per day; direction +1 = push-up, -1 = push-down."""
+    if n_ev == 0:
+        return 0.0  # no EVs shift nothing (a 0 % adoption case)
     mask = window_mask(second_of_day, *window)
     days = len(p_ctrl_kw) * dt_s / 86400.0
     shift_kwh = direction * float(np.sum((p_ctrl_kw - p_base_kw)[mask])) * dt_s / 3600.0
