@@ -110,3 +110,53 @@ def test_driving_energy_uses_seasonal_efficiency(tokyo_start):
     w_kwh = winter_f.sessions.away_kwh[:, 1].mean()
     assert w_kwh / s_kwh == pytest.approx(6.3 / 4.0, rel=0.02)
     assert isinstance(winter, dt.datetime)
+
+
+def _numpy_reference_step(f, setpoint_kw):
+    """The fleet step written with whole-array numpy formulas (the pre-kernel implementation),
+    for comparison with the compiled per-EV loops; no latency, no measured power."""
+    from twin.fleet.model import DRIVING
+
+    st, tb = f.state, f.table
+    dt_s = float(f.step_s)
+    dt_h = dt_s / 3600.0
+    plugged = st.location == PLUGGED
+    p_set = np.where(plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0)
+    p_end, p_avg = lagged_power(st.p_kw, p_set, tb.response_time_s, dt_s)
+    p_avg = np.where(plugged, p_avg, 0.0)
+    e_want = np.where(p_avg >= 0, p_avg * dt_h * tb.eta_charge, p_avg * dt_h / tb.eta_discharge)
+    e_batt = np.clip(e_want, -np.maximum(st.soc - tb.soc_floor, 0.0) * tb.battery_kwh,
+                     (1.0 - st.soc) * tb.battery_kwh)
+    p_avg = np.where(e_batt >= 0, e_batt / tb.eta_charge, e_batt * tb.eta_discharge) / dt_h
+    cut = e_batt != e_want
+    p_end = np.where(cut & (np.abs(p_avg) < np.abs(p_end)), p_avg, p_end)
+    driving = st.location == DRIVING
+    gap_start, arrive = f._col(f.sessions.gap_start_s), f._col(f.sessions.arrive_s)
+    with np.errstate(invalid="ignore"):
+        gap_len = arrive - gap_start
+    rate = np.where(driving & np.isfinite(gap_len) & (gap_len > 0),
+                    f._col(f.sessions.away_kwh) / np.where(gap_len > 0, gap_len, 1.0), 0.0)
+    with np.errstate(invalid="ignore"):
+        overlap = np.clip(np.minimum(f.time_s + dt_s, arrive) - np.maximum(f.time_s, gap_start), 0.0, dt_s)
+    e_drive_want = np.where(np.isfinite(overlap), rate * overlap, 0.0)
+    e_drive = np.minimum(e_drive_want, np.maximum(st.soc * tb.battery_kwh + e_batt, 0.0))
+    soc = np.clip(st.soc + (e_batt - e_drive) / tb.battery_kwh, 0.0, 1.0)
+    return p_avg, soc, np.where(plugged, p_end, 0.0), e_drive
+
+
+@pytest.mark.parametrize("kind", ["commuter", "business", "home"])
+def test_compiled_step_equals_the_array_formulas(kind, tokyo_start):
+    f = _fleet(kind, tokyo_start, **BIDIR)
+    rng = np.random.default_rng(3)
+    for _ in range(2 * 96):
+        setpoint = rng.uniform(-8, 8, f.table.count)
+        driven_before, departures_before = f.state.e_driven_kwh.copy(), f.state.departures.copy()
+        p_ref, soc_ref, p_end_ref, drive_ref = _numpy_reference_step(f, setpoint)
+        p_avg = f.step(setpoint)
+        np.testing.assert_allclose(p_avg, p_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(f.state.e_driven_kwh - driven_before, drive_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(f.state.soc, soc_ref, rtol=0, atol=1e-12)
+        # End power: an EV that departed at the step's end is unplugged (0 kW) by the event.
+        stayed = f.state.departures == departures_before
+        np.testing.assert_allclose(f.state.p_kw[stayed], p_end_ref[stayed], rtol=0, atol=1e-12)
+        assert np.all(f.state.p_kw[~stayed] == 0)

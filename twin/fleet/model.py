@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from twin.fleet import kernels
 from twin.fleet.charger import lag_margin_s, lagged_power
 from twin.fleet.trips import Sessions
 
@@ -219,9 +220,8 @@ class Fleet:
         """
         st, tb = self.state, self.table
         dt_s = float(self.step_s)
-        dt_h = dt_s / 3600.0
         plugged = st.location == PLUGGED
-        p_set = np.where(plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0)
+        setpoint_kw = np.ascontiguousarray(setpoint_kw, dtype=float)
         if tb.latency_s is None or not np.any(tb.latency_s > 0):
             # The lag's decay and mean factors depend only on the response times and dt: computed
             # once (lagged_power of a unit step from 1 to 0 returns exactly them), not every step.
@@ -229,45 +229,20 @@ class Fleet:
             if dt_s not in factors:
                 factors[dt_s] = lagged_power(np.ones(tb.count), np.zeros(tb.count), tb.response_time_s, dt_s)
             decay, mean_factor = factors[dt_s]
-            gap = st.p_kw - p_set
-            p_end, p_avg = p_set + gap * decay, p_set + gap * mean_factor
+            p_end, p_avg = np.empty(tb.count), np.empty(tb.count)
+            kernels.lag_response(st.p_kw, setpoint_kw, plugged, tb.p_charge_max_kw, tb.p_discharge_max_kw,
+                                 decay, mean_factor, p_end, p_avg)
         else:
+            p_set = np.where(plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0)
             p_end, p_avg = self._delayed_response(p_set, plugged, dt_s)
-        if measured_kw is not None:
-            hw = ~np.isnan(measured_kw)
-            p_end = np.where(hw, measured_kw, p_end)
-            p_avg = np.where(hw, measured_kw, p_avg)
-        p_avg = np.where(plugged, p_avg, 0.0)
-
-        # The BMS stops charging at 100 %, and the V2X station's discharge-stop setting (R5: "discharge
-        # stops at 30 %") at the floor; the grid power follows from the clipped battery energy.
-        e_want = np.where(p_avg >= 0, p_avg * dt_h * tb.eta_charge, p_avg * dt_h / tb.eta_discharge)
-        e_batt = np.clip(e_want, -np.maximum(st.soc - tb.soc_floor, 0.0) * tb.battery_kwh,
-                         (1.0 - st.soc) * tb.battery_kwh)
-        p_avg = np.where(e_batt >= 0, e_batt / tb.eta_charge, e_batt * tb.eta_discharge) / dt_h
-        # Only where the BMS cut the energy does the end power drop to the cut average; an
-        # unclipped ramp keeps its lagged end value (which lies beyond the step's average).
-        cut = e_batt != e_want
-        p_end = np.where(cut & (np.abs(p_avg) < np.abs(p_end)), p_avg, p_end)
-
-        driving = st.location == DRIVING
-        gap_start = self._col(self.sessions.gap_start_s)
-        arrive = self._col(self.sessions.arrive_s)
-        with np.errstate(invalid="ignore"):
-            gap_len_s = arrive - gap_start
-        rate_kwh_per_s = np.where(driving & np.isfinite(gap_len_s) & (gap_len_s > 0),
-                                  self._col(self.sessions.away_kwh) / np.where(gap_len_s > 0, gap_len_s, 1.0), 0.0)
-        overlap_s = np.clip(np.minimum(self.time_s + dt_s, arrive) - np.maximum(self.time_s, gap_start), 0.0, dt_s)
-        e_drive_want = np.where(np.isfinite(overlap_s), rate_kwh_per_s * overlap_s, 0.0)
-        e_avail = st.soc * tb.battery_kwh + e_batt
-        e_drive = np.minimum(e_drive_want, np.maximum(e_avail, 0.0))
-
-        st.e_grid_in_kwh += np.maximum(p_avg, 0.0) * dt_h
-        st.e_grid_out_kwh += np.maximum(-p_avg, 0.0) * dt_h
-        st.e_driven_kwh += e_drive
-        st.e_drive_unserved_kwh += e_drive_want - e_drive
-        st.soc = np.clip(st.soc + (e_batt - e_drive) / tb.battery_kwh, 0.0, 1.0)
-        st.p_kw = np.where(plugged, p_end, 0.0)
+        has_measured = measured_kw is not None
+        measured = np.ascontiguousarray(measured_kw, dtype=float) if has_measured else p_end
+        kernels.battery_and_driving(
+            p_end, p_avg, measured, has_measured, plugged, st.location == DRIVING,
+            st.soc, tb.soc_floor, tb.battery_kwh, tb.eta_charge, tb.eta_discharge,
+            self._col(self.sessions.gap_start_s), self._col(self.sessions.arrive_s),
+            self._col(self.sessions.away_kwh), float(self.time_s), dt_s,
+            st.e_grid_in_kwh, st.e_grid_out_kwh, st.e_driven_kwh, st.e_drive_unserved_kwh, st.p_kw)
         self.time_s += self.step_s
 
         # Events at the new time: departures first (a session ends), then arrivals.

@@ -1,0 +1,103 @@
+"""Compiled per-EV loops of the fleet step (numba): one pass over the fleet instead of ~50 numpy
+calls, each of which walks every array again.
+
+At city scale (12,000 EVs, a year at 15 min) the numpy version spent ~0.5 ms per fleet and step in
+call overhead and memory traffic; these loops do the same arithmetic, in the same order, per EV.
+NaN follows numpy's rules (np.minimum / np.maximum propagate it), so results are identical to
+the array formulas they replace (tests/fleet compares them).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _nmin(a: float, b: float) -> float:
+    # np.minimum: NaN if either is NaN.
+    if math.isnan(a) or math.isnan(b):
+        return math.nan
+    return a if a < b else b
+
+
+@njit(cache=True, inline="always")
+def _nmax(a: float, b: float) -> float:
+    if math.isnan(a) or math.isnan(b):
+        return math.nan
+    return a if a > b else b
+
+
+@njit(cache=True)
+def lag_response(p_kw: np.ndarray, setpoint_kw: np.ndarray, plugged: np.ndarray,
+                 p_charge_max_kw: np.ndarray, p_discharge_max_kw: np.ndarray,
+                 decay: np.ndarray, mean_factor: np.ndarray,
+                 p_end_out: np.ndarray, p_avg_out: np.ndarray) -> None:
+    """First-order charger lag with precomputed decay/mean factors (no communication latency).
+
+    p_set = clip(set-point, -p_discharge_max, p_charge_max) where plugged, else 0;
+    p_end = p_set + (p0 - p_set) * decay; p_avg = p_set + (p0 - p_set) * mean_factor.
+    """
+    for i in range(p_kw.shape[0]):
+        p_set = 0.0
+        if plugged[i]:
+            p_set = _nmin(_nmax(setpoint_kw[i], -p_discharge_max_kw[i]), p_charge_max_kw[i])
+        gap = p_kw[i] - p_set
+        p_end_out[i] = p_set + gap * decay[i]
+        p_avg_out[i] = p_set + gap * mean_factor[i]
+
+
+@njit(cache=True)
+def battery_and_driving(
+    p_end: np.ndarray, p_avg: np.ndarray, measured_kw: np.ndarray, has_measured: bool,
+    plugged: np.ndarray, driving: np.ndarray,
+    soc: np.ndarray, soc_floor: np.ndarray, battery_kwh: np.ndarray,
+    eta_charge: np.ndarray, eta_discharge: np.ndarray,
+    gap_start_s: np.ndarray, arrive_s: np.ndarray, away_kwh: np.ndarray,
+    time_s: float, dt_s: float,
+    e_grid_in_kwh: np.ndarray, e_grid_out_kwh: np.ndarray, e_driven_kwh: np.ndarray,
+    e_drive_unserved_kwh: np.ndarray, p_kw_out: np.ndarray,
+) -> None:
+    """Measured power override, BMS limits, driving draw, energy accounting and the new SOC.
+
+    `p_avg` is overwritten with the grid power the battery really took (the step's result);
+    `soc`, the energy accumulators and `p_kw_out` (charger power at the step's end) are updated.
+    The formulas are those of Fleet.step's docstring (grid energy, efficiencies, driving).
+    """
+    dt_h = dt_s / 3600.0
+    t_end = time_s + dt_s
+    for i in range(p_end.shape[0]):
+        pe = p_end[i]
+        pa = p_avg[i]
+        if has_measured and not math.isnan(measured_kw[i]):
+            pe = measured_kw[i]
+            pa = measured_kw[i]
+        if not plugged[i]:
+            pa = 0.0
+        # The BMS stops charging at 100 %, the station's discharge stop at the floor.
+        e_want = pa * dt_h * eta_charge[i] if pa >= 0 else pa * dt_h / eta_discharge[i]
+        lo = -_nmax(soc[i] - soc_floor[i], 0.0) * battery_kwh[i]
+        hi = (1.0 - soc[i]) * battery_kwh[i]
+        e_batt = _nmin(_nmax(e_want, lo), hi)
+        pa = e_batt / eta_charge[i] / dt_h if e_batt >= 0 else e_batt * eta_discharge[i] / dt_h
+        if e_batt != e_want and abs(pa) < abs(pe):
+            pe = pa
+        # Driving: the trip's energy is drawn evenly over the gap between sessions.
+        rate = 0.0
+        if driving[i]:
+            gap_len = arrive_s[i] - gap_start_s[i]
+            if math.isfinite(gap_len) and gap_len > 0:
+                rate = away_kwh[i] / gap_len
+        overlap = _nmin(_nmax(_nmin(t_end, arrive_s[i]) - _nmax(time_s, gap_start_s[i]), 0.0), dt_s)
+        e_drive_want = rate * overlap if math.isfinite(overlap) else 0.0
+        e_avail = soc[i] * battery_kwh[i] + e_batt
+        e_drive = _nmin(e_drive_want, _nmax(e_avail, 0.0))
+        e_grid_in_kwh[i] += _nmax(pa, 0.0) * dt_h
+        e_grid_out_kwh[i] += _nmax(-pa, 0.0) * dt_h
+        e_driven_kwh[i] += e_drive
+        e_drive_unserved_kwh[i] += e_drive_want - e_drive
+        soc[i] = _nmin(_nmax(soc[i] + (e_batt - e_drive) / battery_kwh[i], 0.0), 1.0)
+        p_kw_out[i] = pe if plugged[i] else 0.0
+        p_avg[i] = pa
