@@ -47,7 +47,12 @@ def setpoint_for_average(p_avg_kw: np.ndarray, p_start_kw: np.ndarray, response_
     The EMS allocates *energy* per step; sending that average as the set-point would lose
     (p_set - p0) * tau per ramp, enough at 1-s steps to break a floor or a departure promise.
     """
+    f = lag_mean_factor(response_time_s, dt_s)
+    return (p_avg_kw - p_start_kw * f) / (1.0 - f)
+
+
+def lag_mean_factor(response_time_s: np.ndarray, dt_s: float) -> np.ndarray:
+    """tau / dt * (1 - exp(-dt / tau)): the share of the start power still in a step's average."""
     tau = np.asarray(response_time_s, dtype=float) / 3.0
     safe_tau = np.where(tau > 0, tau, 1.0)
-    f = np.where(tau > 0, safe_tau / dt_s * (1.0 - np.exp(-dt_s / safe_tau)), 0.0)
-    return (p_avg_kw - p_start_kw * f) / (1.0 - f)
+    return np.where(tau > 0, safe_tau / dt_s * (1.0 - np.exp(-dt_s / safe_tau)), 0.0)

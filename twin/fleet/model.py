@@ -121,18 +121,25 @@ class Fleet:
 
     # -- small accessors -------------------------------------------------------------------
     def _col(self, table: np.ndarray) -> np.ndarray:
-        # The current session's column only changes when `state.session` is replaced (departures),
-        # so it is gathered once per session change, not on every step (the hot path of long runs).
+        # The current session's column of a per-session table, gathered once and then kept up to
+        # date by _depart for the EVs whose session advanced (a year of sessions is hundreds of
+        # columns; regathering all EVs whenever any EV leaves was the hot path of long runs).
         # Callers treat the result as read-only.
         cache = self.__dict__.setdefault("_col_cache", {})
-        session = self.state.session
         hit = cache.get(id(table))
-        if hit is not None and hit[0] is session and hit[1] is table:
-            return hit[2]
-        k = np.minimum(session, table.shape[1] - 1)
+        if hit is not None and hit[0] is table:
+            return hit[1]
+        k = np.minimum(self.state.session, table.shape[1] - 1)
         column = table[np.arange(len(k)), k]
-        cache[id(table)] = (session, table, column)
+        cache[id(table)] = (table, column)
         return column
+
+    def _advance_sessions(self, mask: np.ndarray) -> None:
+        st = self.state
+        st.session = st.session + mask
+        rows = np.flatnonzero(mask)
+        for table, column in self.__dict__.get("_col_cache", {}).values():
+            column[rows] = table[rows, np.minimum(st.session[rows], table.shape[1] - 1)]
 
     @property
     def plugged(self) -> np.ndarray:
@@ -178,7 +185,7 @@ class Fleet:
         st.unmet_departure_kwh += short
         st.departures += mask
         st.location = np.where(mask, DRIVING, st.location).astype(np.int8)
-        st.session = st.session + mask
+        self._advance_sessions(mask)
         st.p_kw = np.where(mask, 0.0, st.p_kw)
 
     def _delayed_response(self, p_set: np.ndarray, plugged: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
