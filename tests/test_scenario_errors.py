@@ -43,7 +43,7 @@ CASES = [
     ("bad timezone", _mutate("timezone", "Mars/Olympus"), "timezone", "unknown time zone"),
     ("unknown grid", _mutate("grid.name", "atlantis_grid"), "grid.name", "unknown grid"),
     ("bad simbench code", _mutate("grid.name", "simbench:1-XX-nowhere-0-no_sw"), "grid.name", "simbench"),
-    ("negative count", _mutate("fleets.commuters.count", -5), "fleets.commuters.count", "greater than 0"),
+    ("negative count", _mutate("fleets.commuters.count", -5), "fleets.commuters.count", "greater than or equal to 0"),
     ("count not a number", _mutate("fleets.commuters.count", "many"), "fleets.commuters.count", "integer"),
     ("negative battery", _mutate("fleets.business.vehicle.battery_kwh", -40), "fleets.business.vehicle.battery_kwh", "greater than 0"),
     ("efficiency > 1", _mutate("fleets.business.vehicle.eta_charge", 92), "fleets.business.vehicle.eta_charge", "less than or equal to 1"),
