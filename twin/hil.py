@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class HardwareLink:
         self._thread = threading.Thread(target=self._run_loop, name="hil-io", daemon=True)
         self.csms = None
         self.bridge: HardwareBridge | None = None
+        self._csms_events: deque[dict] = deque()
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -69,7 +71,10 @@ class HardwareLink:
                 tls_cert=self._path(hil.tls_cert), tls_key=self._path(hil.tls_key),
                 meter_interval_s=hil.meter_interval_s,
             )
-            self.csms = CentralSystem(config)
+            # The CSMS's own events (refused identities, wrong passwords, boots, transactions,
+            # protocol errors) go to the results beside the bridge's link events; a deque is
+            # safe to append from the I/O thread and drain from the mosaik step.
+            self.csms = CentralSystem(config, on_event=self._csms_events.append)
             self._call(self.csms.start())
             adapters += [self.csms.adapter(b.charger_id, connect_timeout_s=hil.connect_timeout_s) for b in ocpp]
         for b in self.bindings:
@@ -118,8 +123,13 @@ class HardwareLink:
         return self.bridge.status()
 
     def events(self) -> list[dict]:
+        """Link events of the bridge and the central system's own events since the last call,
+        each with `source` ("link" or "csms")."""
         assert self.bridge is not None
-        return self.bridge.events()
+        events = [{**e, "source": "link"} for e in self.bridge.events()]
+        while self._csms_events:
+            events.append({**self._csms_events.popleft(), "source": "csms"})
+        return sorted(events, key=lambda e: e["wall_time_s"])
 
 
 class LatenessMeter:

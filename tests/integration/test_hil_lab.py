@@ -92,6 +92,10 @@ def hil_and_virtual(tmp_path_factory):
                 lab.call(lab.ocpp["CP001"].drop_connection())
             if row["time_s"] == 14 * 3600:
                 asyncio.run_coroutine_threadsafe(lab.ocpp["CP001"].reconnect(), lab.loop)
+            # An unknown charger knocks at 06:00: refused at the handshake, recorded, nothing else.
+            if row["time_s"] == 6 * 3600:
+                intruder = ChargePointEmulator(EmulatorConfig(url=lab.url, charger_id="INTRUDER", version="1.6"))
+                asyncio.run_coroutine_threadsafe(intruder.start(), lab.loop)
             # CP002 refuses every profile from 15:00 to 18:00 (a charger rejecting smart charging).
             if row["time_s"] == 15 * 3600:
                 lab.ocpp["CP002"].reject_profiles = True
@@ -164,10 +168,12 @@ def test_measured_power_replaces_the_model_in_the_fleet(hil_and_virtual):
 def test_rejected_profiles_degrade_the_charger_and_the_run_goes_on(hil_and_virtual):
     _, hil, _, _ = hil_and_virtual
     events = json.loads((hil.out_dir / "hil_events.json").read_text())["events"]
-    cp2 = [e for e in events if e["charger_id"] == "CP002"]
+    cp2 = [e for e in events if e["charger_id"] == "CP002" and e["source"] == "link"]
     rejected = [e for e in cp2 if e["kind"] == "rejected"]
     assert rejected and all(15 * 3600 <= e["sim_time_s"] <= 19 * 3600 for e in rejected), cp2
-    assert len(rejected) <= 3  # an episode is one event, not one per step
+    assert len(rejected) <= 3  # an episode is one link event, not one per step
+    # The central system's own record of each refusal is there too.
+    assert any(e["source"] == "csms" and e["charger_id"] == "CP002" and e["kind"] == "rejected" for e in events)
     table = read_table(hil.out_dir)
     during = table[(table["time_s"] >= 16 * 3600) & (table["time_s"] < 18 * 3600)]
     assert (during["hil.CP002.degraded"] == 1).any() and (during["hil.CP002.online"] == 1).all()
@@ -180,6 +186,14 @@ def test_disconnect_recorded_and_run_went_on(hil_and_virtual):
     events = json.loads((hil.out_dir / "hil_events.json").read_text())["events"]
     kinds = [(e["charger_id"], e["kind"]) for e in events]
     assert ("CP001", "disconnect") in kinds and ("CP001", "reconnect") in kinds, kinds
+
+
+def test_central_system_events_reach_the_results(hil_and_virtual):
+    _, hil, _, _ = hil_and_virtual
+    events = json.loads((hil.out_dir / "hil_events.json").read_text())["events"]
+    csms = {(e["charger_id"], e["kind"]) for e in events if e["source"] == "csms"}
+    assert ("INTRUDER", "refused") in csms, csms
+    assert ("CP001", "boot") in csms and ("CP002", "transaction_started") in csms, csms
     table = read_table(hil.out_dir)
     during = table[(table["time_s"] > 12 * 3600 + 1800) & (table["time_s"] < 14 * 3600)]
     assert (during["hil.CP001.online"] == 0).any()
