@@ -289,6 +289,13 @@ async def serve_forever(
         if event["kind"] in shown:
             who = f"{event['charger_id']}: " if event["charger_id"] else ""
             print_line(f"{who}{event['kind']} {event['detail']}".rstrip())
+        if event["kind"] in ("boot", "transaction_started", "transaction_ended", "disconnect"):
+            # The commissioning view: who is connected now, with what, in which transaction.
+            online = central.connected()
+            print_line(f"connected chargers: {len(online)} of {len(config.chargers)}")
+            for info in online:
+                print_line(f"  {info.charger_id}  OCPP {info.version}  {info.remote_address}  "
+                           f"{info.vendor or '?'} {info.model or '?'}  transaction {info.transaction_id or '-'}")
 
     central = CentralSystem(config, on_event=show)
     await central.start()
