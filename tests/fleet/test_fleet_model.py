@@ -160,3 +160,31 @@ def test_compiled_step_equals_the_array_formulas(kind, tokyo_start):
         stayed = f.state.departures == departures_before
         np.testing.assert_allclose(f.state.p_kw[stayed], p_end_ref[stayed], rtol=0, atol=1e-12)
         assert np.all(f.state.p_kw[~stayed] == 0)
+
+
+def test_forced_plug_in_and_forced_charge_when_the_next_trip_needs_it(tokyo_start):
+    # Drivers who never plug in by choice (probability 0) still plug in when the battery cannot
+    # cover the next trip plus the floor (R5's forced charge), and the EMS must then charge them.
+    from twin.ems.feasibility import feasible_range
+    from twin.fleet.model import DRIVING
+
+    f = _fleet("home", tokyo_start, count=40, days=4, trips={"plug_in_probability": 0.0},
+               vehicle={"battery_kwh": 40})
+    f.state.soc[:] = np.where(np.arange(40) < 20, 0.25, 0.95)  # half start below the 30 % floor
+    forced_seen = unforced_plugged = 0
+    for _ in range(4 * 96):
+        was_driving = f.state.location == DRIVING
+        view = f.view()
+        r = feasible_range(view, f.step_s)
+        below = view.plugged & (view.soc < f.table.soc_floor)
+        # Below the floor the range collapses to a forced charge at the charger's limit.
+        assert np.all(r.lo_kw[below] == r.hi_kw[below]) and np.all(r.lo_kw[below] > 0)
+        f.step(r.lo_kw)  # the least a controller may do
+        arrived = was_driving & (f.state.location != DRIVING)
+        need = f.table.soc_floor + f.next_trip_kwh() / f.table.battery_kwh
+        plugged_now = f.state.location == PLUGGED
+        forced_seen += int((arrived & plugged_now & (f.state.soc < need + 0.05)).sum())
+        unforced_plugged += int((arrived & plugged_now & (f.state.soc >= need + 0.05)).sum())
+    assert forced_seen > 0
+    assert unforced_plugged == 0  # with probability 0, only the forced rule plugs anyone in
+    assert f.state.e_drive_unserved_kwh.sum() == pytest.approx(0.0, abs=1e-9)
