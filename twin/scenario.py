@@ -167,9 +167,13 @@ class TouPeriod(_Strict):
 
 
 class PriceSpec(_Strict):
-    """Time-of-use tariff: each period runs from its start to the next one (wrapping at midnight)."""
+    """Electricity price: a time-of-use tariff (`tou`: each period runs from its start to the
+    next one, wrapping at midnight) or a price series from a CSV file (`csv`: columns `time` and
+    `price_per_kwh`, currency per kWh, e.g. day-ahead prices; `path` relative to the scenario's folder)."""
 
-    source: Literal["tou"] = "tou"
+    source: Literal["tou", "csv"] = "tou"
+    path: str | None = None
+    file_step_s: PositiveFloat | None = None
     periods: list[TouPeriod] = Field(
         default_factory=lambda: [
             TouPeriod(start="00:00", price_per_kwh=0.18),
@@ -178,6 +182,12 @@ class PriceSpec(_Strict):
         ],
         min_length=1,
     )
+
+    @model_validator(mode="after")
+    def _csv_needs_path(self) -> PriceSpec:
+        if self.source == "csv" and not self.path:
+            raise ValueError("a csv price source needs `path` (a CSV with columns time, price_per_kwh)")
+        return self
 
 
 class BuildingsSpec(_Strict):
@@ -224,7 +234,7 @@ class SignalsSpec(_Strict):
             return data
         base = Path((info.context or {}).get("base_dir") or ".")
         data = dict(data)
-        for kind in SIGNAL_KINDS:
+        for kind in (*SIGNAL_KINDS, "prices"):
             entry = data.get(kind)
             if isinstance(entry, dict) and isinstance(entry.get("path"), str) and not Path(entry["path"]).is_absolute():
                 data[kind] = {**entry, "path": str((base / entry["path"]).resolve())}

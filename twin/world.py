@@ -198,6 +198,11 @@ def prepare_run(
         write_json(Path(out_dir) / "summary.json",
                    {"scenario": scenario.name, "status": "invalid", "errors": err.lines()})
         raise
+    except Exception as err:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        write_json(Path(out_dir) / "summary.json",
+                   {"scenario": scenario.name, "status": "failed", "error": f"{type(err).__name__}: {err}"})
+        raise
 
 
 def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver]) -> PreparedRun:
@@ -240,6 +245,7 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver])
         site_buses = scenario_site_buses(scenario, net, name)
         bus_pos[name] = powerflow.positions_of_buses(site_buses)[fleets[name].table.site]
 
+    series = build_signal_series(scenario)  # before the World: a bad signal file leaves nothing open
     recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)
     world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
     step = scenario.step
@@ -253,7 +259,7 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver])
     clock = local_clock(start, scenario.step, scenario.n_steps)
     ems = ems_sim.EMS(ems=build_ems(scenario), second_of_day_s=clock.second_of_day, pacer=pacer)
     grid = grid_sim.Grid(powerflow=powerflow, profiles=profiles)
-    signals = signal_sim.Signals(series=build_signal_series(scenario))
+    signals = signal_sim.Signals(series=series)
     grid_ids = None
     if scenario.outputs.grid_detail:
         grid_ids = {"vm_pu": [str(b) for b in powerflow.bus_ids],

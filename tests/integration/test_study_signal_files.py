@@ -91,3 +91,38 @@ def test_relative_csv_path_resolves_from_the_scenario_folder(tmp_path):
                          text=True, timeout=120, cwd=elsewhere,
                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert res.returncode == 0, res.stderr
+
+
+def _price_scenario(tmp_path: Path, rows: list[str]) -> Path:
+    (tmp_path / "prices.csv").write_text("time,price_per_kwh\n" + "\n".join(rows) + "\n")
+    data = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
+    data.update(duration="1d")
+    data["signals"]["prices"] = {"source": "csv", "path": "prices.csv"}  # relative to the scenario
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_price_csv_drives_the_run(tmp_path):
+    # Hourly day-ahead-like prices: cheapest at 03:00, dearest at 18:00.
+    prices = [0.30 - 0.2 * (h == 3) + 0.3 * (h == 18) + 0.001 * h for h in range(24)]
+    rows = [f"2025-06-04T{h:02d}:00:00+09:00,{p:.3f}" for h, p in enumerate(prices)]
+    path = _price_scenario(tmp_path, rows)
+    out = tmp_path / "out"
+    res = subprocess.run([*TWIN, "run", str(path), "--out", str(out), "--no-progress"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path.parent)
+    assert res.returncode == 0, res.stderr
+    import pandas as pd
+
+    table = pd.read_parquet(out / "timeseries.parquet")
+    hour = pd.to_datetime(table["time"], utc=True).dt.tz_convert("Asia/Tokyo").dt.hour
+    assert table["signal.price_per_kwh"].to_numpy() == pytest.approx([round(prices[h], 3) for h in hour])
+    # The quantile ranks each step within its day: 03:00 is the cheapest of the day.
+    assert table.loc[hour == 3, "signal.price_quantile"].max() == pytest.approx(4 / 96)
+
+
+def test_short_price_csv_is_a_clear_error(tmp_path):
+    path = _price_scenario(tmp_path, ["2025-06-04T00:00:00+09:00,0.2", "2025-06-04T01:00:00+09:00,0.2"])
+    res = subprocess.run([*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "signals.prices.path" in res.stderr and "prices.csv" in res.stderr

@@ -21,6 +21,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from twin.durations import parse_clock_s
 from twin.signals.errors import SignalConfigError, SignalFileError
@@ -78,7 +79,21 @@ def signal_problems(signals: SignalsSpec) -> list[tuple[tuple[str | int, ...], s
 
 def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
     """Price per step and its quantile within the local day (share of the day's steps priced <= it)."""
-    periods = [(parse_clock_s(p.start), p.price_per_kwh) for p in scenario.signals.prices.periods]
+    spec = scenario.signals.prices
+    if spec.source == "csv":
+        params = {"source": "csv", "path": spec.path}
+        if spec.file_step_s is not None:
+            params["file_step_s"] = spec.file_step_s
+        try:
+            price = build_signal("prices", params, scenario.start_local, scenario.step, scenario.n_steps,
+                                 scenario.seed)
+        except (SignalConfigError, SignalFileError) as err:
+            raise _scenario_error(scenario, "prices", err) from None
+        # Dynamic prices differ by day: rank each step within its own local day.
+        day = np.floor(local_clock(scenario.start_local, scenario.step, scenario.n_steps).wall_s / 86400.0)
+        quantile = pd.Series(price).groupby(day).rank(method="max", pct=True).to_numpy()
+        return {"price_per_kwh": price, "price_quantile": quantile}
+    periods = [(parse_clock_s(p.start), p.price_per_kwh) for p in spec.periods]
     day_steps = max(1, 86400 // scenario.step)
     start_midnight = scenario.start_local.replace(hour=0, minute=0, second=0, microsecond=0)
     day = tou_price_series(periods, start_midnight, scenario.step, day_steps)
