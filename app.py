@@ -478,11 +478,16 @@ def contributions_figure(view: View) -> go.Figure | None:
     if not cols:
         return None
     fig = go.Figure()
+    h = view.history
+    if "target_kw" in h:
+        # Services move the target up from the hard floor (the least the fleet must take for
+        # floors and departures); floor + contributions = EMS target, so show the floor too.
+        floor = h["target_kw"] - h[cols].fillna(0.0).sum(axis=1)
+        fig.add_scatter(x=h.index, y=floor, name="hard floor (start)", line={"color": "#7f7f7f", "dash": "dash"})
     for c in cols:
-        fig.add_scatter(x=view.history.index, y=view.history[c],
-                        name=c[len("contribution."):].removesuffix("_kw").replace("_", " "))
+        fig.add_scatter(x=h.index, y=h[c], name=c[len("contribution."):].removesuffix("_kw").replace("_", " "))
     mark_now(fig, view)
-    return base_layout(fig, view, "service contribution (kW)", height=250)
+    return base_layout(fig, view, "change of the EMS target (kW)", height=250)
 
 
 def soc_figure(view: View) -> go.Figure:
@@ -697,7 +702,7 @@ def render(view: View, key: str) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.markdown("**EMS service contributions**")
+        st.markdown("**EMS service contributions** (hard floor + contributions = EMS target)")
         chart(contributions_figure(view), f"{key}-contrib", "no EMS contributions recorded")
     with right:
         st.markdown("**Hardware in the loop: chargers**")
