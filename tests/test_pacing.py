@@ -39,3 +39,18 @@ def test_a_late_step_does_not_sleep_and_unpaced_runs_never_sleep():
     pacer.start(None)
     pacer.wait(10_000)
     assert clock.slept == []
+
+
+def test_lateness_counts_from_when_the_first_step_was_due():
+    from twin.hil import LatenessMeter
+
+    clock = FakeClock()
+    pacer = WallClockPacer(clock=clock, sleep=clock.sleep)
+    pacer.start(0.01)
+    meter = LatenessMeter(0.01, clock=clock, pacer=pacer)
+    pacer.wait(0)
+    clock.now += 0.3  # the first step took 0.3 s to compute and record
+    assert abs(meter.observe(0) - 0.3) < 1e-9
+    pacer.wait(900)  # due 9 s after the start: the pacer sleeps 8.7 s
+    clock.now += 0.1
+    assert abs(meter.observe(900) - 0.1) < 1e-9

@@ -135,9 +135,12 @@ class HardwareLink:
 class LatenessMeter:
     """Step lateness in real-time runs: wall time elapsed minus simulated time x rt_factor."""
 
-    def __init__(self, rt_factor: float | None, clock=time.monotonic):
+    def __init__(self, rt_factor: float | None, clock=time.monotonic, pacer=None):
+        # With the run's pacer, lateness counts from when the first step was due (so the first
+        # step's own compute is included), on the same clock.
         self.rt_factor = rt_factor
         self.clock = clock
+        self.pacer = pacer
         self.t0: float | None = None
         self.samples_s: list[float] = []
 
@@ -147,7 +150,8 @@ class LatenessMeter:
     def observe(self, sim_time_s: int) -> float:
         now = self.clock()
         if self.t0 is None:
-            self.t0 = now - sim_time_s * (self.rt_factor or 0.0)
+            paced_t0 = getattr(self.pacer, "t0", None)
+            self.t0 = paced_t0 if paced_t0 is not None else now - sim_time_s * (self.rt_factor or 0.0)
         late = (now - self.t0) - sim_time_s * (self.rt_factor or 0.0)
         self.samples_s.append(late)
         return late

@@ -33,6 +33,11 @@ class WallClockPacer:
         self.rt_factor = rt_factor
         self._t0 = None
 
+    @property
+    def t0(self) -> float | None:
+        """Wall-clock time (the pacer's clock) of simulated time 0, once the first step ran."""
+        return self._t0
+
     def wait(self, sim_time_s: float) -> None:
         """Sleep until the step at `sim_time_s` is due; returns at once when late or unpaced."""
         if not self.rt_factor:

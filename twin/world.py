@@ -97,7 +97,7 @@ class PreparedRun:
         scenario, out_dir, recorder = self.scenario, self.out_dir, self.recorder
         status = "completed"
         summary = dict(self.base_summary)
-        lateness = LatenessMeter(rt_factor) if rt_factor else None
+        lateness = LatenessMeter(rt_factor, pacer=self.pacer) if rt_factor else None
         if lateness is not None:
             self.observers.append(lateness)
         try:
