@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -78,7 +79,8 @@ def sweep(
     for _, row in table.iterrows():
         view.add_row(*("" if row[c] is None or row[c] != row[c] else
                        (f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c])[:80]) for c in shown))
-    Console(soft_wrap=True).print(view)
+    # Wide enough for the KPI columns even when piped to a log (rich falls back to 80 there).
+    Console(soft_wrap=True, width=max(shutil.get_terminal_size((200, 24)).columns, 200)).print(view)
     failed = int((table["status"] != "completed").sum())
     print(f"KPIs: {target / 'sweep_kpis.parquet'} (+ .csv); runs in {target}/<variant>/"
           + (f"; {failed} variant(s) failed (see the error column)" if failed else ""))
