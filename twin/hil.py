@@ -63,7 +63,7 @@ class HardwareLink:
         hil = self.scenario.hil
         if ocpp:
             from adapters.ocpp.central_system import CentralSystem
-            from adapters.ocpp.config import ChargerAuth, CsmsConfig
+            from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
 
             config = CsmsConfig(
                 host=hil.csms_host, port=hil.csms_port,
@@ -75,7 +75,12 @@ class HardwareLink:
             # protocol errors) go to the results beside the bridge's link events; a deque is
             # safe to append from the I/O thread and drain from the mosaik step.
             self.csms = CentralSystem(config, on_event=self._csms_events.append)
-            self._call(self.csms.start())
+            try:
+                self._call(self.csms.start())
+            except (OSError, OcppConfigError) as err:  # port taken (a `twin csms` still running?)
+                from twin.scenario import ScenarioError
+
+                raise ScenarioError(self.scenario.source, [("hil.csms_port", str(err))]) from None
             adapters += [self.csms.adapter(b.charger_id, connect_timeout_s=hil.connect_timeout_s) for b in ocpp]
         for b in self.bindings:
             if b.spec.adapter == "modbus":

@@ -110,6 +110,10 @@ class PreparedRun:
         except KeyboardInterrupt:
             status = "interrupted"
             raise
+        except ScenarioError as exc:  # found only when running (e.g. the CSMS port is taken)
+            status = "invalid"
+            summary["errors"] = exc.lines()
+            raise
         except Exception as exc:
             # A crash is not a finished run: keep the recorded rows readable (parts), say so.
             status = "failed"

@@ -136,3 +136,19 @@ def test_a_crashing_run_is_recorded_as_failed_with_its_rows(tmp_path):
     assert summary["status"] == "failed" and "observer bug" in summary["error"]
     table = read_table(tmp_path / "crash")
     assert table["time_s"].max() >= 2 * 3600 and summary["steps"] == len(table)
+
+
+def test_hil_run_with_the_csms_port_taken_is_a_message(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = subprocess.run([*TWIN, "run", str(ROOT / "scenarios" / "hil_lab.yaml"), "--set", f"hil.csms_port={port}",
+                              "--rt-factor", "0.0001", "--out", str(tmp_path / "out"), "--no-progress"],
+                             capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "hil.csms_port" in res.stderr and "cannot listen" in res.stderr and str(port) in res.stderr
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "invalid"
