@@ -2,7 +2,7 @@
 
 Layout of `results/<run>/`:
 - `timeseries.parquet`: wide table, one row per step; column `time` (UTC timestamp of the step
-  start), then scalar columns with units in their names (see docs/results.md).
+  start), then scalar columns with units in their names (README "What a run gives you").
 - `grid_vm_pu.parquet`, `grid_line_loading_pct.parquet`, `grid_trafo_loading_pct.parquet`:
   one row per step, one column per element id (when `outputs.grid_detail`).
 - `summary.json`: status, KPIs, seed, versions, wall time.
