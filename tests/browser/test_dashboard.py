@@ -281,3 +281,43 @@ def test_no_running_simulation_gives_a_clear_message(page, dashboard_url):
     assert f"tcp://127.0.0.1:{silent}" in alert.inner_text()
     assert_no_traceback(page)
     shot(page, "dashboard-no-simulation")
+
+
+def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
+    """`twin dashboard scenarios/hil_lab.yaml`: real CSMS, two OCPP emulators and a Modbus emulator
+    on 127.0.0.1; the HIL panel must list each charger with its link state while the run goes."""
+    from tests.integration.test_hil_lab import Lab
+
+    port, telemetry, csms_port, modbus_port = free_port(), free_port(), free_port(), free_port()
+    lab = Lab(csms_port)
+    lab.start(modbus_port)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin.cli", "dashboard", str(ROOT / "scenarios" / "hil_lab.yaml"),
+         "--port", str(port), "--live", f"tcp://127.0.0.1:{telemetry}", "--out", str(tmp_path / "hil"),
+         "--set", f"hil.csms_port={csms_port}", "--set", f"hardware.2.port={modbus_port}",
+         "--rt-factor", "0.0004"],  # 0.36 s per 15-min step
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    output = Output(proc)
+    streamlit_pid = None
+    try:
+        streamlit_pid = int(output.wait_for(r"streamlit pid (\d+)", 60).group(1))
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("text=Hardware in the loop", timeout=60_000)
+        modbus_id = f"127.0.0.1:{modbus_port}"
+        # All three chargers are listed and come online (OCPP ones dial in, Modbus is polled).
+        for cid in ("CP001", "CP002", modbus_id):
+            page.wait_for_selector(f"td:has-text('{cid}')", timeout=60_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('td')].filter(td => td.innerText.trim() === 'online').length >= 3",
+            timeout=60_000)
+        shot(page, "dashboard-live-hil", full=True)
+        assert_no_traceback(page)
+        output.wait_for(r"run finished", 120)
+    finally:
+        stop(proc)
+        if streamlit_pid is not None and pid_alive(streamlit_pid):
+            os.kill(streamlit_pid, signal.SIGKILL)
+        lab.stop()
+    summary = read_summary(tmp_path / "hil")
+    assert summary["status"] == "completed" and len(summary["hil"]["chargers"]) == 3
