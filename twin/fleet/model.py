@@ -161,32 +161,38 @@ class Fleet:
     # -- events ----------------------------------------------------------------------------
     def _arrive(self, mask: np.ndarray) -> None:
         """EVs in `mask` reach their site: decide plug-in and fix the session's SOC promise."""
-        if not mask.any():
+        rows = np.flatnonzero(mask)
+        if not rows.size:
             return
+        # Only the arriving EVs are touched (a few per step in a fleet of thousands).
         st, tb = self.state, self.table
-        need_soc = np.minimum(1.0, tb.soc_floor + self.next_trip_kwh() / tb.battery_kwh)
+        n_sessions = self.sessions.away_kwh.shape[1]
+        after = st.session[rows] + 1
+        next_trip = np.where(after < n_sessions,
+                             self.sessions.away_kwh[rows, np.minimum(after, n_sessions - 1)], 0.0)
+        need_soc = np.minimum(1.0, tb.soc_floor[rows] + next_trip / tb.battery_kwh[rows])
+        soc = st.soc[rows]
         # Forced charging: a driver whose battery cannot cover the next trips always plugs in.
-        plugs = (self._col(self.sessions.plug_draw) < tb.plug_in_probability) | (st.soc < need_soc + 0.05)
-        st.location = np.where(mask, np.where(plugs, PLUGGED, PARKED), st.location).astype(np.int8)
-        dwell_s = self._col(self.sessions.depart_s) - self.time_s - lag_margin_s(tb.response_time_s)
+        plugs = (self._col(self.sessions.plug_draw)[rows] < tb.plug_in_probability[rows]) | (soc < need_soc + 0.05)
+        st.location[rows] = np.where(plugs, PLUGGED, PARKED)
+        dwell_s = self._col(self.sessions.depart_s)[rows] - self.time_s - lag_margin_s(tb.response_time_s[rows])
         dwell_h = np.maximum(dwell_s, 0.0) / 3600.0
-        reachable = st.soc + tb.p_charge_max_kw * tb.eta_charge * dwell_h / tb.battery_kwh
-        target = np.maximum(tb.soc_target, need_soc)
-        st.session_target_soc = np.where(mask, np.minimum(np.minimum(target, reachable), 1.0),
-                                         st.session_target_soc)
+        reachable = soc + tb.p_charge_max_kw[rows] * tb.eta_charge[rows] * dwell_h / tb.battery_kwh[rows]
+        target = np.maximum(tb.soc_target[rows], need_soc)
+        st.session_target_soc[rows] = np.minimum(np.minimum(target, reachable), 1.0)
 
     def _depart(self, mask: np.ndarray) -> None:
-        if not mask.any():
+        rows = np.flatnonzero(mask)
+        if not rows.size:
             return
         st, tb = self.state, self.table
         # Shortfalls below 1 Wh are the charger lag's rounding, not an unmet need.
-        short = np.maximum(st.session_target_soc - st.soc, 0.0) * tb.battery_kwh
-        short = np.where(mask & (st.location == PLUGGED) & (short > 1e-3), short, 0.0)
-        st.unmet_departure_kwh += short
-        st.departures += mask
-        st.location = np.where(mask, DRIVING, st.location).astype(np.int8)
+        short = np.maximum(st.session_target_soc[rows] - st.soc[rows], 0.0) * tb.battery_kwh[rows]
+        st.unmet_departure_kwh[rows] += np.where((st.location[rows] == PLUGGED) & (short > 1e-3), short, 0.0)
+        st.departures[rows] += 1
+        st.location[rows] = DRIVING
         self._advance_sessions(mask)
-        st.p_kw = np.where(mask, 0.0, st.p_kw)
+        st.p_kw[rows] = 0.0
 
     def _delayed_response(self, p_set: np.ndarray, plugged: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Charger response when set-points arrive `latency_s` late (exact for a first-order lag).
