@@ -68,6 +68,10 @@ class EnergyManagementSystem:
             if attr not in static:
                 static[attr] = np.concatenate([getattr(views[n].table, attr) for n in names])
             return static[attr]
+        def tab_fleet_index() -> np.ndarray:
+            if "fleet_index" not in static:
+                static["fleet_index"] = np.concatenate([np.full(len(views[n].soc), i) for i, n in enumerate(names)])
+            return static["fleet_index"]
         first = views[names[0]]
         ctx = EmsContext(
             time_s=first.time_s, second_of_day=second_of_day, dt_s=dt_s, lo_kw=lo, hi_kw=hi,
@@ -75,7 +79,7 @@ class EnergyManagementSystem:
             target_soc=cat("session_target_soc"), battery_kwh=tab("battery_kwh"),
             eta_charge=tab("eta_charge"), p_charge_max_kw=tab("p_charge_max_kw"), signals=dict(signals or {}), grid=dict(grid or {}),
             p_kw=cat("p_kw"), p_discharge_max_kw=tab("p_discharge_max_kw"), soc_floor=tab("soc_floor"),
-            fleet_index=np.concatenate([np.full(len(views[n].soc), i) for i, n in enumerate(names)]),
+            fleet_index=tab_fleet_index(),
             fleet_names=tuple(names), energy_net_kwh=float(sum(views[n].e_net_kwh for n in names)),
         )
         plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
