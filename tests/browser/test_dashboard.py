@@ -9,6 +9,7 @@ message on the page, never a traceback. Screenshots go to test-artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -188,21 +189,33 @@ def fleet_kw_at(table, local_text: str) -> float:
     return float(sum(rows.iloc[0][f"{n}.p_kw"] for n in FLEETS))
 
 
-def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
-    """`twin dashboard` runs 6 h of 1-min steps paced to ~17 s into the dashboard it started."""
-    port, telemetry = free_port(), free_port()
-    out = tmp_path / "live"
+@contextlib.contextmanager
+def twin_dashboard(page, args: list[str]) -> Iterator[tuple[Output, list[int]]]:
+    """`twin dashboard ARGS` on a free port, the page opened on it; yields its output and the pid
+    of the Streamlit server it started (a one-element list), and stops both at the end."""
+    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "twin.cli", "dashboard", "--port", str(port),
-         "--live", f"tcp://127.0.0.1:{telemetry}", "--out", str(out),
-         "--set", "step=1min", "--set", "duration=6h", "--rt-factor", "0.0008"],
+        [sys.executable, "-m", "twin.cli", "dashboard", "--port", str(port), *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     output = Output(proc)
-    streamlit_pid = None
+    streamlit: list[int] = []
     try:
-        streamlit_pid = int(output.wait_for(r"streamlit pid (\d+)", 60).group(1))
+        streamlit.append(int(output.wait_for(r"streamlit pid (\d+)", 60).group(1)))
         page.goto(f"http://127.0.0.1:{port}/")
+        yield output, streamlit
+    finally:
+        stop(proc)
+        if streamlit and pid_alive(streamlit[0]):
+            os.kill(streamlit[0], signal.SIGKILL)
+
+
+def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
+    """`twin dashboard` runs 6 h of 1-min steps paced to ~17 s into the dashboard it started."""
+    out = tmp_path / "live"
+    args = ["--live", f"tcp://127.0.0.1:{free_port()}", "--out", str(out),
+            "--set", "step=1min", "--set", "duration=6h", "--rt-factor", "0.0008"]
+    with twin_dashboard(page, args) as (output, streamlit):
         page.wait_for_selector("text=sim time", timeout=60_000)
         first = status_line(page)
         first_metric = metric(page, "Sim time")
@@ -219,11 +232,7 @@ def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
         output.wait_for(r"run finished", 90)
         page.wait_for_selector("text=Run finished (completed)", timeout=15_000)
         shot(page, "dashboard-live-finished")
-    finally:
-        stop(proc)
-        if streamlit_pid is not None and pid_alive(streamlit_pid):
-            os.kill(streamlit_pid, signal.SIGKILL)
-    assert not pid_alive(streamlit_pid), "twin dashboard left its streamlit server running"
+    assert streamlit and not pid_alive(streamlit[0]), "twin dashboard left its streamlit server running"
     table = read_table(out, "timeseries")
     assert len(table) == 360
     for snap in (first, second):
@@ -288,36 +297,25 @@ def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
     on 127.0.0.1; the HIL panel must list each charger with its link state while the run goes."""
     from tests.integration.test_hil_lab import Lab
 
-    port, telemetry, csms_port, modbus_port = free_port(), free_port(), free_port(), free_port()
+    csms_port, modbus_port = free_port(), free_port()
     lab = Lab(csms_port)
     lab.start(modbus_port)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twin.cli", "dashboard", str(ROOT / "scenarios" / "hil_lab.yaml"),
-         "--port", str(port), "--live", f"tcp://127.0.0.1:{telemetry}", "--out", str(tmp_path / "hil"),
-         "--set", f"hil.csms_port={csms_port}", "--set", f"hardware.2.port={modbus_port}",
-         "--rt-factor", "0.0004"],  # 0.36 s per 15-min step
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    output = Output(proc)
-    streamlit_pid = None
+    args = [str(ROOT / "scenarios" / "hil_lab.yaml"), "--live", f"tcp://127.0.0.1:{free_port()}",
+            "--out", str(tmp_path / "hil"), "--set", f"hil.csms_port={csms_port}",
+            "--set", f"hardware.2.port={modbus_port}", "--rt-factor", "0.0004"]  # 0.36 s per 15-min step
     try:
-        streamlit_pid = int(output.wait_for(r"streamlit pid (\d+)", 60).group(1))
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector("text=Hardware in the loop", timeout=60_000)
-        modbus_id = f"127.0.0.1:{modbus_port}"
-        # All three chargers are listed and come online (OCPP ones dial in, Modbus is polled).
-        for cid in ("CP001", "CP002", modbus_id):
-            page.wait_for_selector(f"td:has-text('{cid}')", timeout=60_000)
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('td')].filter(td => td.innerText.trim() === 'online').length >= 3",
-            timeout=60_000)
-        shot(page, "dashboard-live-hil", full=True)
-        assert_no_traceback(page)
-        output.wait_for(r"run finished", 120)
+        with twin_dashboard(page, args) as (output, _):
+            page.wait_for_selector("text=Hardware in the loop", timeout=60_000)
+            # All three chargers are listed and come online (OCPP ones dial in, Modbus is polled).
+            for cid in ("CP001", "CP002", f"127.0.0.1:{modbus_port}"):
+                page.wait_for_selector(f"td:has-text('{cid}')", timeout=60_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('td')].filter(td => td.innerText.trim() === 'online').length >= 3",
+                timeout=60_000)
+            shot(page, "dashboard-live-hil", full=True)
+            assert_no_traceback(page)
+            output.wait_for(r"run finished", 120)
     finally:
-        stop(proc)
-        if streamlit_pid is not None and pid_alive(streamlit_pid):
-            os.kill(streamlit_pid, signal.SIGKILL)
         lab.stop()
     summary = read_summary(tmp_path / "hil")
     assert summary["status"] == "completed" and len(summary["hil"]["chargers"]) == 3
