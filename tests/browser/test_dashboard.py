@@ -162,12 +162,22 @@ def wait_charts(page) -> None:
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
 
 
-def status_line(page) -> re.Match:
-    """The one-line status (time and power from one snapshot, so they always match)."""
-    text = page.locator('[data-testid="stMarkdownContainer"]', has_text="sim time").first.inner_text()
-    m = STATUS.search(text.replace("\n", " "))
-    assert m, f"status line not understood: {text!r}"
-    return m
+def status_line(page, timeout_s: float = 15.0) -> re.Match:
+    """The one-line status (time and power from one snapshot, so they always match).
+
+    Playwright's has_text is case-insensitive, so the "Sim time" metric label matches too, and
+    which comes first depends on the render order: look at every candidate, until one parses.
+    """
+    deadline = time.monotonic() + timeout_s
+    texts: list[str] = []
+    while True:
+        texts = page.locator('[data-testid="stMarkdownContainer"]', has_text="sim time").all_inner_texts()
+        for text in texts:
+            if m := STATUS.search(text.replace("\n", " ")):
+                return m
+        if time.monotonic() > deadline:
+            raise AssertionError(f"status line not understood: {texts!r}")
+        page.wait_for_timeout(200)
 
 
 def metric(page, label: str) -> str:
