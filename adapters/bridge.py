@@ -66,6 +66,10 @@ class LinkState:
     STOPPED = "stopped"
 
 
+CONNECTED_STATES = frozenset({LinkState.ONLINE, LinkState.DEGRADED})
+"""Link states in which the charger is reachable and measured."""
+
+
 class EventKind:
     """Kinds of events returned by `HardwareBridge.events()`."""
 
@@ -335,7 +339,7 @@ class HardwareBridge:
             was = state.link
             state.link = LinkState.OFFLINE
             state.reading = None
-        if was in _CONNECTED:
+        if was in CONNECTED_STATES:
             self._record(charger_id, kind, _describe(exc))
 
     async def _run_charger(self, charger_id: str, state: _ChargerState) -> None:
@@ -345,7 +349,7 @@ class HardwareBridge:
         while True:
             state.wake.clear()  # before the send: a submit during this round wakes the pause
             try:
-                if state.link not in _CONNECTED:
+                if state.link not in CONNECTED_STATES:
                     await asyncio.wait_for(adapter.connect(), self._connect_timeout_s)
                     self._mark_online(charger_id, state)
                 await self._send_setpoint(charger_id, state)
@@ -381,7 +385,7 @@ class HardwareBridge:
                 resync = True
             else:
                 resync = False
-        if was not in _CONNECTED:
+        if was not in CONNECTED_STATES:
             self._record(charger_id, EventKind.RECONNECT if returning else EventKind.CONNECT)
         if resync:
             self._record(charger_id, EventKind.RESYNC, f"{state.last_sent_kw:.3f} kW")
@@ -427,9 +431,6 @@ class HardwareBridge:
         assert state.wake is not None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(state.wake.wait(), duration_s)
-
-
-_CONNECTED = (LinkState.ONLINE, LinkState.DEGRADED)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

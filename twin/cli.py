@@ -114,6 +114,7 @@ def run(
     except Exception as e:  # a bug, not bad input: say where the partial results and details are
         import traceback
 
+        target.mkdir(parents=True, exist_ok=True)
         (target / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
         _fail([f"run failed: {type(e).__name__}: {e}",
                f"partial results in {target} (summary.json status 'failed'); traceback in "

@@ -18,7 +18,8 @@ import numpy as np
 
 from adapters.base import ChargerAdapter, ChargerReading
 from adapters.bridge import HardwareBridge
-from twin.scenario import HardwareBinding, Scenario
+from twin.pacing import WallClockPacer
+from twin.scenario import HardwareBinding, Scenario, ScenarioError
 
 SETPOINT_RESOLUTION_KW = 1e-3
 """Set-points for physical chargers smaller than this are sent as 0 kW."""
@@ -78,8 +79,6 @@ class HardwareLink:
             try:
                 self._call(self.csms.start())
             except (OSError, OcppConfigError) as err:  # port taken (a `twin csms` still running?)
-                from twin.scenario import ScenarioError
-
                 raise ScenarioError(self.scenario.source, [("hil.csms_port", str(err))]) from None
             adapters += [self.csms.adapter(b.charger_id, connect_timeout_s=hil.connect_timeout_s) for b in ocpp]
         for b in self.bindings:
@@ -140,7 +139,7 @@ class HardwareLink:
 class LatenessMeter:
     """Step lateness in real-time runs: wall time elapsed minus simulated time x rt_factor."""
 
-    def __init__(self, rt_factor: float | None, clock=time.monotonic, pacer=None):
+    def __init__(self, rt_factor: float | None, clock=time.monotonic, pacer: WallClockPacer | None = None):
         # With the run's pacer, lateness counts from when the first step was due (so the first
         # step's own compute is included), on the same clock.
         self.rt_factor = rt_factor
@@ -155,7 +154,7 @@ class LatenessMeter:
     def observe(self, sim_time_s: int) -> float:
         now = self.clock()
         if self.t0 is None:
-            paced_t0 = getattr(self.pacer, "t0", None)
+            paced_t0 = self.pacer.t0 if self.pacer is not None else None
             self.t0 = paced_t0 if paced_t0 is not None else now - sim_time_s * (self.rt_factor or 0.0)
         late = (now - self.t0) - sim_time_s * (self.rt_factor or 0.0)
         self.samples_s.append(late)

@@ -110,14 +110,11 @@ class PreparedRun:
         except KeyboardInterrupt:
             status = "interrupted"
             raise
-        except ScenarioError as exc:  # found only when running (e.g. the CSMS port is taken)
-            status = "invalid"
-            summary["errors"] = exc.lines()
-            raise
         except Exception as exc:
-            # A crash is not a finished run: keep the recorded rows readable (parts), say so.
-            status = "failed"
-            summary["error"] = f"{type(exc).__name__}: {exc}"
+            # A crash (or a problem found only when running, e.g. the CSMS port is taken) is not
+            # a finished run: the recorded rows stay readable (parts) and the summary says why.
+            status, why = failure_summary(exc)
+            summary.update(why)
             raise
         finally:
             recorder.flush()
@@ -146,6 +143,14 @@ class PreparedRun:
                 summary["kpis_error"] = str(err)
             write_json(out_dir / "summary.json", summary)
         return RunOutcome(out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines)
+
+
+def failure_summary(exc: BaseException) -> tuple[str, dict[str, Any]]:
+    """Status and fields for summary.json of a run that did not finish: `invalid` with the
+    scenario's problems, or `failed` with the error."""
+    if isinstance(exc, ScenarioError):
+        return "invalid", {"errors": exc.lines()}
+    return "failed", {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _scenario_problem(scenario: Scenario, field_path: str, err: Exception) -> ScenarioError:
@@ -198,14 +203,10 @@ def prepare_run(
     """
     try:
         return _build_run(scenario, Path(out_dir), observers if observers is not None else [])
-    except ScenarioError as err:
-        write_json(Path(out_dir) / "summary.json",
-                   {"scenario": scenario.name, "status": "invalid", "errors": err.lines()})
-        raise
     except Exception as err:
+        status, why = failure_summary(err)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        write_json(Path(out_dir) / "summary.json",
-                   {"scenario": scenario.name, "status": "failed", "error": f"{type(err).__name__}: {err}"})
+        write_json(Path(out_dir) / "summary.json", {"scenario": scenario.name, "status": status, **why})
         raise
 
 

@@ -12,7 +12,7 @@ from twin.ems.allocation import allocate_proportional, allocate_relay
 from twin.ems.feasibility import FeasibleRange, feasible_range
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service
-from twin.fleet.charger import lag_mean_factor
+from twin.fleet.charger import lag_mean_factor, setpoint_for_average
 from twin.fleet.model import FleetView
 
 
@@ -103,8 +103,7 @@ class EnergyManagementSystem:
         key = f"lag_mean_factor@{dt_s}"
         if key not in static:
             static[key] = lag_mean_factor(tab("response_time_s"), dt_s)
-        f = static[key]
-        p = (p - p_start * f) / (1.0 - f)  # = setpoint_for_average(p, p_start, response, dt_s)
+        p = setpoint_for_average(p, p_start, tab("response_time_s"), dt_s, mean_factor=static[key])
         # The inverse lag can overshoot past a limit (e.g. a tiny negative set-point to bring a
         # charge-only charger to 0 kW on average); a physical charger would reject that, so set-points
         # stay within the charger limits, exactly as the fleet model clips them.

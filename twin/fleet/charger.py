@@ -41,13 +41,13 @@ def lag_margin_s(response_time_s: np.ndarray | float) -> np.ndarray | float:
 
 
 def setpoint_for_average(p_avg_kw: np.ndarray, p_start_kw: np.ndarray, response_time_s: np.ndarray,
-                         dt_s: float) -> np.ndarray:
+                         dt_s: float, mean_factor: np.ndarray | None = None) -> np.ndarray:
     """Set-point whose lagged response averages `p_avg_kw` over the step (inverse of lagged_power).
 
     The EMS allocates *energy* per step; sending that average as the set-point would lose
     (p_set - p0) * tau per ramp, enough at 1-s steps to break a floor or a departure promise.
     """
-    f = lag_mean_factor(response_time_s, dt_s)
+    f = lag_mean_factor(response_time_s, dt_s) if mean_factor is None else mean_factor
     return (p_avg_kw - p_start_kw * f) / (1.0 - f)
 
 

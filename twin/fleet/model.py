@@ -145,11 +145,13 @@ class Fleet:
     def plugged(self) -> np.ndarray:
         return self.state.location == PLUGGED
 
-    def next_trip_kwh(self) -> np.ndarray:
-        """Energy of the drive after the current session (gap before session k+1)."""
-        k = np.minimum(self.state.session + 1, self.sessions.away_kwh.shape[1] - 1)
-        nxt = np.take_along_axis(self.sessions.away_kwh, k[:, None], 1)[:, 0]
-        return np.where(self.state.session + 1 < self.sessions.away_kwh.shape[1], nxt, 0.0)
+    def next_trip_kwh(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Energy of the drive after the current session (gap before session k+1), of every EV
+        or of the EVs at `rows`."""
+        rows = np.arange(self.table.count) if rows is None else rows
+        n_sessions = self.sessions.away_kwh.shape[1]
+        after = self.state.session[rows] + 1
+        return np.where(after < n_sessions, self.sessions.away_kwh[rows, np.minimum(after, n_sessions - 1)], 0.0)
 
     def view(self) -> FleetView:
         depart = np.where(self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s))
@@ -166,11 +168,7 @@ class Fleet:
             return
         # Only the arriving EVs are touched (a few per step in a fleet of thousands).
         st, tb = self.state, self.table
-        n_sessions = self.sessions.away_kwh.shape[1]
-        after = st.session[rows] + 1
-        next_trip = np.where(after < n_sessions,
-                             self.sessions.away_kwh[rows, np.minimum(after, n_sessions - 1)], 0.0)
-        need_soc = np.minimum(1.0, tb.soc_floor[rows] + next_trip / tb.battery_kwh[rows])
+        need_soc = np.minimum(1.0, tb.soc_floor[rows] + self.next_trip_kwh(rows) / tb.battery_kwh[rows])
         soc = st.soc[rows]
         # Forced charging: a driver whose battery cannot cover the next trips always plugs in.
         plugs = (self._col(self.sessions.plug_draw)[rows] < tb.plug_in_probability[rows]) | (soc < need_soc + 0.05)

@@ -14,7 +14,7 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
-from adapters.bridge import LinkState
+from adapters.bridge import CONNECTED_STATES, LinkState
 from twin.hil import HardwareLink
 
 META = {
@@ -28,10 +28,6 @@ META = {
         }
     },
 }
-
-_CONNECTED = {LinkState.ONLINE, LinkState.DEGRADED}
-_DEGRADED = LinkState.DEGRADED
-
 
 class HardwareSim(mosaik_api_v3.Simulator):
     def __init__(self) -> None:
@@ -67,8 +63,8 @@ class HardwareSim(mosaik_api_v3.Simulator):
         for b in link.bindings:
             reading = readings.get(b.charger_id)
             link_state = status.get(b.charger_id)
-            online = link_state in _CONNECTED and reading is not None
-            degraded = link_state == _DEGRADED
+            online = link_state in CONNECTED_STATES and reading is not None
+            degraded = link_state == LinkState.DEGRADED
             # A degraded charger (it refused its set-point) is still measured, but the EMS plans
             # without it, exactly as for one that is offline.
             offline[b.fleet][b.index] = not online or degraded
