@@ -98,7 +98,7 @@ def run(
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     publisher = None
     try:
-        prepared = prepare_run(sc, target)
+        prepared = prepare_run(sc, target, realtime=factor is not None)
         if live:
             from twin.telemetry import TelemetryPublisher
 

@@ -6,6 +6,7 @@ durations are unreadable for most grid engineers.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _UNIT_S = {"s": 1, "min": 60, "h": 3600, "d": 86400}
@@ -42,6 +43,7 @@ def parse_duration_s(text: str | int | float) -> int:
     return int(round(seconds))
 
 
+@functools.lru_cache(maxsize=256)
 def parse_clock_s(text: str) -> int:
     """Convert a wall-clock time "HH:MM" (24 h, "24:00" allowed) to seconds after midnight."""
     match = re.match(r"^\s*(\d{1,2}):(\d{2})\s*$", str(text))

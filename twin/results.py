@@ -56,27 +56,33 @@ class RunRecorder:
         self._clock = clock
         self._last_flush: dict[str, float] = defaultdict(clock)
         self._rows: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        """Per table and column: the blocks of values recorded since the last flush."""
         self._count: dict[str, int] = defaultdict(int)
         self._parts: dict[str, int] = defaultdict(int)
         self._arrays: dict[str, tuple[list[str], list[Any], list[np.ndarray]]] = {}
 
-    def record(self, table: str, row: dict[str, Any]) -> None:
-        columns = self._rows[table]
-        for key, value in row.items():
-            columns[key].append(value)
-        self._count[table] += 1
+    def record_block(self, table: str, columns: dict[str, Any], n: int) -> None:
+        """Append `n` rows given as columns (each a sequence of n values)."""
+        buffer = self._rows[table]
+        for key, values in columns.items():
+            if len(values) != n:
+                raise ValueError(f"{table}.{key}: {len(values)} values for {n} rows")
+            buffer[key].append(values)
+        self._count[table] += n
         if self._due(table):
             self._flush(table)
 
-    def record_array(self, table: str, time: Any, ids: list[str], values: np.ndarray) -> None:
-        # Kept as one array per step and turned into columns at flush: a dict of hundreds of
-        # per-element keys per step cost more than the power flow at 1-s steps.
-        if len(ids) != len(values):
-            raise ValueError(f"{table}: {len(values)} values for {len(ids)} ids")
+    def record_array_block(self, table: str, times: list[Any], ids: list[str], values: np.ndarray) -> None:
+        """Append one row per time of per-element values (`values` is (len(times), len(ids)))."""
+        # Kept as 2-D arrays and turned into columns at flush: a dict of hundreds of per-element
+        # keys per step cost more than the power flow at 1-s steps.
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(times), len(ids)):
+            raise ValueError(f"{table}: values of shape {values.shape} for {len(times)} rows x {len(ids)} ids")
         buffer = self._arrays.setdefault(table, (list(ids), [], []))
-        buffer[1].append(time)
-        buffer[2].append(np.array(values, dtype=float))
-        self._count[table] += 1
+        buffer[1].extend(times)
+        buffer[2].append(values.copy())
+        self._count[table] += len(times)
         if self._due(table):
             self._flush(table)
 
@@ -88,9 +94,10 @@ class RunRecorder:
         self._last_flush[table] = self._clock()
         if not self._count[table]:
             return
+        # Flushes cut between blocks, so a part may hold more than chunk_steps rows by up to one block.
         parts_dir = self.out_dir / f"{table}.parts"
         parts_dir.mkdir(exist_ok=True)
-        columns: dict[str, Any] = dict(self._rows[table])
+        columns: dict[str, Any] = {key: _joined(blocks) for key, blocks in self._rows[table].items()}
         if table in self._arrays:
             ids, times, arrays = self._arrays.pop(table)
             columns["time"] = times
@@ -124,6 +131,14 @@ class RunRecorder:
             for part in parts_dir.glob("*"):
                 part.unlink()
             parts_dir.rmdir()
+
+
+def _joined(blocks: list[Any]) -> Any:
+    if len(blocks) == 1:
+        return blocks[0]
+    if all(isinstance(b, np.ndarray) for b in blocks):
+        return np.concatenate(blocks)
+    return [v for b in blocks for v in b]
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import mosaik
 import numpy as np
 
+from twin.control_loop import FleetControlLoop
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites
@@ -49,6 +50,7 @@ SIM_CONFIG = {
     "SignalSim": {"python": "twin.sims.signal_sim:SignalSim"},
     "RecorderSim": {"python": "twin.sims.recorder_sim:RecorderSim"},
     "HardwareSim": {"python": "twin.sims.hardware_sim:HardwareSim"},
+    "FleetControlSim": {"python": "twin.sims.fleet_control_sim:FleetControlSim"},
 }
 
 
@@ -91,6 +93,8 @@ class PreparedRun:
     hil_events: list[dict] | None = None
     pacer: WallClockPacer = field(default_factory=WallClockPacer)
     """Paces the EMS step in real-time runs (enabled by run(rt_factor=...))."""
+    block_steps: int = 1
+    """Model steps per mosaik step (block_steps_of); observers of a block run after all of it."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
@@ -189,20 +193,34 @@ def check_grid(scenario: Scenario) -> None:
         scenario_site_buses(scenario, net, name)
 
 
+def block_steps_of(scenario: Scenario, realtime: bool = False) -> int:
+    """Model steps per mosaik step: the scenario's `block_steps` for virtual runs, 1 when
+    hardware is bound (the hardware simulator sits between EMS and fleet every step) or the run
+    is paced by the wall clock (every step is due at its own time)."""
+    if scenario.hardware or realtime:
+        return 1
+    return max(1, min(scenario.block_steps, scenario.n_steps))
+
+
 def prepare_run(
     scenario: Scenario,
     out_dir: Path,
     *,
     observers: list[StepObserver] | None = None,
+    realtime: bool = False,
 ) -> PreparedRun:
     """Build grid, fleets, EMS and the mosaik World; write scenario.yaml and a 'running' summary.
+
+    `realtime`: the run will be paced (run(rt_factor=...)), so it steps one model step per
+    mosaik step (block_steps_of).
 
     Raises:
         ScenarioError: something only building the run can find (grid parameters, site buses,
             signal files); summary.json then says `"status": "invalid"` with the problems.
     """
     try:
-        return _build_run(scenario, Path(out_dir), observers if observers is not None else [])
+        return _build_run(scenario, Path(out_dir), observers if observers is not None else [],
+                          block_steps_of(scenario, realtime))
     except Exception as err:
         status, why = failure_summary(err)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -210,7 +228,7 @@ def prepare_run(
         raise
 
 
-def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver]) -> PreparedRun:
+def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver], block: int) -> PreparedRun:
     from grids import GridProfiles, PowerFlow
 
     wall_start = time.perf_counter()
@@ -253,53 +271,33 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver])
     series = build_signal_series(scenario)  # before the World: a bad signal file leaves nothing open
     recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)
     world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
-    step = scenario.step
-    fleet_sim = world.start("FleetSim", step_s=step)
-    ems_sim = world.start("EmsSim", step_s=step)
-    grid_sim = world.start("GridSim", step_s=step)
-    signal_sim = world.start("SignalSim", step_s=step)
-    recorder_sim = world.start("RecorderSim", step_s=step)
-
-    pacer = WallClockPacer()
-    clock = local_clock(start, scenario.step, scenario.n_steps)
-    ems = ems_sim.EMS(ems=build_ems(scenario), second_of_day_s=clock.second_of_day, pacer=pacer)
-    grid = grid_sim.Grid(powerflow=powerflow, profiles=profiles)
-    signals = signal_sim.Signals(series=series)
+    timing = {"step_s": scenario.step, "block_steps": block, "n_steps": scenario.n_steps}
+    grid = world.start("GridSim", **timing).Grid(powerflow=powerflow, profiles=profiles)
+    signals = world.start("SignalSim", **timing).Signals(series=series)
     grid_ids = None
     if scenario.outputs.grid_detail:
         grid_ids = {"vm_pu": [str(b) for b in powerflow.bus_ids],
                     "ev_p_mw": [str(b) for b in powerflow.bus_ids],
                     "line_loading_pct": [str(i) for i in powerflow.line_ids],
                     "trafo_loading_pct": [str(i) for i in powerflow.trafo_ids]}
-    rec = recorder_sim.Recorder(recorder=recorder, start_utc=start.astimezone(dt.UTC),
-                                grid_ids=grid_ids, observers=observers)
-
-    ctrl_entities = {}
-    for name in scenario.fleets:
-        ctrl = ctrl_entities[name] = fleet_sim.Fleet(fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus)
-        base = fleet_sim.Fleet(fleet=baselines[name], bus_pos=bus_pos[name], n_bus=n_bus, baseline=True)
-        world.connect(ems, ctrl, "setpoints_kw")
-        world.connect(ctrl, ems, "view", time_shifted=True, initial_data={"view": fleets[name].view()})
-        world.connect(ctrl, grid, "p_bus_mw")
-        world.connect(ctrl, rec, "record")
-        world.connect(base, rec, "record")
-    link = None
-    hil_events = None
-    if scenario.hardware:
-        link = HardwareLink(scenario)
-        hw_sim = world.start("HardwareSim", step_s=step)
-        hil_events: list[dict] = []
-        hw = hw_sim.Hardware(link=link, fleet_sizes={n: f.table.count for n, f in fleets.items()},
-                             events=hil_events)
-        world.connect(ems, hw, "setpoints_kw")
-        world.connect(hw, ems, "offline", time_shifted=True, initial_data={"offline": {}})
-        world.connect(hw, rec, "record")
-        for name in scenario.fleets:
-            world.connect(hw, ctrl_entities[name], "measured_kw")
-    world.connect(signals, ems, ("values", "signals"))
-    world.connect(grid, ems, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
+    rec = world.start("RecorderSim", **timing).Recorder(
+        recorder=recorder, start_utc=start.astimezone(dt.UTC), grid_ids=grid_ids, observers=observers)
+    pacer = WallClockPacer()
+    clock = local_clock(start, scenario.step, scenario.n_steps)
+    ems = build_ems(scenario)
+    link, hil_events = None, None
+    if block > 1:
+        # Fleets and EMS in one simulator, a block of model steps per mosaik step.
+        loop = FleetControlLoop(fleets, baselines, ems, bus_pos, n_bus, clock.second_of_day, scenario.step)
+        control = world.start("FleetControlSim", **timing).FleetControl(loop=loop, pacer=pacer)
+        world.connect(signals, control, ("block", "signals"))
+        world.connect(control, grid, "p_bus_mw")
+        world.connect(control, rec, "record")
+        world.connect(grid, control, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
+    else:
+        link, hil_events = _wire_stepwise(world, scenario, fleets, baselines, ems, bus_pos, n_bus,
+                                          clock.second_of_day, pacer, grid, signals, rec)
     world.connect(signals, rec, "record")
-    world.connect(ems, rec, "record")
     world.connect(grid, rec, "record")
     if grid_ids is not None:
         world.connect(grid, rec, "detail")
@@ -307,7 +305,44 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver])
                        baselines=baselines, recorder=recorder, powerflow=powerflow,
                        profiles=profiles, bus_pos=bus_pos, base_summary=base_summary,
                        wall_start=wall_start, observers=observers, hardware=link,
-                       hil_events=hil_events, pacer=pacer)
+                       hil_events=hil_events, pacer=pacer, block_steps=block)
+
+
+def _wire_stepwise(world: Any, scenario: Scenario, fleets: dict[str, Fleet], baselines: dict[str, Fleet],
+                   ems: EnergyManagementSystem, bus_pos: dict[str, np.ndarray], n_bus: int,
+                   second_of_day_s: np.ndarray, pacer: WallClockPacer, grid: Any, signals: Any,
+                   rec: Any) -> tuple[HardwareLink | None, list[dict] | None]:
+    """One mosaik step per model step, fleets and EMS as their own simulators, and the hardware
+    simulator between them when chargers are physical. Returns the HIL link and its event list."""
+    step = scenario.step
+    fleet_sim = world.start("FleetSim", step_s=step)
+    ems_entity = world.start("EmsSim", step_s=step).EMS(ems=ems, second_of_day_s=second_of_day_s, pacer=pacer)
+    ctrl_entities = {}
+    for name in scenario.fleets:
+        ctrl = ctrl_entities[name] = fleet_sim.Fleet(fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus)
+        base = fleet_sim.Fleet(fleet=baselines[name], bus_pos=bus_pos[name], n_bus=n_bus, baseline=True)
+        world.connect(ems_entity, ctrl, "setpoints_kw")
+        world.connect(ctrl, ems_entity, "view", time_shifted=True, initial_data={"view": fleets[name].view()})
+        world.connect(ctrl, grid, "p_bus_mw")
+        world.connect(ctrl, rec, "record")
+        world.connect(base, rec, "record")
+    link = None
+    hil_events: list[dict] | None = None
+    if scenario.hardware:
+        link = HardwareLink(scenario)
+        hw_sim = world.start("HardwareSim", step_s=step)
+        hil_events = []
+        hw = hw_sim.Hardware(link=link, fleet_sizes={n: f.table.count for n, f in fleets.items()},
+                             events=hil_events)
+        world.connect(ems_entity, hw, "setpoints_kw")
+        world.connect(hw, ems_entity, "offline", time_shifted=True, initial_data={"offline": {}})
+        world.connect(hw, rec, "record")
+        for name in scenario.fleets:
+            world.connect(hw, ctrl_entities[name], "measured_kw")
+    world.connect(signals, ems_entity, ("values", "signals"))
+    world.connect(grid, ems_entity, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
+    world.connect(ems_entity, rec, "record")
+    return link, hil_events
 
 
 def run_scenario(

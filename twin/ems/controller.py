@@ -9,10 +9,10 @@ from typing import Any, Literal
 import numpy as np
 
 from twin.ems.allocation import allocate_proportional, allocate_relay
-from twin.ems.feasibility import FeasibleRange, feasible_range
+from twin.ems.feasibility import feasible_bounds
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service
-from twin.fleet.charger import lag_mean_factor, setpoint_for_average
+from twin.fleet.charger import lag_margin_s, lag_mean_factor, setpoint_for_average
 from twin.fleet.model import FleetView
 
 
@@ -49,13 +49,8 @@ class EnergyManagementSystem:
                 a zero range so the rest of the fleet takes over their share.
         """
         names = list(views)
-        ranges: list[FeasibleRange] = [feasible_range(views[n], dt_s) for n in names]
-        lo = np.concatenate([r.lo_kw for r in ranges])
-        hi = np.concatenate([r.hi_kw for r in ranges])
-        if offline:
-            mask = np.concatenate([offline.get(n, np.zeros(len(views[n].soc), bool)) for n in names])
-            lo, hi = np.where(mask, 0.0, lo), np.where(mask, 0.0, hi)
-        cat = lambda attr: np.concatenate([getattr(views[n], attr) for n in names])  # noqa: E731
+        cat = (lambda attr: getattr(views[names[0]], attr)) if len(names) == 1 else (  # noqa: E731
+            lambda attr: np.concatenate([getattr(views[n], attr) for n in names]))
         # Static per-EV parameters are concatenated once per set of fleet tables, not every step.
         static = self.__dict__.setdefault("_static", {})
         tables_key = tuple(id(views[n].table) for n in names)
@@ -63,23 +58,37 @@ class EnergyManagementSystem:
             static.clear()
             # The tables are held here too, so their ids cannot be reused while cached.
             static.update(key=tables_key, tables=tuple(views[n].table for n in names))
+            sizes = [len(views[n].soc) for n in names]
+            static["fleet_index"] = np.repeat(np.arange(len(names)), sizes)
+            static["bounds"] = np.concatenate([[0], np.cumsum(sizes)])
 
         def tab(attr: str) -> np.ndarray:
             if attr not in static:
                 static[attr] = np.concatenate([getattr(views[n].table, attr) for n in names])
             return static[attr]
-        def tab_fleet_index() -> np.ndarray:
-            if "fleet_index" not in static:
-                static["fleet_index"] = np.concatenate([np.full(len(views[n].soc), i) for i, n in enumerate(names)])
-            return static["fleet_index"]
-        first = views[names[0]]
+
+        if "lag_margin_s" not in static:
+            static["lag_margin_s"] = np.concatenate([
+                np.broadcast_to(views[n].lag_margin_s if views[n].lag_margin_s is not None
+                                else lag_margin_s(views[n].table.response_time_s), (len(views[n].soc),))
+                for n in names])
+        soc, plugged, depart_s, target_soc = cat("soc"), cat("plugged"), cat("depart_s"), cat("session_target_soc")
+        time_s = views[names[0]].time_s
+        # One compiled pass over all fleets' EVs (the same bounds as feasible_range per fleet).
+        ranges = feasible_bounds(plugged, soc, target_soc, depart_s, time_s, dt_s, tab("battery_kwh"),
+                                 tab("p_charge_max_kw"), tab("p_discharge_max_kw"), tab("eta_charge"),
+                                 tab("eta_discharge"), tab("soc_floor"), static["lag_margin_s"])
+        lo, hi = ranges.lo_kw, ranges.hi_kw
+        if offline:
+            mask = np.concatenate([offline.get(n, np.zeros(len(views[n].soc), bool)) for n in names])
+            lo, hi = np.where(mask, 0.0, lo), np.where(mask, 0.0, hi)
         ctx = EmsContext(
-            time_s=first.time_s, second_of_day=second_of_day, dt_s=dt_s, lo_kw=lo, hi_kw=hi,
-            soc=cat("soc"), plugged=cat("plugged"), depart_s=cat("depart_s"),
-            target_soc=cat("session_target_soc"), battery_kwh=tab("battery_kwh"),
+            time_s=time_s, second_of_day=second_of_day, dt_s=dt_s, lo_kw=lo, hi_kw=hi,
+            soc=soc, plugged=plugged, depart_s=depart_s,
+            target_soc=target_soc, battery_kwh=tab("battery_kwh"),
             eta_charge=tab("eta_charge"), p_charge_max_kw=tab("p_charge_max_kw"), signals=dict(signals or {}), grid=dict(grid or {}),
             p_kw=cat("p_kw"), p_discharge_max_kw=tab("p_discharge_max_kw"), soc_floor=tab("soc_floor"),
-            fleet_index=tab_fleet_index(),
+            fleet_index=static["fleet_index"],
             fleet_names=tuple(names), energy_net_kwh=float(sum(views[n].e_net_kwh for n in names)),
         )
         plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
@@ -98,7 +107,7 @@ class EnergyManagementSystem:
             surplus = np.maximum(np.where(ctx.plugged, plan.site_surplus_kw, 0.0), 0.0)
             records["pv_surplus_at_evs_kw"] = float(surplus.sum())
             records["pv_absorbed_kw"] = float(np.minimum(np.maximum(p, 0.0), surplus).sum())
-        p_start = cat("p_kw")
+        p_start = ctx.p_kw
         # The lag's mean factor depends only on the response times and dt: computed once.
         key = f"lag_mean_factor@{dt_s}"
         if key not in static:
@@ -108,9 +117,9 @@ class EnergyManagementSystem:
         # charge-only charger to 0 kW on average); a physical charger would reject that, so set-points
         # stay within the charger limits, exactly as the fleet model clips them.
         p = np.clip(p, -tab("p_discharge_max_kw"), tab("p_charge_max_kw"))
-        split = np.cumsum([len(views[n].soc) for n in names])[:-1]
+        edges = static["bounds"]
         return EmsDecision(
-            setpoints_kw=dict(zip(names, np.split(p, split), strict=True)),
+            setpoints_kw={n: p[edges[i]:edges[i + 1]] for i, n in enumerate(names)},
             target_kw=plan.target_kw, feasible_lo_kw=float(lo.sum()), feasible_hi_kw=float(hi.sum()),
             contributions_kw=plan.contributions_kw, records=records,
         )

@@ -44,8 +44,11 @@ def feasible_range(view: FleetView, dt_s: float, lag_margin_s: float | None = No
             twin.fleet.charger.lag_margin_s of each EV's response time).
     """
     tb = view.table
-    margin_s = default_lag_margin_s(tb.response_time_s) if lag_margin_s is None else lag_margin_s
-    margin_s = np.broadcast_to(np.asarray(margin_s, dtype=float), tb.battery_kwh.shape)
+    if lag_margin_s is None and view.lag_margin_s is not None:
+        margin_s = view.lag_margin_s
+    else:
+        margin_s = default_lag_margin_s(tb.response_time_s) if lag_margin_s is None else lag_margin_s
+        margin_s = np.broadcast_to(np.asarray(margin_s, dtype=float), tb.battery_kwh.shape)
     lo, hi = np.empty(tb.count), np.empty(tb.count)
     _bounds(view.plugged, view.soc, view.session_target_soc, view.depart_s, float(view.time_s), float(dt_s),
             tb.battery_kwh, tb.p_charge_max_kw, tb.p_discharge_max_kw, tb.eta_charge, tb.eta_discharge,
@@ -53,7 +56,19 @@ def feasible_range(view: FleetView, dt_s: float, lag_margin_s: float | None = No
     return FeasibleRange(lo_kw=lo, hi_kw=hi)
 
 
-@njit(cache=True)
+def feasible_bounds(plugged: np.ndarray, soc: np.ndarray, target_soc: np.ndarray, depart_s: np.ndarray,
+                    time_s: float, dt_s: float, battery_kwh: np.ndarray, p_charge_max_kw: np.ndarray,
+                    p_discharge_max_kw: np.ndarray, eta_charge: np.ndarray, eta_discharge: np.ndarray,
+                    soc_floor: np.ndarray, margin_s: np.ndarray) -> FeasibleRange:
+    """feasible_range over plain per-EV arrays (e.g. several fleets concatenated, as the EMS
+    holds them): one compiled pass instead of one per fleet."""
+    lo, hi = np.empty(len(soc)), np.empty(len(soc))
+    _bounds(plugged, soc, target_soc, depart_s, float(time_s), float(dt_s), battery_kwh, p_charge_max_kw,
+            p_discharge_max_kw, eta_charge, eta_discharge, soc_floor, margin_s, lo, hi)
+    return FeasibleRange(lo_kw=lo, hi_kw=hi)
+
+
+@njit(cache=True, error_model="numpy")
 def _bounds(plugged: np.ndarray, soc: np.ndarray, target_soc: np.ndarray, depart_s: np.ndarray,
             time_s: float, dt_s: float, cap: np.ndarray, p_charge_max_kw: np.ndarray,
             p_discharge_max_kw: np.ndarray, eta_charge: np.ndarray, eta_discharge: np.ndarray,

@@ -82,6 +82,9 @@ class FleetView:
     table: FleetTable
     e_net_kwh: float = 0.0
     """Grid energy of the fleet since the start, kWh (in - out): what schedules settle on."""
+    lag_margin_s: np.ndarray | None = None
+    """Per-EV time reserved before departure for the charger lag (None: feasible_range computes
+    twin.fleet.charger.lag_margin_s of the response times)."""
 
 
 @dataclass
@@ -94,6 +97,8 @@ class Fleet:
     step_s: int
     state: FleetState = field(init=False)
     time_s: int = field(init=False, default=0)
+    _events: int = field(init=False, default=0, repr=False)
+    """Count of steps with an arrival or departure so far: what view() caches on."""
     _sent_kw: np.ndarray | None = field(init=False, default=None, repr=False)
     """Set-points sent in the last steps (row -1 = this step's), for the communication latency."""
 
@@ -115,14 +120,13 @@ class Fleet:
         # Current session = first one not yet departed; plug in if it has already begun.
         fleet.state.session = (np.argmax(sessions.depart_s > start_s, axis=1) if sessions.depart_s.size
                                else np.zeros(n, dtype=np.int64))  # an empty fleet (adoption 0 %)
-        begun = fleet._col(sessions.arrive_s) <= start_s
-        fleet._arrive(begun)
+        fleet._settle_events()  # plug in the EVs whose first session has already begun
         return fleet
 
     # -- small accessors -------------------------------------------------------------------
     def _col(self, table: np.ndarray) -> np.ndarray:
         # The current session's column of a per-session table, gathered once and then kept up to
-        # date by _depart for the EVs whose session advanced (a year of sessions is hundreds of
+        # date by settle_events for the EVs whose session advanced (a year of sessions is hundreds of
         # columns; regathering all EVs whenever any EV leaves was the hot path of long runs).
         # Callers treat the result as read-only.
         cache = self.__dict__.setdefault("_col_cache", {})
@@ -133,13 +137,6 @@ class Fleet:
         column = table[np.arange(len(k)), k]
         cache[id(table)] = (table, column)
         return column
-
-    def _advance_sessions(self, mask: np.ndarray) -> None:
-        st = self.state
-        st.session = st.session + mask
-        rows = np.flatnonzero(mask)
-        for table, column in self.__dict__.get("_col_cache", {}).values():
-            column[rows] = table[rows, np.minimum(st.session[rows], table.shape[1] - 1)]
 
     @property
     def plugged(self) -> np.ndarray:
@@ -154,43 +151,42 @@ class Fleet:
         return np.where(after < n_sessions, self.sessions.away_kwh[rows, np.minimum(after, n_sessions - 1)], 0.0)
 
     def view(self) -> FleetView:
-        depart = np.where(self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s))
-        return FleetView(name=self.name, time_s=self.time_s, plugged=self.plugged, soc=self.state.soc,
+        # Location and session only change at events, so the derived arrays are rebuilt only
+        # after one (at 1-s steps most steps have none).
+        cache = self.__dict__.get("_view_cache")
+        if cache is None or cache[0] != self._events:
+            plugged = self.plugged
+            depart = np.where(self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s))
+            margin = cache[3] if cache is not None else np.ascontiguousarray(
+                np.broadcast_to(lag_margin_s(self.table.response_time_s), (self.table.count,)), dtype=float)
+            cache = self.__dict__["_view_cache"] = (self._events, plugged, depart, margin)
+        _, plugged, depart, margin = cache
+        return FleetView(name=self.name, time_s=self.time_s, plugged=plugged, soc=self.state.soc,
                          p_kw=self.state.p_kw, depart_s=depart,
                          session_target_soc=self.state.session_target_soc, table=self.table,
-                         e_net_kwh=float(self.state.e_grid_in_kwh.sum() - self.state.e_grid_out_kwh.sum()))
+                         e_net_kwh=float(self.state.e_grid_in_kwh.sum() - self.state.e_grid_out_kwh.sum()),
+                         lag_margin_s=margin)
 
     # -- events ----------------------------------------------------------------------------
-    def _arrive(self, mask: np.ndarray) -> None:
-        """EVs in `mask` reach their site: decide plug-in and fix the session's SOC promise."""
-        rows = np.flatnonzero(mask)
-        if not rows.size:
+    def _settle_events(self) -> None:
+        """Departures, then arrivals, due at the current time (kernels.settle_events)."""
+        st, tb, se = self.state, self.table, self.sessions
+        if not tb.count:
             return
-        # Only the arriving EVs are touched (a few per step in a fleet of thousands).
-        st, tb = self.state, self.table
-        need_soc = np.minimum(1.0, tb.soc_floor[rows] + self.next_trip_kwh(rows) / tb.battery_kwh[rows])
-        soc = st.soc[rows]
-        # Forced charging: a driver whose battery cannot cover the next trips always plugs in.
-        plugs = (self._col(self.sessions.plug_draw)[rows] < tb.plug_in_probability[rows]) | (soc < need_soc + 0.05)
-        st.location[rows] = np.where(plugs, PLUGGED, PARKED)
-        dwell_s = self._col(self.sessions.depart_s)[rows] - self.time_s - lag_margin_s(tb.response_time_s[rows])
-        dwell_h = np.maximum(dwell_s, 0.0) / 3600.0
-        reachable = soc + tb.p_charge_max_kw[rows] * tb.eta_charge[rows] * dwell_h / tb.battery_kwh[rows]
-        target = np.maximum(tb.soc_target[rows], need_soc)
-        st.session_target_soc[rows] = np.minimum(np.minimum(target, reachable), 1.0)
-
-    def _depart(self, mask: np.ndarray) -> None:
-        rows = np.flatnonzero(mask)
-        if not rows.size:
-            return
-        st, tb = self.state, self.table
-        # Shortfalls below 1 Wh are the charger lag's rounding, not an unmet need.
-        short = np.maximum(st.session_target_soc[rows] - st.soc[rows], 0.0) * tb.battery_kwh[rows]
-        st.unmet_departure_kwh[rows] += np.where((st.location[rows] == PLUGGED) & (short > 1e-3), short, 0.0)
-        st.departures[rows] += 1
-        st.location[rows] = DRIVING
-        self._advance_sessions(mask)
-        st.p_kw[rows] = 0.0
+        margin = self.__dict__.get("_lag_margin")
+        if margin is None:
+            margin = self.__dict__["_lag_margin"] = np.ascontiguousarray(
+                np.broadcast_to(lag_margin_s(tb.response_time_s), (tb.count,)), dtype=float)
+        col = self._col
+        events = kernels.settle_events(
+            float(self.time_s), PLUGGED, PARKED, DRIVING, st.location, st.session, st.soc, st.p_kw,
+            st.session_target_soc, st.unmet_departure_kwh, st.departures,
+            se.arrive_s, se.depart_s, se.gap_start_s, se.away_kwh, se.plug_draw,
+            col(se.arrive_s), col(se.depart_s), col(se.gap_start_s), col(se.away_kwh), col(se.plug_draw),
+            tb.soc_floor, tb.soc_target, tb.battery_kwh, tb.p_charge_max_kw, tb.eta_charge,
+            tb.plug_in_probability, margin)
+        if events:
+            self._events += 1
 
     def _delayed_response(self, p_set: np.ndarray, plugged: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Charger response when set-points arrive `latency_s` late (exact for a first-order lag).
@@ -231,33 +227,44 @@ class Fleet:
         """
         st, tb = self.state, self.table
         dt_s = float(self.step_s)
-        plugged = st.location == PLUGGED
         setpoint_kw = np.ascontiguousarray(setpoint_kw, dtype=float)
-        if tb.latency_s is None or not np.any(tb.latency_s > 0):
+        has_measured = measured_kw is not None
+        if has_measured:
+            measured_kw = np.ascontiguousarray(measured_kw, dtype=float)
+        col = self._col
+        no_latency = self.__dict__.get("_no_latency")
+        if no_latency is None:
+            no_latency = self.__dict__["_no_latency"] = tb.latency_s is None or not np.any(tb.latency_s > 0)
+        if no_latency:
             # The lag's decay and mean factors depend only on the response times and dt: computed
             # once (lagged_power of a unit step from 1 to 0 returns exactly them), not every step.
             factors = self.__dict__.setdefault("_lag_factors", {})
             if dt_s not in factors:
                 factors[dt_s] = lagged_power(np.ones(tb.count), np.zeros(tb.count), tb.response_time_s, dt_s)
             decay, mean_factor = factors[dt_s]
-            p_end, p_avg = np.empty(tb.count), np.empty(tb.count)
-            kernels.lag_response(st.p_kw, setpoint_kw, plugged, tb.p_charge_max_kw, tb.p_discharge_max_kw,
-                                 decay, mean_factor, p_end, p_avg)
+            p_avg = np.empty(tb.count)
+            due = kernels.step_without_latency(
+                st.location, PLUGGED, DRIVING, st.p_kw, setpoint_kw, tb.p_charge_max_kw,
+                tb.p_discharge_max_kw, decay, mean_factor, measured_kw if has_measured else setpoint_kw,
+                has_measured, st.soc, tb.soc_floor, tb.battery_kwh, tb.eta_charge, tb.eta_discharge,
+                col(self.sessions.gap_start_s), col(self.sessions.arrive_s), col(self.sessions.away_kwh),
+                col(self.sessions.depart_s), float(self.time_s), dt_s,
+                st.e_grid_in_kwh, st.e_grid_out_kwh, st.e_driven_kwh, st.e_drive_unserved_kwh, p_avg)
         else:
+            plugged = st.location == PLUGGED
             p_set = np.where(plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0)
             p_end, p_avg = self._delayed_response(p_set, plugged, dt_s)
-        has_measured = measured_kw is not None
-        measured = np.ascontiguousarray(measured_kw, dtype=float) if has_measured else p_end
-        kernels.battery_and_driving(
-            p_end, p_avg, measured, has_measured, plugged, st.location == DRIVING,
-            st.soc, tb.soc_floor, tb.battery_kwh, tb.eta_charge, tb.eta_discharge,
-            self._col(self.sessions.gap_start_s), self._col(self.sessions.arrive_s),
-            self._col(self.sessions.away_kwh), float(self.time_s), dt_s,
-            st.e_grid_in_kwh, st.e_grid_out_kwh, st.e_driven_kwh, st.e_drive_unserved_kwh, st.p_kw)
+            kernels.battery_and_driving(
+                p_end, p_avg, measured_kw if has_measured else p_end, has_measured, plugged,
+                st.location == DRIVING, st.soc, tb.soc_floor, tb.battery_kwh, tb.eta_charge,
+                tb.eta_discharge, col(self.sessions.gap_start_s), col(self.sessions.arrive_s),
+                col(self.sessions.away_kwh), float(self.time_s), dt_s,
+                st.e_grid_in_kwh, st.e_grid_out_kwh, st.e_driven_kwh, st.e_drive_unserved_kwh, st.p_kw)
+            due = 1
         self.time_s += self.step_s
+        if not due:
+            return p_avg
 
         # Events at the new time: departures first (a session ends), then arrivals.
-        located = st.location != DRIVING
-        self._depart(located & (self._col(self.sessions.depart_s) <= self.time_s))
-        self._arrive((st.location == DRIVING) & (self._col(self.sessions.arrive_s) <= self.time_s))
+        self._settle_events()
         return p_avg

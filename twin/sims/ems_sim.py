@@ -15,6 +15,7 @@ import numpy as np
 
 from twin.ems.controller import EmsDecision, EnergyManagementSystem
 from twin.pacing import WallClockPacer
+from twin.records import ems_record
 
 META = {
     "api_version": "3.0",
@@ -76,13 +77,6 @@ class EmsSim(mosaik_api_v3.Simulator):
             "feasible_lo_kw": d.feasible_lo_kw if d else 0.0,
             "feasible_hi_kw": d.feasible_hi_kw if d else 0.0,
             "contributions_kw": d.contributions_kw if d else {},
-            "record": {
-                "ems.target_kw": d.target_kw if d else 0.0,
-                "ems.feasible_lo_kw": d.feasible_lo_kw if d else 0.0,
-                "ems.feasible_hi_kw": d.feasible_hi_kw if d else 0.0,
-                **{f"ems.contribution.{s.name}_kw": (d.contributions_kw.get(s.name, 0.0) if d else 0.0)
-                   for s in (self.ems.services if self.ems else [])},
-                **{f"ems.{k}": v for k, v in (d.records.items() if d else ())},
-            },
+            "record": ems_record(d, self.ems),
         }
         return {eid: {a: values[a] for a in attrs} for eid, attrs in outputs.items()}

@@ -18,6 +18,7 @@ import numpy as np
 
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
+from twin.records import fleet_record, soc_stat
 
 META = {
     "api_version": "3.0",
@@ -73,19 +74,10 @@ class FleetSim(mosaik_api_v3.Simulator):
                 "p_kw": lambda e=ent: float(e["p_kw"].sum()),
                 "p_bus_mw": lambda e=ent: np.bincount(e["bus_pos"], weights=e["p_kw"], minlength=e["n_bus"]) / 1000.0,
                 "plugged_count": lambda f=fleet: int(f.plugged.sum()),
-                "soc_mean": lambda f=fleet: _soc_stat(f, np.mean),
+                "soc_mean": lambda f=fleet: soc_stat(f, np.mean),
                 "fleet": lambda f=fleet: f,
-                "record": lambda e=eid, f=fleet, ent=ent: {
-                    f"{e}.p_kw": float(ent["p_kw"].sum()),
-                    f"{e}.plugged_count": int(f.plugged.sum()),
-                    f"{e}.soc_mean": _soc_stat(f, np.mean),
-                    f"{e}.soc_min": _soc_stat(f, np.min),
-                },
+                "record": lambda e=eid, f=fleet, ent=ent: fleet_record(e, f, ent["p_kw"]),
             }
             data[eid] = {attr: values[attr]() for attr in attrs}
         return data
 
-
-def _soc_stat(fleet: Fleet, stat: Any) -> float:
-    # An empty fleet (a 0 % adoption case) has no SOC: NaN, not a crash.
-    return float(stat(fleet.state.soc)) if fleet.table.count else float("nan")

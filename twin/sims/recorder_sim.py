@@ -1,6 +1,10 @@
-"""mosaik sink: merges every simulator's `record` dict into one results row per step, and hands
-grid detail arrays to the recorder; then calls each observer (live telemetry, test invariants)
-with `(row, detail)`. Observers must be fast and must not raise."""
+"""mosaik sink: merges every simulator's `record` dict into results rows, and hands grid detail
+arrays to the recorder; then calls each observer (live telemetry, test invariants) with
+`(row, detail)` once per model step. Observers must be fast and must not raise.
+
+A mosaik step covers `block_steps` model steps: a record value is a scalar (one step) or an array
+with one value per step of the block; detail arrays are (n_elements,) or (n, n_elements).
+In a block, observers run after the whole block (model states are then those of its end)."""
 
 from __future__ import annotations
 
@@ -37,10 +41,13 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.grid_ids: dict[str, list[str]] = {}
         self.observers: list[StepObserver] = []
         self.step_s = 1
+        self.block_steps = 1
+        self.n_steps: int | None = None
         self.steps_recorded = 0
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
-        self.step_s = step_s
+    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1, block_steps: int = 1,
+             n_steps: int | None = None) -> dict:
+        self.step_s, self.block_steps, self.n_steps = step_s, block_steps, n_steps
         return self.meta
 
     def create(self, num: int, model: str, recorder: RunRecorder, start_utc: dt.datetime,
@@ -54,24 +61,40 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
         assert self.recorder is not None and self.start_utc is not None
-        stamp = self.start_utc + dt.timedelta(seconds=time)
-        row: dict[str, Any] = {"time": stamp, "time_s": time}
+        k0 = time // self.step_s
+        n = self.block_steps if self.n_steps is None else min(self.block_steps, self.n_steps - k0)
+        time_s = time + self.step_s * np.arange(n, dtype=np.int64)
+        stamps = [self.start_utc + dt.timedelta(seconds=int(t)) for t in time_s]
+        columns: dict[str, Any] = {"time": stamps, "time_s": time_s}
         detail: dict[str, np.ndarray] = {}
         for attr, sources in inputs.get("recorder", {}).items():
             for value in sources.values():
                 if attr == "record":
-                    row.update(value)
+                    columns.update({k: _column(v, n) for k, v in value.items()})
                 elif attr == "detail":
-                    detail.update(value)
-        self.recorder.record("timeseries", row)
+                    detail.update({k: np.reshape(v, (n, -1)) for k, v in value.items()})
+        self.recorder.record_block("timeseries", columns, n)
         for name, values in detail.items():
             ids = self.grid_ids.get(name)
             if ids is not None:
-                self.recorder.record_array(f"grid_{name}", stamp, ids, values)
-        for observer in self.observers:
-            observer(row, detail)
-        self.steps_recorded += 1
-        return time + self.step_s
+                self.recorder.record_array_block(f"grid_{name}", stamps, ids, values)
+        if self.observers:
+            for j in range(n):
+                row = {k: (v[j] if k == "time" else v[j].item()) for k, v in columns.items()}
+                step_detail = {k: v[j] for k, v in detail.items()}
+                for observer in self.observers:
+                    observer(row, step_detail)
+        self.steps_recorded += n
+        return time + self.step_s * self.block_steps
 
     def get_data(self, outputs: dict) -> dict:
         return {}
+
+
+def _column(value: Any, n: int) -> np.ndarray:
+    # A per-step simulator gives a scalar; a block simulator an array of the block's n values.
+    if np.ndim(value):
+        if len(value) != n:
+            raise ValueError(f"a record of {len(value)} values in a block of {n} steps")
+        return np.asarray(value)
+    return np.full(n, value)
