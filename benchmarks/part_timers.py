@@ -11,18 +11,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-TWIN_PARTS: dict[str, list[str]] = {
+MODEL_PARTS: dict[str, list[str]] = {
     "power flow": ["grids.powerflow:PowerFlow.solve"],
-    "fleet step": ["twin.sims.fleet_sim:FleetSim.step"],
-    "EMS decide": ["twin.sims.ems_sim:EmsSim.step"],
-    "recorder": ["twin.sims.recorder_sim:RecorderSim.step"],
-    "grid sim (besides power flow)": ["twin.sims.grid_sim:GridSim.step"],
-    "outputs (get_data)": ["twin.sims.fleet_sim:FleetSim.get_data", "twin.sims.ems_sim:EmsSim.get_data",
-                           "twin.sims.grid_sim:GridSim.get_data", "twin.sims.signal_sim:SignalSim.get_data"],
-    "signals": ["twin.sims.signal_sim:SignalSim.step"],
+    "fleet step": ["twin.fleet.model:Fleet.step"],
+    "EMS decide": ["twin.ems.controller:EnergyManagementSystem.decide"],
+    "fleet views + baseline ranges": ["twin.fleet.model:Fleet.view", "twin.ems.feasibility:feasible_range"],
+    "records": ["twin.records:fleet_record", "twin.records:ems_record"],
 }
-"""Part name -> `module:Class.method` targets. The grid sim's time includes the power flow; the
-report subtracts it."""
+"""Part name -> `module:function` or `module:Class.method` of the models (none calls another)."""
+
+SIMULATOR_METHODS: list[str] = [
+    f"twin.sims.{module}:{cls}.{method}"
+    for module, cls in (("fleet_sim", "FleetSim"), ("ems_sim", "EmsSim"), ("grid_sim", "GridSim"),
+                        ("signal_sim", "SignalSim"), ("recorder_sim", "RecorderSim"),
+                        ("hardware_sim", "HardwareSim"), ("fleet_control_sim", "FleetControlSim"))
+    for method in ("step", "get_data")
+]
+"""Every simulator entry point mosaik calls: their total minus the model parts is the simulators'
+own work (loop, block assembly, recording); world.run minus their total is mosaik's."""
+
+TWIN_PARTS: dict[str, list[str]] = {**MODEL_PARTS, "in simulators": SIMULATOR_METHODS}
 
 
 class PartTimers:
@@ -39,7 +47,8 @@ class PartTimers:
             for target in targets:
                 module_name, _, qual = target.partition(":")
                 owner_name, _, method = qual.rpartition(".")
-                owner = getattr(importlib.import_module(module_name), owner_name)
+                module = importlib.import_module(module_name)
+                owner = getattr(module, owner_name) if owner_name else module
                 original = getattr(owner, method)
                 self._originals.append((owner, method, original))
                 setattr(owner, method, self._wrap(part, original))

@@ -15,10 +15,14 @@ Every built net gets ``net["grid_name"]`` set to the name it was built from.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
+import os
+import pickle
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grids.errors import GridParameterError, UnknownGridError
@@ -163,8 +167,39 @@ def _simbench_codes() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=4)
 def _pristine_simbench_net(code: str) -> pandapowerNet:
-    # Loading a SimBench net parses the whole bundled data set (~3 s); repeated builds of the
-    # same code (sweeps, tests) get a deep copy of this cached, never-modified net instead.
+    # Loading a SimBench net parses the whole bundled CSV data set (3-6 s, most of a run's setup);
+    # repeated builds of the same code in a process (sweeps, tests) get a deep copy of this
+    # cached, never-modified net, and other processes read it from the disk cache (~0.2 s).
     import simbench
 
-    return simbench.get_simbench_net(code)
+    cached = simbench_cache_path(code)
+    if cached is not None and cached.exists():
+        try:
+            with cached.open("rb") as f:
+                return pickle.load(f)
+        except Exception:  # noqa: BLE001 - a broken or foreign cache file is rebuilt, not fatal
+            pass
+    net = simbench.get_simbench_net(code)
+    if cached is not None:
+        with contextlib.suppress(OSError):  # a read-only cache dir only costs the speed-up
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as f:
+                pickle.dump(net, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cached)  # atomic: concurrent runs never read a half-written file
+    return net
+
+
+def simbench_cache_path(code: str) -> Path | None:
+    """Disk cache of a parsed SimBench net: `$TWIN_CACHE_DIR` (default `~/.cache/ev-twin`) /
+    simbench / `<code>-simbench<version>-pandapower<version>.pickle`; None when TWIN_CACHE_DIR
+    is empty (no disk cache). The versions in the name keep a cache from other library
+    versions from being read."""
+    import pandapower
+    import simbench
+
+    root = os.environ.get("TWIN_CACHE_DIR", str(Path.home() / ".cache" / "ev-twin"))
+    if not root:
+        return None
+    safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in code)
+    return Path(root) / "simbench" / f"{safe}-simbench{simbench.__version__}-pandapower{pandapower.__version__}.pickle"

@@ -155,3 +155,17 @@ def test_bad_inputs_raise_profile_error(lv_net, kwargs, match):
     extra = {k: v for k, v in args.items() if k not in ("start", "step_s", "n_steps")}
     with pytest.raises(ProfileError, match=match):
         GridProfiles.for_net(lv_net, args["start"], args["step_s"], args["n_steps"], **extra)
+
+
+@pytest.mark.parametrize(("step_s", "offset_s"), [(1, 0), (60, 120), (900, 0), (900, 450), (600, 300), (1800, 0)])
+def test_interval_mean_equals_a_brute_force_mean_over_every_second(step_s, offset_s):
+    from grids.profiles import SIMBENCH_STEP_S, interval_mean
+
+    rng = np.random.default_rng(5)
+    values = rng.uniform(0, 1, (8, 3))  # 8 rows of 15 min, periodic
+    starts = offset_s + step_s * np.arange(40, dtype=float)
+    got = interval_mean(values, starts, float(step_s))
+    period = values.shape[0] * SIMBENCH_STEP_S
+    for k, s in enumerate(starts):
+        seconds = (np.arange(int(s), int(s) + step_s) % period) // SIMBENCH_STEP_S
+        np.testing.assert_allclose(got[k], values[seconds].mean(axis=0), rtol=1e-12, atol=1e-12)

@@ -104,3 +104,29 @@ def test_available_grids_lists_named_and_simbench():
     assert not any(n.startswith("simbench:") for n in available_grids(include_simbench=False))
     for name in names[:20]:
         check_grid_name(name)
+
+
+def test_simbench_nets_are_cached_on_disk_and_a_broken_cache_is_rebuilt(tmp_path, monkeypatch):
+    from pandapower.toolbox import nets_equal
+
+    from grids import registry
+
+    code = "1-LV-rural1--0-no_sw"
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path))
+    registry._pristine_simbench_net.cache_clear()
+    try:
+        first = build_grid(f"simbench:{code}")
+        cached = registry.simbench_cache_path(code)
+        assert cached is not None and cached.parent.parent == tmp_path and cached.exists()
+        registry._pristine_simbench_net.cache_clear()  # as a new process: read from disk
+        from_disk = build_grid(f"simbench:{code}")
+        assert nets_equal(first, from_disk, check_only_results=False)
+        assert len(from_disk.profiles["load"]) == len(first.profiles["load"]) > 0
+        cached.write_bytes(b"not a pickle")
+        registry._pristine_simbench_net.cache_clear()
+        rebuilt = build_grid(f"simbench:{code}")
+        assert nets_equal(first, rebuilt, check_only_results=False)
+        monkeypatch.setenv("TWIN_CACHE_DIR", "")
+        assert registry.simbench_cache_path(code) is None
+    finally:
+        registry._pristine_simbench_net.cache_clear()
