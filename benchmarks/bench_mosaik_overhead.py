@@ -1,11 +1,14 @@
-"""What mosaik itself costs per step, and whether it grows with the number of fleet entities.
+"""What mosaik itself costs per step: per-step wiring (one mosaik step per model step) against
+block stepping, and whether the cost grows with the number of fleet entities.
 
     python -m benchmarks.bench_mosaik_overhead [--duration 1h]
 
-Runs the default study at 1-s steps with the same 1,000 EVs as one fleet entity and as three
-(commuters / business / households, each with its baseline shadow), and prints the time per step
-of every part side by side. "mosaik overhead" = world.run time not spent inside a simulator
-method (scheduling, data routing between simulators). Not a test: numbers depend on the machine.
+Runs the default study at 1-s steps with the same 1,000 EVs as one fleet and as three
+(commuters / business / households, each with its baseline shadow), each with `block_steps: 1`
+(FleetSim and EmsSim as their own simulators) and with the default block, and prints the time per
+model step of every part side by side. "mosaik overhead" = world.run time not spent inside a
+simulator method (scheduling, data routing between simulators). Not a test: numbers depend on the
+machine.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ def _variants(duration: str) -> dict[str, dict]:
     for name, count in (("commuters", 400), ("business", 133), ("households", 467)):
         three["fleets"][name]["count"] = count
     one = {**data, **common, "fleets": {"households": {**data["fleets"]["households"], "count": 1000}}}
-    return {"1 fleet (2 entities)": one, "3 fleets (6 entities)": three}
+    block = 96
+    return {"1 fleet, per step": {**one, "block_steps": 1}, "3 fleets, per step": {**three, "block_steps": 1},
+            f"1 fleet, blocks of {block}": {**one, "block_steps": block},
+            f"3 fleets, blocks of {block}": {**three, "block_steps": block}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for part in [*parts, "total (world.run)"]:
         cells = []
         for r in results.values():
-            seconds = (r["per_step_ms"] / 1000.0 * r["steps"]) if part.startswith("total") else r["parts_s"][part]
+            seconds = (r["per_step_ms"] / 1000.0 * r["steps"]) if part.startswith("total") else r["parts_s"].get(part, 0.0)
             cells.append(f"{seconds / r['steps'] * 1e6:,.0f}")
         table.add_row(part, *cells)
     Console(width=120).print(table)

@@ -36,9 +36,10 @@ class ResultsError(Exception):
 
 
 class RunRecorder:
-    """Buffers rows per table and flushes them as Parquet parts every `chunk_steps` rows, or
-    `flush_interval_s` of wall time after the last flush, whichever comes first (so a killed
+    """Buffers rows per table and flushes them as Parquet parts of `chunk_steps` rows, or after
+    `flush_interval_s` of wall time since the last flush, whichever comes first (so a killed
     short run with slow steps still leaves its rows, and a fast long run writes few parts).
+    Rows arrive in blocks (record_block); a part never holds more than `chunk_steps` rows.
 
     Args:
         out_dir: results folder.
@@ -59,7 +60,6 @@ class RunRecorder:
         """Per table and column: the blocks of values recorded since the last flush."""
         self._count: dict[str, int] = defaultdict(int)
         self._parts: dict[str, int] = defaultdict(int)
-        self._arrays: dict[str, tuple[list[str], list[Any], list[np.ndarray]]] = {}
 
     def record_block(self, table: str, columns: dict[str, Any], n: int) -> None:
         """Append `n` rows given as columns (each a sequence of n values)."""
@@ -69,50 +69,42 @@ class RunRecorder:
                 raise ValueError(f"{table}.{key}: {len(values)} values for {n} rows")
             buffer[key].append(values)
         self._count[table] += n
-        if self._due(table):
+        while self._count[table] >= self.chunk_steps:
+            self._flush(table, self.chunk_steps)
+        if self._clock() - self._last_flush[table] >= self.flush_interval_s:
             self._flush(table)
 
     def record_array_block(self, table: str, times: list[Any], ids: list[str], values: np.ndarray) -> None:
-        """Append one row per time of per-element values (`values` is (len(times), len(ids)))."""
-        # Kept as 2-D arrays and turned into columns at flush: a dict of hundreds of per-element
-        # keys per step cost more than the power flow at 1-s steps.
+        """Append one row per time of per-element values (`values` is (len(times), len(ids))),
+        as columns `time`, then one per id."""
         values = np.asarray(values, dtype=float)
         if values.shape != (len(times), len(ids)):
             raise ValueError(f"{table}: values of shape {values.shape} for {len(times)} rows x {len(ids)} ids")
-        buffer = self._arrays.setdefault(table, (list(ids), [], []))
-        buffer[1].extend(times)
-        buffer[2].append(values.copy())
-        self._count[table] += len(times)
-        if self._due(table):
-            self._flush(table)
+        self.record_block(table, {"time": list(times), **dict(zip(ids, values.T.copy(), strict=True))}, len(times))
 
-    def _due(self, table: str) -> bool:
-        return (self._count[table] >= self.chunk_steps
-                or self._clock() - self._last_flush[table] >= self.flush_interval_s)
-
-    def _flush(self, table: str) -> None:
+    def _flush(self, table: str, rows: int | None = None) -> None:
+        """Write the buffered rows of `table` (or only the first `rows`) as the next part."""
         self._last_flush[table] = self._clock()
-        if not self._count[table]:
+        count = self._count[table]
+        if not count:
             return
-        # Flushes cut between blocks, so a part may hold more than chunk_steps rows by up to one block.
         parts_dir = self.out_dir / f"{table}.parts"
         parts_dir.mkdir(exist_ok=True)
-        columns: dict[str, Any] = {key: _joined(blocks) for key, blocks in self._rows[table].items()}
-        if table in self._arrays:
-            ids, times, arrays = self._arrays.pop(table)
-            columns["time"] = times
-            columns.update(zip(ids, np.vstack(arrays).T, strict=True))
-        arrow = pa.table(columns)
+        joined = {key: _joined(blocks) for key, blocks in self._rows[table].items()}
+        take = count if rows is None else min(rows, count)
+        arrow = pa.table({key: values[:take] for key, values in joined.items()})
         final = parts_dir / f"part-{self._parts[table]:05d}.parquet"
         tmp = final.with_suffix(".tmp")
         pq.write_table(arrow, tmp)
         os.replace(tmp, final)
         self._parts[table] += 1
-        self._rows[table] = defaultdict(list)
-        self._count[table] = 0
+        # A block cut by the chunk size leaves its tail for the next part.
+        self._rows[table] = defaultdict(list, {key: [values[take:]] for key, values in joined.items()
+                                               if take < count})
+        self._count[table] = count - take
 
     def flush(self) -> None:
-        for table in list(self._rows) + list(self._arrays):
+        for table in list(self._rows):
             self._flush(table)
 
     def finalize(self) -> None:

@@ -2,12 +2,16 @@
 recorder. Virtual runs go as fast as possible; real-time runs are paced by a WallClockPacer in the
 EMS step (twin/pacing.py says why not mosaik's own rt_factor).
 
+Two wirings (docs/architecture.md): virtual runs step `block_steps` model steps per mosaik step
+with fleets and EMS in one simulator (twin/control_loop.py); HIL and real-time runs step one model
+step per mosaik step with FleetSim, EmsSim and HardwareSim apart. Both give the same results.
+
 Cycles and why they are closed as they are:
-- fleet -> EMS is `time_shifted`: a fleet's output after stepping [t, t+dt) *is* its state at
-  t+dt, which is exactly what the EMS must see at t+dt. initial_data carries the state at t=0.
-- EMS -> fleet is direct: set-points decided at t apply over [t, t+dt).
-- grid -> EMS is `time_shifted`: the EMS sees the last solved grid state (one step old), as a real
-  EMS sees the last measurement; there is no algebraic loop to iterate.
+- fleet -> EMS (per-step wiring) is `time_shifted`: a fleet's output after stepping [t, t+dt)
+  *is* its state at t+dt, which is exactly what the EMS must see at t+dt. initial_data carries
+  the state at t=0. EMS -> fleet is direct: set-points decided at t apply over [t, t+dt).
+- grid -> EMS is `time_shifted`: the EMS sees the last solved grid state (one mosaik step old), as
+  a real EMS sees the last measurement; there is no algebraic loop to iterate.
 """
 
 from __future__ import annotations
