@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from twin import records
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
-from twin.records import ems_record, fleet_record
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,11 @@ class FleetControlLoop:
             for name, fleet in fleets.items():
                 p_kw = fleet.step(decision.setpoints_kw[name])
                 p_bus[j] += np.bincount(self.bus_pos[name], weights=p_kw, minlength=self.n_bus) / 1000.0
-                row.update(fleet_record(name, fleet, p_kw))
+                row.update(records.fleet_record(name, fleet))
             for name, shadow in baselines.items():
-                p_kw = shadow.step(feasible_range(shadow.view(), step_s).hi_kw)
-                row.update(fleet_record(f"{name}_baseline", shadow, p_kw))
-            row.update(ems_record(decision, self.ems))
+                shadow.step(feasible_range(shadow.view(), step_s).hi_kw)
+                row.update(records.fleet_record(f"{name}_baseline", shadow))
+            row.update(records.ems_record(decision, self.ems))
             rows.append(row)
         keys = dict.fromkeys(k for row in rows for k in row)
         columns = {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}

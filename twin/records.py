@@ -4,29 +4,16 @@ write the same table."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
 from twin.ems.controller import EmsDecision, EnergyManagementSystem
 from twin.fleet.model import Fleet
 
 
-def soc_stat(fleet: Fleet, stat: Any) -> float:
-    # An empty fleet (a 0 % adoption case) has no SOC: NaN, not a crash.
-    return float(stat(fleet.state.soc)) if fleet.table.count else float("nan")
-
-
-def fleet_record(eid: str, fleet: Fleet, p_kw: np.ndarray) -> dict[str, float]:
-    """`<eid>.p_kw` (average grid power over the step), plugged count and SOC after it."""
-    soc, n = fleet.state.soc, fleet.table.count
-    # sum / n is exactly what np.mean computes, at a third of its call overhead.
-    return {
-        f"{eid}.p_kw": float(p_kw.sum()),
-        f"{eid}.plugged_count": int(np.count_nonzero(fleet.plugged)),
-        f"{eid}.soc_mean": float(soc.sum()) / n if n else float("nan"),
-        f"{eid}.soc_min": float(soc.min()) if n else float("nan"),
-    }
+def fleet_record(eid: str, fleet: Fleet) -> dict[str, float]:
+    """`<eid>.p_kw` (average grid power over the last step), plugged count and SOC after it
+    (Fleet.totals, summed by the step's own pass over the EVs)."""
+    t = fleet.totals
+    return {f"{eid}.p_kw": t.p_kw, f"{eid}.plugged_count": t.plugged_count,
+            f"{eid}.soc_mean": t.soc_mean, f"{eid}.soc_min": t.soc_min}
 
 
 def ems_record(decision: EmsDecision | None, ems: EnergyManagementSystem | None) -> dict[str, float]:

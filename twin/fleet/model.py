@@ -68,6 +68,18 @@ class FleetState:
 
 
 @dataclass(frozen=True)
+class StepTotals:
+    """Fleet totals after a step: what the results record per step."""
+
+    p_kw: float
+    """Sum of the EVs' average grid power over the step, kW."""
+    plugged_count: int
+    soc_mean: float
+    soc_min: float
+    """NaN for an empty fleet."""
+
+
+@dataclass(frozen=True)
 class FleetView:
     """Read-only per-EV snapshot handed to the EMS (arrays are views; the EMS must not write)."""
 
@@ -80,11 +92,20 @@ class FleetView:
     """Departure time of the current session (inf while driving or for open-ended sessions)."""
     session_target_soc: np.ndarray
     table: FleetTable
-    e_net_kwh: float = 0.0
-    """Grid energy of the fleet since the start, kWh (in - out): what schedules settle on."""
+    e_grid_in_kwh: np.ndarray | None = None
+    e_grid_out_kwh: np.ndarray | None = None
+    """Per-EV grid energy since the start, kWh (the live accumulators; None = not known)."""
     lag_margin_s: np.ndarray | None = None
     """Per-EV time reserved before departure for the charger lag (None: feasible_range computes
     twin.fleet.charger.lag_margin_s of the response times)."""
+
+    @property
+    def e_net_kwh(self) -> float:
+        """Grid energy of the fleet since the start, kWh (in - out): what schedules settle on.
+        Summed when asked (only schedule services need it), from the state at that moment."""
+        if self.e_grid_in_kwh is None or self.e_grid_out_kwh is None:
+            return 0.0
+        return float(self.e_grid_in_kwh.sum() - self.e_grid_out_kwh.sum())
 
 
 @dataclass
@@ -97,6 +118,8 @@ class Fleet:
     step_s: int
     state: FleetState = field(init=False)
     time_s: int = field(init=False, default=0)
+    totals: StepTotals = field(init=False, default=StepTotals(0.0, 0, float("nan"), float("nan")))
+    """Totals after the last step (kept by step(); at creation: 0 kW and the initial SOC)."""
     _events: int = field(init=False, default=0, repr=False)
     """Count of steps with an arrival or departure so far: what view() caches on."""
     _sent_kw: np.ndarray | None = field(init=False, default=None, repr=False)
@@ -120,7 +143,8 @@ class Fleet:
         # Current session = first one not yet departed; plug in if it has already begun.
         fleet.state.session = (np.argmax(sessions.depart_s > start_s, axis=1) if sessions.depart_s.size
                                else np.zeros(n, dtype=np.int64))  # an empty fleet (adoption 0 %)
-        fleet._settle_events()  # plug in the EVs whose first session has already begun
+        plugged = fleet._settle_events()  # plug in the EVs whose first session has already begun
+        fleet._set_totals(0.0, plugged, float(fleet.state.soc.sum()), float(fleet.state.soc.min()) if n else np.nan)
         return fleet
 
     # -- small accessors -------------------------------------------------------------------
@@ -164,21 +188,27 @@ class Fleet:
         return FleetView(name=self.name, time_s=self.time_s, plugged=plugged, soc=self.state.soc,
                          p_kw=self.state.p_kw, depart_s=depart,
                          session_target_soc=self.state.session_target_soc, table=self.table,
-                         e_net_kwh=float(self.state.e_grid_in_kwh.sum() - self.state.e_grid_out_kwh.sum()),
+                         e_grid_in_kwh=self.state.e_grid_in_kwh, e_grid_out_kwh=self.state.e_grid_out_kwh,
                          lag_margin_s=margin)
 
     # -- events ----------------------------------------------------------------------------
-    def _settle_events(self) -> None:
-        """Departures, then arrivals, due at the current time (kernels.settle_events)."""
+    def _set_totals(self, p_sum: float, plugged: int, soc_sum: float, soc_min: float) -> None:
+        n = self.table.count
+        self.totals = StepTotals(p_kw=p_sum, plugged_count=plugged, soc_mean=soc_sum / n if n else float("nan"),
+                                 soc_min=soc_min if n else float("nan"))
+
+    def _settle_events(self) -> int:
+        """Departures, then arrivals, due at the current time (kernels.settle_events); returns
+        how many EVs are plugged in afterwards."""
         st, tb, se = self.state, self.table, self.sessions
         if not tb.count:
-            return
+            return 0
         margin = self.__dict__.get("_lag_margin")
         if margin is None:
             margin = self.__dict__["_lag_margin"] = np.ascontiguousarray(
                 np.broadcast_to(lag_margin_s(tb.response_time_s), (tb.count,)), dtype=float)
         col = self._col
-        events = kernels.settle_events(
+        events, plugged = kernels.settle_events(
             float(self.time_s), PLUGGED, PARKED, DRIVING, st.location, st.session, st.soc, st.p_kw,
             st.session_target_soc, st.unmet_departure_kwh, st.departures,
             se.arrive_s, se.depart_s, se.gap_start_s, se.away_kwh, se.plug_draw,
@@ -187,6 +217,7 @@ class Fleet:
             tb.plug_in_probability, margin)
         if events:
             self._events += 1
+        return plugged
 
     def _delayed_response(self, p_set: np.ndarray, plugged: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Charger response when set-points arrive `latency_s` late (exact for a first-order lag).
@@ -243,7 +274,7 @@ class Fleet:
                 factors[dt_s] = lagged_power(np.ones(tb.count), np.zeros(tb.count), tb.response_time_s, dt_s)
             decay, mean_factor = factors[dt_s]
             p_avg = np.empty(tb.count)
-            due = kernels.step_without_latency(
+            due, p_sum, soc_sum, soc_min = kernels.step_without_latency(
                 st.location, PLUGGED, DRIVING, st.p_kw, setpoint_kw, tb.p_charge_max_kw,
                 tb.p_discharge_max_kw, decay, mean_factor, measured_kw if has_measured else setpoint_kw,
                 has_measured, st.soc, tb.soc_floor, tb.battery_kwh, tb.eta_charge, tb.eta_discharge,
@@ -260,11 +291,11 @@ class Fleet:
                 tb.eta_discharge, col(self.sessions.gap_start_s), col(self.sessions.arrive_s),
                 col(self.sessions.away_kwh), float(self.time_s), dt_s,
                 st.e_grid_in_kwh, st.e_grid_out_kwh, st.e_driven_kwh, st.e_drive_unserved_kwh, st.p_kw)
-            due = 1
+            due, p_sum, soc_sum = 1, float(p_avg.sum()), float(st.soc.sum())
+            soc_min = float(st.soc.min()) if tb.count else float("nan")
         self.time_s += self.step_s
-        if not due:
-            return p_avg
-
-        # Events at the new time: departures first (a session ends), then arrivals.
-        self._settle_events()
+        # Events at the new time: departures first (a session ends), then arrivals; without any
+        # due, the plugged count stays as it was.
+        plugged = self._settle_events() if due else self.totals.plugged_count
+        self._set_totals(p_sum, plugged, soc_sum, soc_min)
         return p_avg

@@ -18,7 +18,7 @@ import numpy as np
 
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
-from twin.records import fleet_record, soc_stat
+from twin.records import fleet_record
 
 META = {
     "api_version": "3.0",
@@ -71,12 +71,12 @@ class FleetSim(mosaik_api_v3.Simulator):
             fleet: Fleet = ent["fleet"]
             values = {
                 "view": lambda f=fleet: f.view(),
-                "p_kw": lambda e=ent: float(e["p_kw"].sum()),
+                "p_kw": lambda f=fleet: f.totals.p_kw,
                 "p_bus_mw": lambda e=ent: np.bincount(e["bus_pos"], weights=e["p_kw"], minlength=e["n_bus"]) / 1000.0,
-                "plugged_count": lambda f=fleet: int(f.plugged.sum()),
-                "soc_mean": lambda f=fleet: soc_stat(f, np.mean),
+                "plugged_count": lambda f=fleet: f.totals.plugged_count,
+                "soc_mean": lambda f=fleet: f.totals.soc_mean,
                 "fleet": lambda f=fleet: f,
-                "record": lambda e=eid, f=fleet, ent=ent: fleet_record(e, f, ent["p_kw"]),
+                "record": lambda e=eid, f=fleet: fleet_record(e, f),
             }
             data[eid] = {attr: values[attr]() for attr in attrs}
         return data

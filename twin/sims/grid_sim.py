@@ -29,12 +29,9 @@ META = {
 }
 
 
-def _nanmax(a: np.ndarray) -> float:
-    return float(np.max(a)) if a.size and not np.isnan(a).all() else float("nan")
-
-
-def _nanmin(a: np.ndarray) -> float:
-    return float(np.min(a)) if a.size and not np.isnan(a).all() else float("nan")
+def _row_stat(a: np.ndarray, stat: Any) -> np.ndarray:
+    """`stat` of each row (step) of a (n, elements) block; NaN for a grid without such elements."""
+    return stat(a, axis=1) if a.shape[1] else np.full(a.shape[0], np.nan)
 
 
 class GridSim(mosaik_api_v3.Simulator):
@@ -66,26 +63,26 @@ class GridSim(mosaik_api_v3.Simulator):
         for value in inputs.get("grid", {}).get("p_bus_mw", {}).values():
             ev += value  # (n_bus,) broadcasts over a block of one step
         prof = self.profiles
-        columns: dict[str, list[float]] = {name: [] for name in _STATE}
-        vm, line, trafo = [], [], []
-        for j in range(n):
-            k = k0 + j
-            r = self.pf.solve(prof.load_p_mw[k], prof.load_q_mvar[k], prof.sgen_p_mw[k], ev[j],
-                              storage_p_mw=prof.storage_p_mw[k])
-            if not r.converged:
-                self.nonconverged_steps += 1
-            values = (float(r.converged), _nanmin(r.vm_pu), _nanmax(r.vm_pu), _nanmax(r.line_loading_pct),
-                      _nanmax(r.trafo_loading_pct), float(r.slack_p_mw), float(ev[j].sum()),
-                      float(prof.load_p_mw[k].sum()), float(prof.sgen_p_mw[k].sum()))
-            for name, value in zip(_STATE, values, strict=True):
-                columns[name].append(value)
-            vm.append(r.vm_pu)
-            line.append(r.line_loading_pct)
-            trafo.append(r.trafo_loading_pct)
-        self._record = {f"grid.{name}": np.array(v) for name, v in columns.items()}
-        self._state = {name: v[-1] for name, v in columns.items()}
-        self._detail = {"vm_pu": np.array(vm), "line_loading_pct": np.array(line),
-                        "trafo_loading_pct": np.array(trafo), "ev_p_mw": ev}
+        results = [self.pf.solve(prof.load_p_mw[k], prof.load_q_mvar[k], prof.sgen_p_mw[k], ev[j],
+                                 storage_p_mw=prof.storage_p_mw[k])
+                   for j, k in enumerate(range(k0, k0 + n))]
+        converged = np.array([r.converged for r in results], dtype=float)
+        self.nonconverged_steps += int(n - converged.sum())
+        vm = np.array([r.vm_pu for r in results])
+        line = np.array([r.line_loading_pct for r in results])
+        trafo = np.array([r.trafo_loading_pct for r in results])
+        # Block statistics in one call per column (max/min propagate NaN, as a non-converged
+        # step's NaN results must).
+        columns = {
+            "converged": converged, "vm_min_pu": _row_stat(vm, np.min), "vm_max_pu": _row_stat(vm, np.max),
+            "line_loading_max_pct": _row_stat(line, np.max), "trafo_loading_max_pct": _row_stat(trafo, np.max),
+            "slack_p_mw": np.array([r.slack_p_mw for r in results], dtype=float),
+            "ev_p_mw": ev.sum(axis=1), "load_p_mw": prof.load_p_mw[k0:k0 + n].sum(axis=1),
+            "pv_p_mw": prof.sgen_p_mw[k0:k0 + n].sum(axis=1),
+        }
+        self._record = {f"grid.{name}": columns[name] for name in _STATE}
+        self._state = {name: float(columns[name][-1]) for name in _STATE}
+        self._detail = {"vm_pu": vm, "line_loading_pct": line, "trafo_loading_pct": trafo, "ev_p_mw": ev}
         return time + self.step_s * self.block_steps
 
     def get_data(self, outputs: dict) -> dict:
