@@ -60,6 +60,8 @@ class RunRecorder:
         """Per table and column: the blocks of values recorded since the last flush."""
         self._count: dict[str, int] = defaultdict(int)
         self._parts: dict[str, int] = defaultdict(int)
+        self._arrays: dict[str, tuple[list[str], list[Any], list[np.ndarray]]] = {}
+        """Per-element tables (record_array_block): ids, times and 2-D blocks since the last flush."""
 
     def record_block(self, table: str, columns: dict[str, Any], n: int) -> None:
         """Append `n` rows given as columns (each a sequence of n values)."""
@@ -76,11 +78,20 @@ class RunRecorder:
 
     def record_array_block(self, table: str, times: list[Any], ids: list[str], values: np.ndarray) -> None:
         """Append one row per time of per-element values (`values` is (len(times), len(ids))),
-        as columns `time`, then one per id."""
+        written as columns `time`, then one per id."""
+        # Kept as 2-D blocks and turned into columns at flush: hundreds of per-element columns
+        # per step cost more than the power flow in a per-step run.
         values = np.asarray(values, dtype=float)
         if values.shape != (len(times), len(ids)):
             raise ValueError(f"{table}: values of shape {values.shape} for {len(times)} rows x {len(ids)} ids")
-        self.record_block(table, {"time": list(times), **dict(zip(ids, values.T.copy(), strict=True))}, len(times))
+        buffer = self._arrays.setdefault(table, (list(ids), [], []))
+        buffer[1].extend(times)
+        buffer[2].append(values.copy())
+        self._count[table] += len(times)
+        while self._count[table] >= self.chunk_steps:
+            self._flush(table, self.chunk_steps)
+        if self._clock() - self._last_flush[table] >= self.flush_interval_s:
+            self._flush(table)
 
     def _flush(self, table: str, rows: int | None = None) -> None:
         """Write the buffered rows of `table` (or only the first `rows`) as the next part."""
@@ -90,21 +101,28 @@ class RunRecorder:
             return
         parts_dir = self.out_dir / f"{table}.parts"
         parts_dir.mkdir(exist_ok=True)
-        joined = {key: _joined(blocks) for key, blocks in self._rows[table].items()}
         take = count if rows is None else min(rows, count)
-        arrow = pa.table({key: values[:take] for key, values in joined.items()})
+        joined = {key: _joined(blocks) for key, blocks in self._rows[table].items()}
+        columns = {key: values[:take] for key, values in joined.items()}
+        # A block cut by the chunk size leaves its tail for the next part.
+        self._rows[table] = defaultdict(list, {key: [values[take:]] for key, values in joined.items()
+                                               if take < count})
+        if table in self._arrays:
+            ids, times, arrays = self._arrays[table]
+            matrix = np.vstack(arrays)
+            columns["time"] = times[:take]
+            columns.update(zip(ids, matrix[:take].T, strict=True))
+            self._arrays[table] = (ids, times[take:], [matrix[take:]] if take < count else [])
+        arrow = pa.table(columns)
         final = parts_dir / f"part-{self._parts[table]:05d}.parquet"
         tmp = final.with_suffix(".tmp")
         pq.write_table(arrow, tmp)
         os.replace(tmp, final)
         self._parts[table] += 1
-        # A block cut by the chunk size leaves its tail for the next part.
-        self._rows[table] = defaultdict(list, {key: [values[take:]] for key, values in joined.items()
-                                               if take < count})
         self._count[table] = count - take
 
     def flush(self) -> None:
-        for table in list(self._rows):
+        for table in list(self._count):
             self._flush(table)
 
     def finalize(self) -> None:
@@ -128,7 +146,7 @@ class RunRecorder:
 def _joined(blocks: list[Any]) -> Any:
     if len(blocks) == 1:
         return blocks[0]
-    if all(isinstance(b, np.ndarray) for b in blocks):
+    if isinstance(blocks[0], np.ndarray):  # a column is all arrays or all lists (time stamps)
         return np.concatenate(blocks)
     return [v for b in blocks for v in b]
 

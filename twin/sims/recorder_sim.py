@@ -97,4 +97,4 @@ def _column(value: Any, n: int) -> np.ndarray:
         if len(value) != n:
             raise ValueError(f"a record of {len(value)} values in a block of {n} steps")
         return np.asarray(value)
-    return np.full(n, value)
+    return np.array((value,) * n)
