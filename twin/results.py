@@ -21,6 +21,7 @@ import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,27 @@ import yaml
 
 class ResultsError(Exception):
     """A results folder that cannot be read; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Rows recorded in one call: columns of n values, or per-element values (n, len(ids))."""
+
+    n: int
+    columns: dict[str, Any]
+    matrix: np.ndarray | None = None
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A table's unwritten blocks and the number of its next part. Replaced as a whole after a
+    part is written, so a Ctrl-C at any moment never loses or repeats a row."""
+
+    blocks: tuple[_Block, ...] = ()
+    next_part: int = 0
+    rows: int = 0
+    """Rows in `blocks`."""
 
 
 class RunRecorder:
@@ -56,25 +78,14 @@ class RunRecorder:
         self.flush_interval_s = flush_interval_s
         self._clock = clock
         self._last_flush: dict[str, float] = defaultdict(clock)
-        self._rows: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-        """Per table and column: the blocks of values recorded since the last flush."""
-        self._count: dict[str, int] = defaultdict(int)
-        self._parts: dict[str, int] = defaultdict(int)
-        self._arrays: dict[str, tuple[list[str], list[Any], list[np.ndarray]]] = {}
-        """Per-element tables (record_array_block): ids, times and 2-D blocks since the last flush."""
+        self._pending: dict[str, _Pending] = defaultdict(_Pending)
 
     def record_block(self, table: str, columns: dict[str, Any], n: int) -> None:
         """Append `n` rows given as columns (each a sequence of n values)."""
-        buffer = self._rows[table]
         for key, values in columns.items():
             if len(values) != n:
                 raise ValueError(f"{table}.{key}: {len(values)} values for {n} rows")
-            buffer[key].append(values)
-        self._count[table] += n
-        while self._count[table] >= self.chunk_steps:
-            self._flush(table, self.chunk_steps)
-        if self._clock() - self._last_flush[table] >= self.flush_interval_s:
-            self._flush(table)
+        self._append(table, _Block(n, dict(columns)))
 
     def record_array_block(self, table: str, times: list[Any], ids: list[str], values: np.ndarray) -> None:
         """Append one row per time of per-element values (`values` is (len(times), len(ids))),
@@ -84,45 +95,46 @@ class RunRecorder:
         values = np.asarray(values, dtype=float)
         if values.shape != (len(times), len(ids)):
             raise ValueError(f"{table}: values of shape {values.shape} for {len(times)} rows x {len(ids)} ids")
-        buffer = self._arrays.setdefault(table, (list(ids), [], []))
-        buffer[1].extend(times)
-        buffer[2].append(values.copy())
-        self._count[table] += len(times)
-        while self._count[table] >= self.chunk_steps:
+        self._append(table, _Block(len(times), {"time": list(times)}, values.copy(), tuple(ids)))
+
+    def _append(self, table: str, block: _Block) -> None:
+        pending = self._pending[table]
+        # One assignment: the block is either recorded or not, whatever interrupts.
+        pending = self._pending[table] = replace(pending, blocks=(*pending.blocks, block),
+                                                 rows=pending.rows + block.n)
+        while pending.rows >= self.chunk_steps:
             self._flush(table, self.chunk_steps)
+            pending = self._pending[table]
         if self._clock() - self._last_flush[table] >= self.flush_interval_s:
             self._flush(table)
 
     def _flush(self, table: str, rows: int | None = None) -> None:
-        """Write the buffered rows of `table` (or only the first `rows`) as the next part."""
+        """Write the pending rows of `table` (or only the first `rows`) as its next part."""
         self._last_flush[table] = self._clock()
-        count = self._count[table]
+        pending = self._pending[table]
+        count = pending.rows
         if not count:
             return
+        take = count if rows is None else min(rows, count)
+        blocks = pending.blocks
+        joined = {key: _joined([b.columns[key] for b in blocks]) for key in blocks[0].columns}
+        matrix = np.vstack([b.matrix for b in blocks]) if blocks[0].matrix is not None else None
+        columns = {key: values[:take] for key, values in joined.items()}
+        if matrix is not None:
+            columns.update(zip(blocks[0].ids, matrix[:take].T, strict=True))
         parts_dir = self.out_dir / f"{table}.parts"
         parts_dir.mkdir(exist_ok=True)
-        take = count if rows is None else min(rows, count)
-        joined = {key: _joined(blocks) for key, blocks in self._rows[table].items()}
-        columns = {key: values[:take] for key, values in joined.items()}
-        # A block cut by the chunk size leaves its tail for the next part.
-        self._rows[table] = defaultdict(list, {key: [values[take:]] for key, values in joined.items()
-                                               if take < count})
-        if table in self._arrays:
-            ids, times, arrays = self._arrays[table]
-            matrix = np.vstack(arrays)
-            columns["time"] = times[:take]
-            columns.update(zip(ids, matrix[:take].T, strict=True))
-            self._arrays[table] = (ids, times[take:], [matrix[take:]] if take < count else [])
-        arrow = pa.table(columns)
-        final = parts_dir / f"part-{self._parts[table]:05d}.parquet"
+        final = parts_dir / f"part-{pending.next_part:05d}.parquet"
         tmp = final.with_suffix(".tmp")
-        pq.write_table(arrow, tmp)
+        pq.write_table(pa.table(columns), tmp)
         os.replace(tmp, final)
-        self._parts[table] += 1
-        self._count[table] = count - take
+        # A block cut by the chunk size leaves its tail for the next part.
+        rest = () if take == count else (_Block(count - take, {k: v[take:] for k, v in joined.items()},
+                                                 None if matrix is None else matrix[take:], blocks[0].ids),)
+        self._pending[table] = _Pending(blocks=rest, next_part=pending.next_part + 1, rows=count - take)
 
     def flush(self) -> None:
-        for table in list(self._count):
+        for table in list(self._pending):
             self._flush(table)
 
     def finalize(self) -> None:
