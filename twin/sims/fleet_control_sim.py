@@ -15,6 +15,7 @@ import mosaik_api_v3
 
 from twin.control_loop import FleetControlLoop, StepBlock
 from twin.pacing import WallClockPacer
+from twin.sims.blocks import block_span
 
 META = {
     "api_version": "3.0",
@@ -53,8 +54,7 @@ class FleetControlSim(mosaik_api_v3.Simulator):
         assert self.loop is not None
         if self.pacer is not None:
             self.pacer.wait(time)
-        k0 = time // self.step_s
-        n = self.block_steps if self.n_steps is None else min(self.block_steps, self.n_steps - k0)
+        k0, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
         inp = inputs.get("fleet_control", {})
         signals = next(iter(inp.get("signals", {}).values()), {})
         grid = next(iter(inp.get("grid", {}).values()), {})

@@ -16,6 +16,8 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
+from twin.sims.blocks import block_span
+
 META = {
     "api_version": "3.0",
     "type": "time-based",
@@ -57,8 +59,7 @@ class GridSim(mosaik_api_v3.Simulator):
         return [{"eid": "grid", "type": model}]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
-        k0 = time // self.step_s
-        n = self.block_steps if self.n_steps is None else min(self.block_steps, self.n_steps - k0)
+        k0, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
         ev = np.zeros((n, len(self.pf.bus_ids)))
         for value in inputs.get("grid", {}).get("p_bus_mw", {}).values():
             ev += value  # (n_bus,) broadcasts over a block of one step

@@ -16,6 +16,7 @@ import mosaik_api_v3
 import numpy as np
 
 from twin.results import RunRecorder
+from twin.sims.blocks import block_span
 
 StepObserver = Callable[[dict[str, Any], dict[str, np.ndarray]], None]
 
@@ -61,8 +62,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
         assert self.recorder is not None and self.start_utc is not None
-        k0 = time // self.step_s
-        n = self.block_steps if self.n_steps is None else min(self.block_steps, self.n_steps - k0)
+        k0, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
         time_s = time + self.step_s * np.arange(n, dtype=np.int64)
         stamps = [self.start_utc + dt.timedelta(seconds=int(t)) for t in time_s]
         columns: dict[str, Any] = {"time": stamps, "time_s": time_s}

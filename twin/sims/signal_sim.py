@@ -11,6 +11,8 @@ from __future__ import annotations
 import mosaik_api_v3
 import numpy as np
 
+from twin.sims.blocks import block_span
+
 META = {
     "api_version": "3.0",
     "type": "time-based",
@@ -41,9 +43,8 @@ class SignalSim(mosaik_api_v3.Simulator):
         return time + self.step_s * self.block_steps
 
     def get_data(self, outputs: dict) -> dict:
-        k = self.index
-        end = k + self.block_steps if self.n_steps is None else min(k + self.block_steps, self.n_steps)
-        block = {name: v[k:end] for name, v in self.series.items()}
+        k, n = block_span(self.index * self.step_s, self.step_s, self.block_steps, self.n_steps)
+        block = {name: v[k:k + n] for name, v in self.series.items()}
         out = {"values": {name: float(v[0]) for name, v in block.items()}, "block": block,
                "record": {f"signal.{name}": v for name, v in block.items()}}
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}
