@@ -60,6 +60,8 @@ CASES = [
                                                   {"charger": "business/1", "adapter": "ocpp", "id": "CP2"}]), "hardware.1.charger", "bound twice"),
     ("modbus binding without map", _mutate("hardware", [{"charger": "business/1", "adapter": "modbus", "port": 5020}]), "hardware.0.map", "needs `port` and `map`"),
     ("hardware bad adapter", _mutate("hardware", [{"charger": "commuters/1", "adapter": "canbus"}]), "hardware.0.adapter", "ocpp"),
+    ("block of no steps", _mutate("block_steps", 0), "block_steps", "greater than 0"),
+    ("block too long", _mutate("block_steps", 1_000_000), "block_steps", "less than or equal to 10000"),
     ("yaml syntax", "name: x\nfleets: [unclosed\n", "", "YAML syntax error at line"),
     ("not a mapping", "- just\n- a list\n", "", "mapping"),
     ("empty file", "", "", "mapping"),

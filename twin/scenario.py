@@ -323,11 +323,12 @@ class Scenario(_Strict):
     """Named sets of overrides (dotted field path -> value), e.g. the adoption cases of a study."""
     case: str | None = None
     """The case this run applies (its overrides are in the fields above)."""
-    block_steps: Annotated[int, Field(gt=0)] = 96
+    block_steps: Annotated[int, Field(gt=0, le=10_000)] = 96
     """Model steps per mosaik step in virtual runs: fleets and EMS step together inside one
     simulator, the grid solves the block's power flows in one call (twin/control_loop.py says why).
     Results do not depend on it; the EMS sees the grid state of the previous block. HIL and
-    real-time runs always use 1."""
+    real-time runs always use 1. At most 10,000: a block's grid results are held in memory
+    (steps x elements) until it is recorded."""
     _source: str | None = PrivateAttr(default=None)
 
     @property
