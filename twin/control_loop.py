@@ -31,6 +31,8 @@ class StepBlock:
     """(n, n_bus): average EV power of the controlled fleets per grid bus and step, MW."""
     columns: dict[str, np.ndarray]
     """Result columns (fleet and EMS records), n values each."""
+    per_ev: dict[str, np.ndarray]
+    """With `per_ev`: `ev_p_kw.<fleet>` and `ev_soc.<fleet>`, (n, EVs of the fleet) each."""
 
 
 class FleetControlLoop:
@@ -43,11 +45,12 @@ class FleetControlLoop:
         bus_pos: per fleet, the grid bus position of each EV; `n_bus`: buses of the grid.
         second_of_day_s: local wall-clock second of day of every model step (DST-aware).
         step_s: model step, s.
+        per_ev: also keep every controlled EV's average power and end-of-step SOC per step.
     """
 
     def __init__(self, fleets: Mapping[str, Fleet], baselines: Mapping[str, Fleet],
                  ems: EnergyManagementSystem, bus_pos: Mapping[str, np.ndarray], n_bus: int,
-                 second_of_day_s: np.ndarray, step_s: int):
+                 second_of_day_s: np.ndarray, step_s: int, per_ev: bool = False):
         self.fleets = dict(fleets)
         self.baselines = dict(baselines)
         self.ems = ems
@@ -56,6 +59,7 @@ class FleetControlLoop:
         self.second_of_day_s = np.asarray(second_of_day_s)
         self.step_s = step_s
         self._names = sorted(self.fleets)
+        self.per_ev = per_ev
 
     def run_block(self, k0: int, n: int, signals: Mapping[str, np.ndarray],
                   grid: Mapping[str, Any] | None = None) -> StepBlock:
@@ -67,6 +71,7 @@ class FleetControlLoop:
         """
         p_bus = np.zeros((n, self.n_bus))
         rows: list[dict[str, float]] = []
+        traces: dict[str, list[np.ndarray]] = {}
         step_s, fleets, baselines = self.step_s, self.fleets, self.baselines
         clock = self.second_of_day_s
         for j in range(n):
@@ -79,6 +84,9 @@ class FleetControlLoop:
                 p_kw = fleet.step(decision.setpoints_kw[name])
                 p_bus[j] += np.bincount(self.bus_pos[name], weights=p_kw, minlength=self.n_bus) / 1000.0
                 row.update(records.fleet_record(name, fleet))
+                if self.per_ev:
+                    for key, values in records.ev_detail(name, fleet, p_kw).items():
+                        traces.setdefault(key, []).append(values)
             for name, shadow in baselines.items():
                 shadow.step(feasible_range(shadow.view(), step_s).hi_kw)
                 row.update(records.fleet_record(f"{name}_baseline", shadow))
@@ -86,4 +94,5 @@ class FleetControlLoop:
             rows.append(row)
         keys = dict.fromkeys(k for row in rows for k in row)
         columns = {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
-        return StepBlock(p_bus_mw=p_bus, columns=columns)
+        return StepBlock(p_bus_mw=p_bus, columns=columns,
+                         per_ev={key: np.array(values) for key, values in traces.items()})

@@ -35,6 +35,7 @@ from twin.fleet.model import Fleet
 from twin.hil import HardwareLink, LatenessMeter
 from twin.metrics.kpis import compute_kpis
 from twin.pacing import WallClockPacer
+from twin.records import ev_detail_tables
 from twin.results import (
     RunRecorder,
     library_versions,
@@ -278,32 +279,38 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver],
     timing = {"step_s": scenario.step, "block_steps": block, "n_steps": scenario.n_steps}
     grid = world.start("GridSim", **timing).Grid(powerflow=powerflow, profiles=profiles)
     signals = world.start("SignalSim", **timing).Signals(series=series)
-    grid_ids = None
+    detail_tables: dict[str, tuple[str, list[str]]] = {}
     if scenario.outputs.grid_detail:
-        grid_ids = {"vm_pu": [str(b) for b in powerflow.bus_ids],
-                    "ev_p_mw": [str(b) for b in powerflow.bus_ids],
-                    "line_loading_pct": [str(i) for i in powerflow.line_ids],
-                    "trafo_loading_pct": [str(i) for i in powerflow.trafo_ids]}
+        buses = [str(b) for b in powerflow.bus_ids]
+        detail_tables |= {"vm_pu": ("grid_vm_pu", buses), "ev_p_mw": ("grid_ev_p_mw", buses),
+                          "line_loading_pct": ("grid_line_loading_pct", [str(i) for i in powerflow.line_ids]),
+                          "trafo_loading_pct": ("grid_trafo_loading_pct", [str(i) for i in powerflow.trafo_ids])}
+    per_ev = scenario.outputs.per_ev
+    if per_ev:
+        detail_tables |= ev_detail_tables(fleets)
     rec = world.start("RecorderSim", **timing).Recorder(
-        recorder=recorder, start_utc=start.astimezone(dt.UTC), grid_ids=grid_ids, observers=observers)
+        recorder=recorder, start_utc=start.astimezone(dt.UTC), detail_tables=detail_tables, observers=observers)
     pacer = WallClockPacer()
     clock = local_clock(start, scenario.step, scenario.n_steps)
     ems = build_ems(scenario)
     link, hil_events = None, None
     if block > 1:
         # Fleets and EMS in one simulator, a block of model steps per mosaik step.
-        loop = FleetControlLoop(fleets, baselines, ems, bus_pos, n_bus, clock.second_of_day, scenario.step)
+        loop = FleetControlLoop(fleets, baselines, ems, bus_pos, n_bus, clock.second_of_day, scenario.step,
+                                per_ev=per_ev)
         control = world.start("FleetControlSim", **timing).FleetControl(loop=loop, pacer=pacer)
         world.connect(signals, control, ("block", "signals"))
         world.connect(control, grid, "p_bus_mw")
         world.connect(control, rec, "record")
+        if per_ev:
+            world.connect(control, rec, "detail")
         world.connect(grid, control, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
     else:
         link, hil_events = _wire_stepwise(world, scenario, fleets, baselines, ems, bus_pos, n_bus,
                                           clock.second_of_day, pacer, grid, signals, rec)
     world.connect(signals, rec, "record")
     world.connect(grid, rec, "record")
-    if grid_ids is not None:
+    if scenario.outputs.grid_detail:
         world.connect(grid, rec, "detail")
     return PreparedRun(scenario=scenario, out_dir=out_dir, world=world, fleets=fleets,
                        baselines=baselines, recorder=recorder, powerflow=powerflow,
@@ -329,6 +336,8 @@ def _wire_stepwise(world: Any, scenario: Scenario, fleets: dict[str, Fleet], bas
         world.connect(ctrl, ems_entity, "view", time_shifted=True, initial_data={"view": fleets[name].view()})
         world.connect(ctrl, grid, "p_bus_mw")
         world.connect(ctrl, rec, "record")
+        if scenario.outputs.per_ev:
+            world.connect(ctrl, rec, "detail")
         world.connect(base, rec, "record")
     link = None
     hil_events: list[dict] | None = None

@@ -4,6 +4,7 @@ same scenario must give the same table, bit for bit, at any block size."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,3 +57,36 @@ def test_hardware_and_real_time_runs_step_one_model_step_at_a_time():
     assert block_steps_of(virtual, realtime=True) == 1
     # A block is never longer than the run.
     assert block_steps_of(virtual.model_copy(update={"block_steps": 10_000})) == virtual.n_steps
+
+
+def test_per_ev_tables_add_up_to_the_fleet_and_close_each_evs_energy_balance(tmp_path):
+    base = load_scenario(SCENARIOS / "default.yaml", {"duration": "12h", "outputs.per_ev": True,
+                                                      "outputs.grid_detail": False})
+    blocks, _, _ = _run(base, tmp_path / "blocks")
+    _run(base.model_copy(update={"block_steps": 1}), tmp_path / "steps")
+    table = read_table(tmp_path / "blocks", "timeseries")
+    dt_h = base.step / 3600.0
+    for name, fleet in blocks.fleets.items():
+        power = read_table(tmp_path / "blocks", f"ev_p_kw.{name}")
+        soc = read_table(tmp_path / "blocks", f"ev_soc.{name}")
+        for got, per_step in ((power, read_table(tmp_path / "steps", f"ev_p_kw.{name}")),
+                              (soc, read_table(tmp_path / "steps", f"ev_soc.{name}"))):
+            pd.testing.assert_frame_equal(got, per_step, check_exact=True)
+        ev_columns = [str(i) for i in range(fleet.table.count)]
+        assert list(power.columns) == ["time", *ev_columns] and len(power) == base.n_steps
+        p = power[ev_columns].to_numpy()
+        s = soc[ev_columns].to_numpy()
+        assert abs(p.sum(axis=1) - table[f"{name}.p_kw"].to_numpy()).max() < 1e-9
+        assert (s >= 0).all() and (s <= 1).all()
+        # A charging (discharging) EV is plugged for the whole step: its SOC moves by exactly the
+        # grid energy x efficiency, with no driving in between.
+        tb = fleet.table
+        d_soc_kwh = np.diff(s, axis=0) * tb.battery_kwh
+        p_next = p[1:]
+        charging, discharging = p_next > 1e-9, p_next < -1e-9
+        assert charging.any()
+        expected = np.where(charging, p_next * dt_h * tb.eta_charge, p_next * dt_h / tb.eta_discharge)
+        moving = charging | discharging
+        assert np.abs(d_soc_kwh[moving] - expected[moving]).max() < 1e-9
+        # The last row is the fleet's state at the end of the run.
+        assert np.array_equal(s[-1], fleet.state.soc)

@@ -4,7 +4,8 @@ whose mosaik step covers `block_steps` model steps (init parameter; the last blo
 Entity param `loop` (FleetControlLoop), optional `pacer` (WallClockPacer, real-time runs).
 Inputs: `signals` (dict name -> the block's values, SignalSim's `block`), `grid` (time-shifted:
 the last solved grid state). Outputs: `p_bus_mw` ((n, n_bus) per step of the block, for the grid),
-`record` (result columns, arrays over the block).
+`record` (result columns, arrays over the block), `detail` (per-EV arrays (n, EVs) with the
+loop's `per_ev`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ META = {
         "FleetControl": {
             "public": True,
             "params": ["loop", "pacer"],
-            "attrs": ["signals", "grid", "p_bus_mw", "record"],
+            "attrs": ["signals", "grid", "p_bus_mw", "record", "detail"],
         }
     },
 }
@@ -63,5 +64,6 @@ class FleetControlSim(mosaik_api_v3.Simulator):
 
     def get_data(self, outputs: dict) -> dict:
         b = self.block
-        out: dict[str, Any] = {"p_bus_mw": b.p_bus_mw if b else None, "record": b.columns if b else {}}
+        out: dict[str, Any] = {"p_bus_mw": b.p_bus_mw if b else None, "record": b.columns if b else {},
+                               "detail": b.per_ev if b else {}}
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}

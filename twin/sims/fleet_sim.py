@@ -6,7 +6,8 @@ Inputs: `setpoints_kw` and optional `measured_kw` (each a dict fleet name -> per
 `measured_kw` = not measured).
 Outputs: `view` (FleetView after the step = state at the next step start), `p_kw`,
 `p_bus_mw` (per-bus array, + consumption), `plugged_count`, `soc_mean`, `fleet` (the model),
-`record` (scalar columns for the results table).
+`record` (scalar columns for the results table), `detail` (per-EV power and SOC, for
+`outputs.per_ev`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
-from twin.records import fleet_record
+from twin.records import ev_detail, fleet_record
 
 META = {
     "api_version": "3.0",
@@ -28,7 +29,7 @@ META = {
             "public": True,
             "params": ["fleet", "bus_pos", "n_bus", "baseline"],
             "attrs": ["setpoints_kw", "measured_kw", "view", "p_kw", "p_bus_mw", "plugged_count",
-                      "soc_mean", "fleet", "record"],
+                      "soc_mean", "fleet", "record", "detail"],
         }
     },
 }
@@ -77,6 +78,7 @@ class FleetSim(mosaik_api_v3.Simulator):
                 "soc_mean": lambda f=fleet: f.totals.soc_mean,
                 "fleet": lambda f=fleet: f,
                 "record": lambda e=eid, f=fleet: fleet_record(e, f),
+                "detail": lambda f=fleet, ent=ent: ev_detail(f.name, f, ent["p_kw"]),
             }
             data[eid] = {attr: values[attr]() for attr in attrs}
         return data

@@ -27,7 +27,7 @@ META = {
         "Recorder": {
             "public": True,
             "any_inputs": True,
-            "params": ["recorder", "start_utc", "grid_ids", "observers"],
+            "params": ["recorder", "start_utc", "detail_tables", "observers"],
             "attrs": [],
         }
     },
@@ -39,7 +39,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         super().__init__(META)
         self.recorder: RunRecorder | None = None
         self.start_utc: dt.datetime | None = None
-        self.grid_ids: dict[str, list[str]] = {}
+        self.detail_tables: dict[str, tuple[str, list[str]]] = {}
         self.observers: list[StepObserver] = []
         self.step_s = 1
         self.block_steps = 1
@@ -52,10 +52,11 @@ class RecorderSim(mosaik_api_v3.Simulator):
         return self.meta
 
     def create(self, num: int, model: str, recorder: RunRecorder, start_utc: dt.datetime,
-               grid_ids: dict[str, list[str]] | None = None,
+               detail_tables: dict[str, tuple[str, list[str]]] | None = None,
                observers: list[StepObserver] | None = None) -> list[dict]:
         self.recorder, self.start_utc = recorder, start_utc
-        self.grid_ids = grid_ids or {}
+        # Detail key -> (results table, its column ids), e.g. "vm_pu" -> ("grid_vm_pu", bus ids).
+        self.detail_tables = detail_tables or {}
         # The list is shared with PreparedRun, so observers added before run() are seen.
         self.observers = observers if observers is not None else []
         return [{"eid": "recorder", "type": model}]
@@ -75,9 +76,9 @@ class RecorderSim(mosaik_api_v3.Simulator):
                     detail.update({k: np.reshape(v, (n, -1)) for k, v in value.items()})
         self.recorder.record_block("timeseries", columns, n)
         for name, values in detail.items():
-            ids = self.grid_ids.get(name)
-            if ids is not None:
-                self.recorder.record_array_block(f"grid_{name}", stamps, ids, values)
+            if name in self.detail_tables:
+                table, ids = self.detail_tables[name]
+                self.recorder.record_array_block(table, stamps, ids, values)
         if self.observers:
             for j in range(n):
                 row = {k: (v[j] if k == "time" else v[j].item()) for k, v in columns.items()}
