@@ -49,11 +49,9 @@ def feasible_range(view: FleetView, dt_s: float, lag_margin_s: float | None = No
     else:
         margin_s = default_lag_margin_s(tb.response_time_s) if lag_margin_s is None else lag_margin_s
         margin_s = np.broadcast_to(np.asarray(margin_s, dtype=float), tb.battery_kwh.shape)
-    lo, hi = np.empty(tb.count), np.empty(tb.count)
-    _bounds(view.plugged, view.soc, view.session_target_soc, view.depart_s, float(view.time_s), float(dt_s),
-            tb.battery_kwh, tb.p_charge_max_kw, tb.p_discharge_max_kw, tb.eta_charge, tb.eta_discharge,
-            tb.soc_floor, margin_s, lo, hi)
-    return FeasibleRange(lo_kw=lo, hi_kw=hi)
+    return feasible_bounds(view.plugged, view.soc, view.session_target_soc, view.depart_s, view.time_s, dt_s,
+                           tb.battery_kwh, tb.p_charge_max_kw, tb.p_discharge_max_kw, tb.eta_charge,
+                           tb.eta_discharge, tb.soc_floor, margin_s)
 
 
 def feasible_bounds(plugged: np.ndarray, soc: np.ndarray, target_soc: np.ndarray, depart_s: np.ndarray,
