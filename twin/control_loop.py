@@ -85,14 +85,14 @@ class FleetControlLoop:
                 p_bus[j] += np.bincount(self.bus_pos[name], weights=p_kw, minlength=self.n_bus) / 1000.0
                 row.update(records.fleet_record(name, fleet))
                 if self.per_ev:
-                    for key, values in records.ev_detail(name, fleet, p_kw).items():
-                        traces.setdefault(key, []).append(values)
+                    for key, trace in records.ev_detail(name, fleet, p_kw).items():
+                        traces.setdefault(key, []).append(trace)
             for name, shadow in baselines.items():
                 shadow.step(feasible_range(shadow.view(), step_s).hi_kw)
                 row.update(records.fleet_record(f"{name}_baseline", shadow))
             row.update(records.ems_record(decision, self.ems))
             rows.append(row)
-        keys = dict.fromkeys(k for row in rows for k in row)
+        keys = dict.fromkeys(key for row in rows for key in row)
         columns = {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
         return StepBlock(p_bus_mw=p_bus, columns=columns,
-                         per_ev={key: np.array(values) for key, values in traces.items()})
+                         per_ev={key: np.array(steps) for key, steps in traces.items()})
