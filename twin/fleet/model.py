@@ -174,22 +174,27 @@ class Fleet:
         after = self.state.session[rows] + 1
         return np.where(after < n_sessions, self.sessions.away_kwh[rows, np.minimum(after, n_sessions - 1)], 0.0)
 
+    def _lag_margin_s(self) -> np.ndarray:
+        # Per-EV time kept before departure for the charger lag; depends only on the table.
+        margin = self.__dict__.get("_lag_margin")
+        if margin is None:
+            margin = self.__dict__["_lag_margin"] = np.ascontiguousarray(
+                np.broadcast_to(lag_margin_s(self.table.response_time_s), (self.table.count,)), dtype=float)
+        return margin
+
     def view(self) -> FleetView:
         # Location and session only change at events, so the derived arrays are rebuilt only
         # after one (at 1-s steps most steps have none).
         cache = self.__dict__.get("_view_cache")
         if cache is None or cache[0] != self._events:
-            plugged = self.plugged
             depart = np.where(self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s))
-            margin = cache[3] if cache is not None else np.ascontiguousarray(
-                np.broadcast_to(lag_margin_s(self.table.response_time_s), (self.table.count,)), dtype=float)
-            cache = self.__dict__["_view_cache"] = (self._events, plugged, depart, margin)
-        _, plugged, depart, margin = cache
+            cache = self.__dict__["_view_cache"] = (self._events, self.plugged, depart)
+        _, plugged, depart = cache
         return FleetView(name=self.name, time_s=self.time_s, plugged=plugged, soc=self.state.soc,
                          p_kw=self.state.p_kw, depart_s=depart,
                          session_target_soc=self.state.session_target_soc, table=self.table,
                          e_grid_in_kwh=self.state.e_grid_in_kwh, e_grid_out_kwh=self.state.e_grid_out_kwh,
-                         lag_margin_s=margin)
+                         lag_margin_s=self._lag_margin_s())
 
     # -- events ----------------------------------------------------------------------------
     def _set_totals(self, p_sum: float, plugged: int, soc_sum: float, soc_min: float) -> None:
@@ -203,10 +208,6 @@ class Fleet:
         st, tb, se = self.state, self.table, self.sessions
         if not tb.count:
             return 0
-        margin = self.__dict__.get("_lag_margin")
-        if margin is None:
-            margin = self.__dict__["_lag_margin"] = np.ascontiguousarray(
-                np.broadcast_to(lag_margin_s(tb.response_time_s), (tb.count,)), dtype=float)
         col = self._col
         events, plugged = kernels.settle_events(
             float(self.time_s), PLUGGED, PARKED, DRIVING, st.location, st.session, st.soc, st.p_kw,
@@ -214,7 +215,7 @@ class Fleet:
             se.arrive_s, se.depart_s, se.gap_start_s, se.away_kwh, se.plug_draw,
             col(se.arrive_s), col(se.depart_s), col(se.gap_start_s), col(se.away_kwh), col(se.plug_draw),
             tb.soc_floor, tb.soc_target, tb.battery_kwh, tb.p_charge_max_kw, tb.eta_charge,
-            tb.plug_in_probability, margin)
+            tb.plug_in_probability, self._lag_margin_s())
         if events:
             self._events += 1
         return plugged

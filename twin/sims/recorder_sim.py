@@ -1,5 +1,5 @@
-"""mosaik sink: merges every simulator's `record` dict into results rows, and hands grid detail
-arrays to the recorder; then calls each observer (live telemetry, test invariants) with
+"""mosaik sink: merges every simulator's `record` dict into results rows, and hands detail
+arrays (grid elements, per-EV traces) to their tables; then calls each observer (live telemetry, test invariants) with
 `(row, detail)` once per model step. Observers must be fast and must not raise.
 
 A mosaik step covers `block_steps` model steps: a record value is a scalar (one step) or an array
@@ -63,7 +63,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
         assert self.recorder is not None and self.start_utc is not None
-        k0, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
+        _, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
         time_s = time + self.step_s * np.arange(n, dtype=np.int64)
         stamps = [self.start_utc + dt.timedelta(seconds=int(t)) for t in time_s]
         columns: dict[str, Any] = {"time": stamps, "time_s": time_s}

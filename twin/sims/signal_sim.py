@@ -26,7 +26,7 @@ class SignalSim(mosaik_api_v3.Simulator):
         self.series: dict[str, np.ndarray] = {}
         self.step_s = 1
         self.block_steps = 1
-        self.index = 0
+        self.time = 0
         self.n_steps: int | None = None
 
     def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1, block_steps: int = 1,
@@ -39,11 +39,11 @@ class SignalSim(mosaik_api_v3.Simulator):
         return [{"eid": "signals", "type": model}]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
-        self.index = time // self.step_s
+        self.time = time
         return time + self.step_s * self.block_steps
 
     def get_data(self, outputs: dict) -> dict:
-        k, n = block_span(self.index * self.step_s, self.step_s, self.block_steps, self.n_steps)
+        k, n = block_span(self.time, self.step_s, self.block_steps, self.n_steps)
         block = {name: v[k:k + n] for name, v in self.series.items()}
         out = {"values": {name: float(v[0]) for name, v in block.items()}, "block": block,
                "record": {f"signal.{name}": v for name, v in block.items()}}
