@@ -346,7 +346,10 @@ class HardwareBridge:
         """Connect, send set-points, read; survive any failure of the adapter."""
         adapter = state.adapter
         assert state.wake is not None
-        while True:
+        # `_running` as well as cancellation ends the worker: on Python 3.11, asyncio.wait_for can
+        # swallow a cancel that arrives as its awaitable completes (a set-point submitted just as
+        # the bridge stops), and stop() then waited for a worker that kept going.
+        while self._running:
             state.wake.clear()  # before the send: a submit during this round wakes the pause
             try:
                 if state.link not in CONNECTED_STATES:
@@ -430,7 +433,8 @@ class HardwareBridge:
         """Sleep up to `duration_s`, waking early when a new set-point arrives."""
         assert state.wake is not None
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(state.wake.wait(), duration_s)
+            async with asyncio.timeout(duration_s):  # unlike wait_for, never swallows a cancel
+                await state.wake.wait()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -481,7 +481,9 @@ class ChargePointEmulator:
         while True:
             self._wake_meter.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake_meter.wait(), self.meter_interval_s)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the stop's cancel.
+                async with asyncio.timeout(self.meter_interval_s):
+                    await self._wake_meter.wait()
             # Multi-period schedules move on with time.
             self._update_target()
             if self._cp is None or self.transaction_id is None:
