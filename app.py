@@ -34,11 +34,25 @@ ROOT = Path(__file__).resolve().parent
 REFRESH_S = 1.0
 STALE_AFTER_S = 5.0
 CHART_HEIGHT_PX = 300
-LINE_BINS = ((0.0, 50.0, "#2ca02c", "< 50 %"), (50.0, 80.0, "#bcbd22", "50-80 %"),
-             (80.0, 100.0, "#ff7f0e", "80-100 %"), (100.0, np.inf, "#d62728", ">= 100 %"))
-UNITS = (("_kwh_per_ev_day", "kWh/EV/day"), ("_kwh_per_ev", "kWh/EV"), ("_kwh", "kWh"),
-         ("_kw", "kW"), ("_mw", "MW"), ("_pu", "pu"), ("_pct", "%"), ("_percent", "%"),
-         ("_hz", "Hz"), ("_s", "s"), ("_steps", "steps"))
+LINE_BINS = (
+    (0.0, 50.0, "#2ca02c", "< 50 %"),
+    (50.0, 80.0, "#bcbd22", "50-80 %"),
+    (80.0, 100.0, "#ff7f0e", "80-100 %"),
+    (100.0, np.inf, "#d62728", ">= 100 %"),
+)
+UNITS = (
+    ("_kwh_per_ev_day", "kWh/EV/day"),
+    ("_kwh_per_ev", "kWh/EV"),
+    ("_kwh", "kWh"),
+    ("_kw", "kW"),
+    ("_mw", "MW"),
+    ("_pu", "pu"),
+    ("_pct", "%"),
+    ("_percent", "%"),
+    ("_hz", "Hz"),
+    ("_s", "s"),
+    ("_steps", "steps"),
+)
 KPI_LABELS = {
     "push_up_kwh_per_ev_day": "Push-up",
     "push_down_kwh_per_ev_day": "Push-down",
@@ -53,12 +67,27 @@ KPI_LABELS = {
 }
 # KPIs the study is judged by (REQUIREMENTS R1, R3): cards when present, in this order; a
 # pattern ending in "*" matches a prefix.
-KPI_FIRST = ("push_up_kwh_per_ev_day", "push_down_kwh_per_ev_day", "push_up_kwh_per_ev",
-             "push_down_kwh_per_ev", "pjm_score", "kwh_accuracy_percent", "effective_droop_percent",
-             "ufr_time_to_90_s", "ufr_held_s", "in_band_rate*", "*violation*")
+KPI_FIRST = (
+    "push_up_kwh_per_ev_day",
+    "push_down_kwh_per_ev_day",
+    "push_up_kwh_per_ev",
+    "push_down_kwh_per_ev",
+    "pjm_score",
+    "kwh_accuracy_percent",
+    "effective_droop_percent",
+    "ufr_time_to_90_s",
+    "ufr_held_s",
+    "in_band_rate*",
+    "*violation*",
+)
 # (No bare strings at module level here: Streamlit's "magic" would print them on the page.)
-KPI_FILL = ("min_bus_voltage_pu", "max_trafo_loading_pct", "max_line_loading_pct",
-            "unmet_departure_energy_kwh", "peak_fleet_kw")  # cards that fill up the first row
+KPI_FILL = (
+    "min_bus_voltage_pu",
+    "max_trafo_loading_pct",
+    "max_line_loading_pct",
+    "unmet_departure_energy_kwh",
+    "peak_fleet_kw",
+)  # cards that fill up the first row
 KPI_PER_ROW = 4  # wide enough for "Push-down (kWh/EV/day)" on a 1366 px laptop screen
 KPI_CARDS = 8
 PAGE_CSS = """<style>
@@ -115,11 +144,11 @@ def fmt(value: Any, digits: int = 4) -> str:
     value = float(value) + 0.0  # no "-0"
     if abs(value) < 1e-9:  # floating-point noise around zero
         value = 0.0
-    return f"{value:,.0f}" if abs(value) >= 10 ** digits else f"{value:,.{digits}g}"
+    return f"{value:,.0f}" if abs(value) >= 10**digits else f"{value:,.{digits}g}"
 
 
 def kpi_label_unit(key: str) -> tuple[str, str]:
-    """"push_up_kwh_per_ev_day" -> ("Push-up", "kWh/EV/day"); unknown keys by their suffix."""
+    """ "push_up_kwh_per_ev_day" -> ("Push-up", "kWh/EV/day"); unknown keys by their suffix."""
     unit = ""
     stem = key
     for suffix, name in UNITS:
@@ -144,8 +173,11 @@ def headline_rank(key: str) -> int | None:
 
 def ordered_kpis(kpis: dict[str, Any]) -> list[tuple[str, Any]]:
     """Scalar KPIs, headline ones first (in KPI_FIRST order); errors and per-slot lists left out."""
-    scalars = [(k, v) for k, v in kpis.items()
-               if not isinstance(v, dict | list) and not k.endswith("_error")]
+    scalars = [
+        (k, v)
+        for k, v in kpis.items()
+        if not isinstance(v, dict | list) and not k.endswith("_error")
+    ]
 
     def rank(item: tuple[str, Any]) -> int:
         r = headline_rank(item[0])
@@ -180,14 +212,26 @@ def build_topology(grid_name: str, params_json: str) -> Topology:
         graph.add_nodes_from(net.bus.index)
         graph.add_edges_from(zip(net.line.from_bus, net.line.to_bus, strict=True))
         graph.add_edges_from(zip(net.trafo.hv_bus, net.trafo.lv_bus, strict=True))
-        pos = nx.kamada_kawai_layout(graph) if len(graph) <= 400 else nx.spring_layout(graph, seed=1)
+        pos = (
+            nx.kamada_kawai_layout(graph) if len(graph) <= 400 else nx.spring_layout(graph, seed=1)
+        )
         xy = np.array([pos[b] for b in net.bus.index])
     bus["x"], bus["y"] = xy[:, 0], xy[:, 1]
-    line = pd.DataFrame({"from_bus": net.line.from_bus.astype(str), "to_bus": net.line.to_bus.astype(str),
-                         "name": net.line["name"].astype(str)})
+    line = pd.DataFrame(
+        {
+            "from_bus": net.line.from_bus.astype(str),
+            "to_bus": net.line.to_bus.astype(str),
+            "name": net.line["name"].astype(str),
+        }
+    )
     line.index = line.index.astype(str)
-    trafo = pd.DataFrame({"hv_bus": net.trafo.hv_bus.astype(str), "lv_bus": net.trafo.lv_bus.astype(str),
-                          "name": net.trafo["name"].astype(str)})
+    trafo = pd.DataFrame(
+        {
+            "hv_bus": net.trafo.hv_bus.astype(str),
+            "lv_bus": net.trafo.lv_bus.astype(str),
+            "name": net.trafo["name"].astype(str),
+        }
+    )
     trafo.index = trafo.index.astype(str)
     return Topology(bus=bus, line=line, trafo=trafo, geographic=geographic)
 
@@ -197,7 +241,10 @@ def _geo_xy(bus: pd.DataFrame) -> np.ndarray | None:
     if "geo" not in bus or bus["geo"].isna().any():
         return None
     try:
-        coords = [json.loads(g)["coordinates"] if isinstance(g, str) else g["coordinates"] for g in bus["geo"]]
+        coords = [
+            json.loads(g)["coordinates"] if isinstance(g, str) else g["coordinates"]
+            for g in bus["geo"]
+        ]
         xy = np.array(coords, dtype=float)[:, :2]
     except (ValueError, KeyError, TypeError, IndexError):
         return None
@@ -213,7 +260,9 @@ class TopologyCache:
         self._jobs: dict[tuple[str, str], Future] = {}
         self._lock = threading.Lock()
 
-    def get(self, grid_name: str, params: dict[str, Any], wait_s: float = 0.0) -> Topology | Exception | None:
+    def get(
+        self, grid_name: str, params: dict[str, Any], wait_s: float = 0.0
+    ) -> Topology | Exception | None:
         """The topology if built (None while building; the exception if it cannot be built)."""
         key = (grid_name, json.dumps(params, sort_keys=True, default=str))
         with self._lock:
@@ -264,7 +313,11 @@ def view_from_snapshot(snap: Snapshot) -> View:
     hist.index = local_index(meta["start"], snap.history.get("time_s", np.array([])), tz)
     ids = meta["ids"]
     grid_now = {}
-    for name, key in (("vm_pu", "bus"), ("line_loading_pct", "line"), ("trafo_loading_pct", "trafo")):
+    for name, key in (
+        ("vm_pu", "bus"),
+        ("line_loading_pct", "line"),
+        ("trafo_loading_pct", "trafo"),
+    ):
         values = snap.arrays.get(name)
         if values is not None and len(values) == len(ids[key]):
             grid_now[name] = pd.Series(values, index=ids[key])
@@ -277,16 +330,33 @@ def view_from_snapshot(snap: Snapshot) -> View:
     lateness = (h.get("hil") or {}).get("step_lateness_s") if h.get("hil") else None
     fleets = {n: dict(f) for n, f in h["fleets"].items()}
     return View(
-        source="live", scenario=meta["scenario"], timezone=tz, step_s=int(meta["step_s"]),
+        source="live",
+        scenario=meta["scenario"],
+        timezone=tz,
+        step_s=int(meta["step_s"]),
         windows={k: tuple(v) for k, v in meta["windows"].items()},
-        grid_name=meta["grid"]["name"], grid_params=meta["grid"].get("params") or {},
-        now=pd.Timestamp(h["time_local"]), history=hist, total=h["total"], fleets=fleets,
-        grid_now=grid_now, grid_scalars=h.get("grid") or {}, kpis=kpis, kpi_title=title,
-        contributions=h["ems"].get("contributions_kw") or {}, frequency=h.get("frequency"),
-        hil=hil, soc_bins=meta.get("soc_bins"), step_index=h["time_s"] // int(meta["step_s"]),
+        grid_name=meta["grid"]["name"],
+        grid_params=meta["grid"].get("params") or {},
+        now=pd.Timestamp(h["time_local"]),
+        history=hist,
+        total=h["total"],
+        fleets=fleets,
+        grid_now=grid_now,
+        grid_scalars=h.get("grid") or {},
+        kpis=kpis,
+        kpi_title=title,
+        contributions=h["ems"].get("contributions_kw") or {},
+        frequency=h.get("frequency"),
+        hil=hil,
+        soc_bins=meta.get("soc_bins"),
+        step_index=h["time_s"] // int(meta["step_s"]),
         step_count=int(meta["duration_s"]) // int(meta["step_s"]),
         step_lateness_s=lateness,
-        x_range=tuple(local_index(meta["start"], np.array([0, int(meta["duration_s"]) - int(meta["step_s"])]), tz)),
+        x_range=tuple(
+            local_index(
+                meta["start"], np.array([0, int(meta["duration_s"]) - int(meta["step_s"])]), tz
+            )
+        ),
     )
 
 
@@ -315,11 +385,17 @@ def load_run(run_dir: str, stamp: float) -> dict[str, Any]:
             sc = load_scenario(scenario_path)
             up, down = _windows(sc)
             windows = {"push_up": up, "push_down": down}
-            scenario = {"timezone": sc.timezone, "grid_name": sc.grid.name, "grid_params": sc.grid.params,
-                        "step_s": sc.step}
+            scenario = {
+                "timezone": sc.timezone,
+                "grid_name": sc.grid.name,
+                "grid_params": sc.grid.params,
+                "step_s": sc.step,
+            }
         except ScenarioError as err:
-            notes.append(f"scenario.yaml could not be read ({'; '.join(err.lines())}); "
-                         "grid view and windows use defaults")
+            notes.append(
+                f"scenario.yaml could not be read ({'; '.join(err.lines())}); "
+                "grid view and windows use defaults"
+            )
     else:
         notes.append("no scenario.yaml in this folder: grid view off, default flexibility windows")
     hil_events = []
@@ -329,17 +405,30 @@ def load_run(run_dir: str, stamp: float) -> dict[str, Any]:
             hil_events = json.loads(events_path.read_text(encoding="utf-8")).get("events", [])
         except (json.JSONDecodeError, AttributeError):
             notes.append("hil_events.json is not valid JSON")
-    return {"summary": summary, "table": table, "grid": grid, "scenario": scenario,
-            "windows": windows, "notes": notes, "hil_events": hil_events}
+    return {
+        "summary": summary,
+        "table": table,
+        "grid": grid,
+        "scenario": scenario,
+        "windows": windows,
+        "notes": notes,
+        "hil_events": hil_events,
+    }
 
 
 def fleet_names(table: pd.DataFrame) -> list[str]:
-    return [c[: -len(".p_kw")] for c in table.columns
-            if c.endswith(".p_kw") and "." not in c[: -len(".p_kw")]
-            and f"{c[: -len('.p_kw')]}_baseline.p_kw" in table.columns]
+    return [
+        c[: -len(".p_kw")]
+        for c in table.columns
+        if c.endswith(".p_kw")
+        and "." not in c[: -len(".p_kw")]
+        and f"{c[: -len('.p_kw')]}_baseline.p_kw" in table.columns
+    ]
 
 
-def replay_history(run: dict[str, Any], timezone: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def replay_history(
+    run: dict[str, Any], timezone: str
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     table = run["table"]
     names = fleet_names(table)
     index = pd.DatetimeIndex(pd.to_datetime(table["time"], utc=True)).tz_convert(timezone)
@@ -350,7 +439,9 @@ def replay_history(run: dict[str, Any], timezone: str) -> tuple[pd.DataFrame, pd
         hist["target_kw"] = table["ems.target_kw"].to_numpy(dtype=float)
     for col in table.columns:
         if col.startswith("ems.contribution."):
-            hist["contribution." + col[len("ems.contribution."):]] = table[col].to_numpy(dtype=float)
+            hist["contribution." + col[len("ems.contribution.") :]] = table[col].to_numpy(
+                dtype=float
+            )
     if "signal.frequency_hz" in table:
         hist["frequency_hz"] = table["signal.frequency_hz"].to_numpy(dtype=float)
         hist["response_kw"] = hist["p_kw"] - hist["baseline_p_kw"]
@@ -366,7 +457,9 @@ def replay_history(run: dict[str, Any], timezone: str) -> tuple[pd.DataFrame, pd
     for n in names:
         for stat in ("soc_mean", "soc_min"):
             if f"{n}.{stat}" in table:
-                soc[f"{n} {stat.removeprefix('soc_')}"] = 100.0 * table[f"{n}.{stat}"].to_numpy(dtype=float)
+                soc[f"{n} {stat.removeprefix('soc_')}"] = 100.0 * table[f"{n}.{stat}"].to_numpy(
+                    dtype=float
+                )
     return hist, soc, names
 
 
@@ -376,17 +469,27 @@ def view_from_run(run_dir: str, run: dict[str, Any], i: int) -> View:
     tz = sc.get("timezone") or "UTC"
     hist, soc, names = replay_history(run, tz)
     row = table.iloc[i]
-    fleets = {n: {"p_kw": float(row[f"{n}.p_kw"]), "baseline_p_kw": float(row[f"{n}_baseline.p_kw"]),
-                  "plugged_count": row.get(f"{n}.plugged_count"), "soc_mean": row.get(f"{n}.soc_mean"),
-                  "soc_min": row.get(f"{n}.soc_min")} for n in names}
-    grid_now = {name: frame.iloc[i].drop("time").astype(float)
-                for name, frame in run["grid"].items() if len(frame) > i}
+    fleets = {
+        n: {
+            "p_kw": float(row[f"{n}.p_kw"]),
+            "baseline_p_kw": float(row[f"{n}_baseline.p_kw"]),
+            "plugged_count": row.get(f"{n}.plugged_count"),
+            "soc_mean": row.get(f"{n}.soc_mean"),
+            "soc_min": row.get(f"{n}.soc_min"),
+        }
+        for n in names
+    }
+    grid_now = {
+        name: frame.iloc[i].drop("time").astype(float)
+        for name, frame in run["grid"].items()
+        if len(frame) > i
+    }
     for series in grid_now.values():
         series.index = series.index.astype(str)
     hil: dict[str, dict[str, Any]] = {}
     for col in table.columns:
         if col.startswith("hil."):
-            charger, _, fld = col[len("hil."):].rpartition(".")
+            charger, _, fld = col[len("hil.") :].rpartition(".")
             hil.setdefault(charger, {})[fld] = row[col]
     kpis = summary.get("kpis") or {}
     notes = list(run["notes"])
@@ -395,22 +498,43 @@ def view_from_run(run_dir: str, run: dict[str, Any], i: int) -> View:
     total_p = float(hist["p_kw"].iloc[i])
     freq = None
     if "frequency_hz" in hist:
-        freq = {"frequency_hz": float(hist["frequency_hz"].iloc[i]), "response_kw": float(hist["response_kw"].iloc[i])}
+        freq = {
+            "frequency_hz": float(hist["frequency_hz"].iloc[i]),
+            "response_kw": float(hist["response_kw"].iloc[i]),
+        }
     return View(
-        source="replay", scenario=str(summary.get("scenario", Path(run_dir).name)), timezone=tz,
-        step_s=int(sc.get("step_s") or summary.get("step_s") or 0), windows=run["windows"],
-        grid_name=sc.get("grid_name"), grid_params=sc.get("grid_params") or {},
-        now=hist.index[i], history=hist, total={
-            "p_kw": total_p, "baseline_p_kw": float(hist["baseline_p_kw"].iloc[i]),
+        source="replay",
+        scenario=str(summary.get("scenario", Path(run_dir).name)),
+        timezone=tz,
+        step_s=int(sc.get("step_s") or summary.get("step_s") or 0),
+        windows=run["windows"],
+        grid_name=sc.get("grid_name"),
+        grid_params=sc.get("grid_params") or {},
+        now=hist.index[i],
+        history=hist,
+        total={
+            "p_kw": total_p,
+            "baseline_p_kw": float(hist["baseline_p_kw"].iloc[i]),
             "target_kw": float(hist["target_kw"].iloc[i]) if "target_kw" in hist else None,
-            "plugged_count": int(sum(row.get(f"{n}.plugged_count", 0) for n in names))},
-        fleets=fleets, grid_now=grid_now,
-        grid_scalars={c[len("grid."):]: row[c] for c in table.columns if c.startswith("grid.")},
-        kpis=kpis, kpi_title=f"KPIs of the run ({summary.get('status', '?')})",
-        contributions={c[len("ems.contribution."):].removesuffix("_kw"): row[c]
-                       for c in table.columns if c.startswith("ems.contribution.")},
-        frequency=freq, hil=hil or None, soc_history=soc, step_index=i, step_count=len(table),
-        notes=notes, hil_events=run["hil_events"],
+            "plugged_count": int(sum(row.get(f"{n}.plugged_count", 0) for n in names)),
+        },
+        fleets=fleets,
+        grid_now=grid_now,
+        grid_scalars={c[len("grid.") :]: row[c] for c in table.columns if c.startswith("grid.")},
+        kpis=kpis,
+        kpi_title=f"KPIs of the run ({summary.get('status', '?')})",
+        contributions={
+            c[len("ems.contribution.") :].removesuffix("_kw"): row[c]
+            for c in table.columns
+            if c.startswith("ems.contribution.")
+        },
+        frequency=freq,
+        hil=hil or None,
+        soc_history=soc,
+        step_index=i,
+        step_count=len(table),
+        notes=notes,
+        hil_events=run["hil_events"],
     )
 
 
@@ -419,10 +543,15 @@ def time_axis_title(view: View) -> str:
     return f"local time ({view.timezone})"
 
 
-def base_layout(fig: go.Figure, view: View, y_title: str, height: int = CHART_HEIGHT_PX) -> go.Figure:
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-                      hovermode="x unified")
+def base_layout(
+    fig: go.Figure, view: View, y_title: str, height: int = CHART_HEIGHT_PX
+) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        hovermode="x unified",
+    )
     fig.update_xaxes(title_text=time_axis_title(view))
     if view.x_range is not None:
         fig.update_xaxes(range=list(view.x_range))
@@ -439,7 +568,10 @@ def shade_windows(fig: go.Figure, view: View) -> None:
         return
     if (last - first) > pd.Timedelta(days=31):
         return  # hundreds of rectangles would hide the data of a long run
-    colours = {"push_up": ("rgba(44,160,44,0.12)", "push-up"), "push_down": ("rgba(214,39,40,0.10)", "push-down")}
+    colours = {
+        "push_up": ("rgba(44,160,44,0.12)", "push-up"),
+        "push_down": ("rgba(214,39,40,0.10)", "push-down"),
+    }
     day = first.normalize()
     while day <= last:
         for name, (start_s, end_s) in view.windows.items():
@@ -449,9 +581,16 @@ def shade_windows(fig: go.Figure, view: View) -> None:
                 x0, x1 = day + pd.Timedelta(seconds=a), day + pd.Timedelta(seconds=b)
                 if x1 < first or x0 > last:
                     continue
-                fig.add_vrect(x0=max(x0, first), x1=min(x1, last), fillcolor=colour, line_width=0,
-                              layer="below", annotation_text=label, annotation_position="top left",
-                              annotation_font_size=10)
+                fig.add_vrect(
+                    x0=max(x0, first),
+                    x1=min(x1, last),
+                    fillcolor=colour,
+                    line_width=0,
+                    layer="below",
+                    annotation_text=label,
+                    annotation_position="top left",
+                    annotation_font_size=10,
+                )
         day += pd.Timedelta(days=1)
 
 
@@ -464,11 +603,19 @@ def power_figure(view: View) -> go.Figure:
     h = view.history
     fig = go.Figure()
     shade_windows(fig, view)
-    fig.add_scatter(x=h.index, y=h["baseline_p_kw"], name="baseline (uncontrolled)",
-                    line={"color": "#7f7f7f", "dash": "dash"})
+    fig.add_scatter(
+        x=h.index,
+        y=h["baseline_p_kw"],
+        name="baseline (uncontrolled)",
+        line={"color": "#7f7f7f", "dash": "dash"},
+    )
     if "target_kw" in h:
-        fig.add_scatter(x=h.index, y=h["target_kw"], name="EMS target", line={"color": "#ff7f0e", "dash": "dot"})
-    fig.add_scatter(x=h.index, y=h["p_kw"], name="fleet power", line={"color": "#1f77b4", "width": 2.5})
+        fig.add_scatter(
+            x=h.index, y=h["target_kw"], name="EMS target", line={"color": "#ff7f0e", "dash": "dot"}
+        )
+    fig.add_scatter(
+        x=h.index, y=h["p_kw"], name="fleet power", line={"color": "#1f77b4", "width": 2.5}
+    )
     mark_now(fig, view)
     return base_layout(fig, view, "power (kW, + charging)")
 
@@ -483,9 +630,13 @@ def contributions_figure(view: View) -> go.Figure | None:
         # Services move the target up from the hard floor (the least the fleet must take for
         # floors and departures); floor + contributions = EMS target, so show the floor too.
         floor = h["target_kw"] - h[cols].fillna(0.0).sum(axis=1)
-        fig.add_scatter(x=h.index, y=floor, name="hard floor (start)", line={"color": "#7f7f7f", "dash": "dash"})
+        fig.add_scatter(
+            x=h.index, y=floor, name="hard floor (start)", line={"color": "#7f7f7f", "dash": "dash"}
+        )
     for c in cols:
-        fig.add_scatter(x=h.index, y=h[c], name=c[len("contribution."):].removesuffix("_kw").replace("_", " "))
+        fig.add_scatter(
+            x=h.index, y=h[c], name=c[len("contribution.") :].removesuffix("_kw").replace("_", " ")
+        )
     mark_now(fig, view)
     return base_layout(fig, view, "change of the EMS target (kW)", height=250)
 
@@ -500,19 +651,33 @@ def soc_figure(view: View) -> go.Figure:
         fig.update_layout(barmode="stack")
         fig.update_xaxes(title_text="state of charge (%)")
         fig.update_yaxes(title_text="EVs (count)")
-        fig.update_layout(height=CHART_HEIGHT_PX, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                          legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+        fig.update_layout(
+            height=CHART_HEIGHT_PX,
+            margin={"l": 10, "r": 10, "t": 30, "b": 10},
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        )
         return fig
     soc = view.soc_history if view.soc_history is not None else pd.DataFrame()
     palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
     for k, name in enumerate(view.fleets):
         colour = palette[k % len(palette)]
         if f"{name} mean" in soc:
-            fig.add_scatter(x=soc.index, y=soc[f"{name} mean"], name=name, legendgroup=name,
-                            line={"color": colour})
+            fig.add_scatter(
+                x=soc.index,
+                y=soc[f"{name} mean"],
+                name=name,
+                legendgroup=name,
+                line={"color": colour},
+            )
         if f"{name} min" in soc:
-            fig.add_scatter(x=soc.index, y=soc[f"{name} min"], name=f"{name} min", legendgroup=name,
-                            showlegend=False, line={"color": colour, "dash": "dot", "width": 1})
+            fig.add_scatter(
+                x=soc.index,
+                y=soc[f"{name} min"],
+                name=f"{name} min",
+                legendgroup=name,
+                showlegend=False,
+                line={"color": colour, "dash": "dot", "width": 1},
+            )
     mark_now(fig, view)
     return base_layout(fig, view, "state of charge (%)")
 
@@ -522,10 +687,19 @@ def frequency_figure(view: View) -> go.Figure | None:
     if "frequency_hz" not in h:
         return None
     fig = go.Figure()
-    fig.add_scatter(x=h.index, y=h["frequency_hz"], name="grid frequency", line={"color": "#9467bd"})
-    fig.add_scatter(x=h.index, y=h["response_kw"], name="fleet response (power - baseline)",
-                    yaxis="y2", line={"color": "#1f77b4"})
-    fig.update_layout(yaxis2={"title": {"text": "response (kW)"}, "overlaying": "y", "side": "right"})
+    fig.add_scatter(
+        x=h.index, y=h["frequency_hz"], name="grid frequency", line={"color": "#9467bd"}
+    )
+    fig.add_scatter(
+        x=h.index,
+        y=h["response_kw"],
+        name="fleet response (power - baseline)",
+        yaxis="y2",
+        line={"color": "#1f77b4"},
+    )
+    fig.update_layout(
+        yaxis2={"title": {"text": "response (kW)"}, "overlaying": "y", "side": "right"}
+    )
     mark_now(fig, view)
     return base_layout(fig, view, "frequency (Hz)")
 
@@ -533,15 +707,25 @@ def frequency_figure(view: View) -> go.Figure | None:
 def trafo_figure(view: View) -> go.Figure | None:
     h = view.history
     cols = [c for c in h.columns if c.startswith("trafo_loading_pct.")] or (
-        ["trafo_loading_max_pct"] if "trafo_loading_max_pct" in h else [])
+        ["trafo_loading_max_pct"] if "trafo_loading_max_pct" in h else []
+    )
     if not cols:
         return None
     fig = go.Figure()
     for c in cols:
-        label = "max of all transformers" if c == "trafo_loading_max_pct" else f"trafo {c.split('.', 1)[1]}"
+        label = (
+            "max of all transformers"
+            if c == "trafo_loading_max_pct"
+            else f"trafo {c.split('.', 1)[1]}"
+        )
         fig.add_scatter(x=h.index, y=h[c], name=label)
-    fig.add_hline(y=100, line_dash="dash", line_color="#d62728", annotation_text="100 % rating",
-                  annotation_position="top left")
+    fig.add_hline(
+        y=100,
+        line_dash="dash",
+        line_color="#d62728",
+        annotation_text="100 % rating",
+        annotation_position="top left",
+    )
     mark_now(fig, view)
     return base_layout(fig, view, "transformer loading (%)")
 
@@ -554,44 +738,100 @@ def network_figure(view: View, topo: Topology) -> go.Figure:
     fig = go.Figure()
     lines = topo.line.join(ll.rename("loading"), how="left")
     for lo, hi, colour, label in (*LINE_BINS, (np.nan, np.nan, "#c7c7c7", "no data")):
-        sel = lines[lines["loading"].isna()] if np.isnan(lo) else lines[(lines["loading"] >= lo) & (lines["loading"] < hi)]
+        sel = (
+            lines[lines["loading"].isna()]
+            if np.isnan(lo)
+            else lines[(lines["loading"] >= lo) & (lines["loading"] < hi)]
+        )
         if sel.empty:
             continue
         xs, ys = _segments(bus, sel["from_bus"], sel["to_bus"])
-        fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": colour, "width": 2},
-                        name=f"line {label}", hoverinfo="skip")
-        mid_x = (bus.loc[sel["from_bus"], "x"].to_numpy() + bus.loc[sel["to_bus"], "x"].to_numpy()) / 2
-        mid_y = (bus.loc[sel["from_bus"], "y"].to_numpy() + bus.loc[sel["to_bus"], "y"].to_numpy()) / 2
-        fig.add_scatter(x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": colour, "opacity": 0.4},
-                        showlegend=False, hovertemplate="%{text}<extra></extra>",
-                        text=[f"line {i} {n}: {fmt(v, 3)} %" for i, n, v in zip(sel.index, sel["name"], sel["loading"], strict=True)])
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": colour, "width": 2},
+            name=f"line {label}",
+            hoverinfo="skip",
+        )
+        mid_x = (
+            bus.loc[sel["from_bus"], "x"].to_numpy() + bus.loc[sel["to_bus"], "x"].to_numpy()
+        ) / 2
+        mid_y = (
+            bus.loc[sel["from_bus"], "y"].to_numpy() + bus.loc[sel["to_bus"], "y"].to_numpy()
+        ) / 2
+        fig.add_scatter(
+            x=mid_x,
+            y=mid_y,
+            mode="markers",
+            marker={"size": 4, "color": colour, "opacity": 0.4},
+            showlegend=False,
+            hovertemplate="%{text}<extra></extra>",
+            text=[
+                f"line {i} {n}: {fmt(v, 3)} %"
+                for i, n, v in zip(sel.index, sel["name"], sel["loading"], strict=True)
+            ],
+        )
     if not topo.trafo.empty:
         xs, ys = _segments(bus, topo.trafo["hv_bus"], topo.trafo["lv_bus"])
-        fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": "#444", "width": 3, "dash": "dot"},
-                        name="transformer", hoverinfo="skip")
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": "#444", "width": 3, "dash": "dot"},
+            name="transformer",
+            hoverinfo="skip",
+        )
         tr = topo.trafo.join(tl.rename("loading"), how="left")
         fig.add_scatter(
-            x=bus.loc[tr["lv_bus"], "x"].to_numpy(), y=bus.loc[tr["lv_bus"], "y"].to_numpy(),
-            mode="markers", showlegend=False, hovertemplate="%{text}<extra></extra>",
-            marker={"symbol": "diamond", "size": 12, "color": [_loading_colour(v) for v in tr["loading"]],
-                    "line": {"width": 1, "color": "#222"}},
-            text=[f"trafo {i} {n}: {fmt(v, 3)} %" for i, n, v in zip(tr.index, tr["name"], tr["loading"], strict=True)])
+            x=bus.loc[tr["lv_bus"], "x"].to_numpy(),
+            y=bus.loc[tr["lv_bus"], "y"].to_numpy(),
+            mode="markers",
+            showlegend=False,
+            hovertemplate="%{text}<extra></extra>",
+            marker={
+                "symbol": "diamond",
+                "size": 12,
+                "color": [_loading_colour(v) for v in tr["loading"]],
+                "line": {"width": 1, "color": "#222"},
+            },
+            text=[
+                f"trafo {i} {n}: {fmt(v, 3)} %"
+                for i, n, v in zip(tr.index, tr["name"], tr["loading"], strict=True)
+            ],
+        )
     b = bus.join(vm.rename("vm_pu"), how="left")
     fig.add_scatter(
-        x=b["x"], y=b["y"], mode="markers", name="bus voltage",
-        marker={"size": 7, "color": b["vm_pu"], "colorscale": "RdBu", "cmin": 0.9, "cmax": 1.1,
-                "line": {"width": 0.5, "color": "#333"},
-                "colorbar": {"title": {"text": "voltage (pu)"}, "thickness": 12, "len": 0.8}},
+        x=b["x"],
+        y=b["y"],
+        mode="markers",
+        name="bus voltage",
+        marker={
+            "size": 7,
+            "color": b["vm_pu"],
+            "colorscale": "RdBu",
+            "cmin": 0.9,
+            "cmax": 1.1,
+            "line": {"width": 0.5, "color": "#333"},
+            "colorbar": {"title": {"text": "voltage (pu)"}, "thickness": 12, "len": 0.8},
+        },
         hovertemplate="%{text}<extra></extra>",
-        text=[f"bus {i} {n} ({kv:g} kV): {fmt(v, 4)} pu" for i, n, kv, v in zip(b.index, b["name"], b["vn_kv"], b["vm_pu"], strict=True)])
+        text=[
+            f"bus {i} {n} ({kv:g} kV): {fmt(v, 4)} pu"
+            for i, n, kv, v in zip(b.index, b["name"], b["vn_kv"], b["vm_pu"], strict=True)
+        ],
+    )
     if topo.geographic:
         fig.update_xaxes(title_text="longitude (deg E)")
         fig.update_yaxes(title_text="latitude (deg N)", scaleanchor="x", scaleratio=1.6)
     else:
         fig.update_xaxes(title_text="schematic x (no unit)", showticklabels=False)
         fig.update_yaxes(title_text="schematic y (no unit)", showticklabels=False)
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+    )
     return fig
 
 
@@ -614,21 +854,33 @@ def worst_elements(view: View, topo: Topology | None) -> dict[str, pd.DataFrame]
     vm = view.grid_now.get("vm_pu")
     if vm is not None and vm.notna().any():
         low = vm.dropna().sort_values().head(5)
-        out["Lowest bus voltages"] = pd.DataFrame({
-            "bus": low.index, "name": _names(topo.bus if topo else None, low.index),
-            "voltage (pu)": [f"{v:.4f}" for v in low]})
+        out["Lowest bus voltages"] = pd.DataFrame(
+            {
+                "bus": low.index,
+                "name": _names(topo.bus if topo else None, low.index),
+                "voltage (pu)": [f"{v:.4f}" for v in low],
+            }
+        )
     ll = view.grid_now.get("line_loading_pct")
     if ll is not None and ll.notna().any():
         high = ll.dropna().sort_values(ascending=False).head(5)
-        out["Most loaded lines"] = pd.DataFrame({
-            "line": high.index, "name": _names(topo.line if topo else None, high.index),
-            "loading (%)": [f"{v:.1f}" for v in high]})
+        out["Most loaded lines"] = pd.DataFrame(
+            {
+                "line": high.index,
+                "name": _names(topo.line if topo else None, high.index),
+                "loading (%)": [f"{v:.1f}" for v in high],
+            }
+        )
     tl = view.grid_now.get("trafo_loading_pct")
     if tl is not None and tl.notna().any():
         high = tl.dropna().sort_values(ascending=False).head(5)
-        out["Most loaded transformers"] = pd.DataFrame({
-            "trafo": high.index, "name": _names(topo.trafo if topo else None, high.index),
-            "loading (%)": [f"{v:.1f}" for v in high]})
+        out["Most loaded transformers"] = pd.DataFrame(
+            {
+                "trafo": high.index,
+                "name": _names(topo.trafo if topo else None, high.index),
+                "loading (%)": [f"{v:.1f}" for v in high],
+            }
+        )
     return out
 
 
@@ -652,15 +904,24 @@ def render(view: View, key: str) -> None:
         st.warning(note)
     t = view.now.strftime("%Y-%m-%d %H:%M:%S")
     p = view.total.get("p_kw")
-    st.markdown(f"**{view.scenario}** · sim time **{t}** ({view.timezone}) · step "
-                f"{view.step_index + 1} of {view.step_count} · fleet power **{fmt_kw(p)}**",
-                help="One line from one snapshot: time and power always belong together.")
+    st.markdown(
+        f"**{view.scenario}** · sim time **{t}** ({view.timezone}) · step "
+        f"{view.step_index + 1} of {view.step_count} · fleet power **{fmt_kw(p)}**",
+        help="One line from one snapshot: time and power always belong together.",
+    )
     cols = st.columns(6)
-    cols[0].metric("Sim time", view.now.strftime("%m-%d %H:%M"), help=f"local time, {view.timezone}")
-    cols[1].metric("Fleet power", fmt_kw(p), help="sum of all fleets at the grid connection, + = charging")
+    cols[0].metric(
+        "Sim time", view.now.strftime("%m-%d %H:%M"), help=f"local time, {view.timezone}"
+    )
+    cols[1].metric(
+        "Fleet power", fmt_kw(p), help="sum of all fleets at the grid connection, + = charging"
+    )
     cols[2].metric("EMS target", fmt_kw(view.total.get("target_kw")))
-    cols[3].metric("Baseline", fmt_kw(view.total.get("baseline_p_kw")),
-                   help="the same fleet charging uncontrolled (plug in and charge)")
+    cols[3].metric(
+        "Baseline",
+        fmt_kw(view.total.get("baseline_p_kw")),
+        help="the same fleet charging uncontrolled (plug in and charge)",
+    )
     cols[4].metric("Plugged EVs", fmt(view.total.get("plugged_count")))
     cols[5].metric("Max trafo loading", _pct(view.grid_scalars.get("trafo_loading_max_pct")))
 
@@ -734,19 +995,35 @@ def render_kpis(kpis: dict[str, Any]) -> None:
     for key in KPI_FILL:
         if len(headline) % KPI_PER_ROW == 0 and headline:
             break
-        if key in kpis and (key, kpis[key]) not in headline and not isinstance(kpis[key], dict | list):
+        if (
+            key in kpis
+            and (key, kpis[key]) not in headline
+            and not isinstance(kpis[key], dict | list)
+        ):
             headline.append((key, kpis[key]))
     headline = headline[:KPI_CARDS]
     for start in range(0, len(headline), KPI_PER_ROW):
         cols = st.columns(KPI_PER_ROW)
-        for col, (key, value) in zip(cols, headline[start:start + KPI_PER_ROW], strict=False):
+        for col, (key, value) in zip(cols, headline[start : start + KPI_PER_ROW], strict=False):
             label, unit = kpi_label_unit(key)
             col.metric(f"{label} ({unit})" if unit else label, fmt(value), help=key, border=True)
     rest = [kv for kv in items if kv not in headline]
     if rest:
         with st.expander(f"All KPIs ({len(items)})"):
-            st.table(pd.DataFrame([{"KPI": kpi_label_unit(k)[0], "value": fmt(v), "unit": kpi_label_unit(k)[1],
-                                    "key": k} for k, v in items]), hide_index=True)
+            st.table(
+                pd.DataFrame(
+                    [
+                        {
+                            "KPI": kpi_label_unit(k)[0],
+                            "value": fmt(v),
+                            "unit": kpi_label_unit(k)[1],
+                            "key": k,
+                        }
+                        for k, v in items
+                    ]
+                ),
+                hide_index=True,
+            )
 
 
 def render_network(view: View, key: str) -> Topology | None:
@@ -777,13 +1054,16 @@ def render_hil(view: View) -> None:
     rows = []
     for cid, c in sorted(view.hil.items()):
         online = c.get("online")
-        rows.append({
-            "charger": cid,
-            "link": c.get("status") or ("online" if online else "offline" if online is not None else "?"),
-            "power (kW)": fmt(c.get("power_kw"), 3),
-            "state": c.get("charger_status") or "",
-            "last message (s ago)": fmt(c.get("last_message_age_s"), 2),
-        })
+        rows.append(
+            {
+                "charger": cid,
+                "link": c.get("status")
+                or ("online" if online else "offline" if online is not None else "?"),
+                "power (kW)": fmt(c.get("power_kw"), 3),
+                "state": c.get("charger_status") or "",
+                "last message (s ago)": fmt(c.get("last_message_age_s"), 2),
+            }
+        )
     st.table(pd.DataFrame(rows), hide_index=True)
     if view.step_lateness_s is not None:
         st.caption(f"step lateness behind the wall clock: {view.step_lateness_s:.3f} s")
@@ -804,7 +1084,9 @@ def known_runs() -> list[str]:
     base = Path.cwd() / "results"
     if not base.is_dir():
         return []
-    return sorted(str(p.relative_to(Path.cwd())) for p in base.iterdir() if (p / "summary.json").exists())
+    return sorted(
+        str(p.relative_to(Path.cwd())) for p in base.iterdir() if (p / "summary.json").exists()
+    )
 
 
 def live_page(address: str) -> None:
@@ -819,21 +1101,29 @@ def live_page(address: str) -> None:
         try:
             snap = feed.latest(wait_s=0.3)
             if snap is None:
-                st.info(f"No running simulation is publishing on {feed.subscriber.endpoint}. "
-                        f"Start one with `twin run --live {address}` (or `twin dashboard`), "
-                        "or switch to Replay in the sidebar. This page keeps listening.")
+                st.info(
+                    f"No running simulation is publishing on {feed.subscriber.endpoint}. "
+                    f"Start one with `twin run --live {address}` (or `twin dashboard`), "
+                    "or switch to Replay in the sidebar. This page keeps listening."
+                )
                 return
             silent = feed.subscriber.silent_s
             if snap.kind == "end":
                 final = snap.header.get("final") or {}
                 out_dir = snap.meta.get("out_dir", "")
-                st.success(f"Run finished ({final.get('status', '?')}): showing its last step. "
-                           f"Results in `{out_dir}` - [open it in replay](?mode=replay&run={out_dir}).")
+                st.success(
+                    f"Run finished ({final.get('status', '?')}): showing its last step. "
+                    f"Results in `{out_dir}` - [open it in replay](?mode=replay&run={out_dir})."
+                )
             elif silent > STALE_AFTER_S:
-                st.warning(f"No new data for {silent:.0f} s: the run may be paused or stopped "
-                           "(showing the last step received).")
+                st.warning(
+                    f"No new data for {silent:.0f} s: the run may be paused or stopped "
+                    "(showing the last step received)."
+                )
             render(view_from_snapshot(snap), key="live")
-            st.caption(f"live from {feed.subscriber.endpoint} · run {snap.run_id} · message {snap.header['seq']}")
+            st.caption(
+                f"live from {feed.subscriber.endpoint} · run {snap.run_id} · message {snap.header['seq']}"
+            )
         except Exception as err:  # noqa: BLE001 - a page shows a message, never a traceback
             st.error(f"The live view hit a problem: {type(err).__name__}: {err}")
 
@@ -843,8 +1133,10 @@ def live_page(address: str) -> None:
 def replay_page(run_dir: str) -> None:
     if not run_dir.strip():
         runs = known_runs()
-        st.info("Choose a results folder in the sidebar"
-                + (f" (found: {', '.join(runs)})." if runs else " (e.g. results/default)."))
+        st.info(
+            "Choose a results folder in the sidebar"
+            + (f" (found: {', '.join(runs)})." if runs else " (e.g. results/default).")
+        )
         return
     path = Path(run_dir).expanduser()
     summary_path = path / "summary.json"
@@ -858,13 +1150,21 @@ def replay_page(run_dir: str) -> None:
         topology_cache().get(run["scenario"]["grid_name"], run["scenario"]["grid_params"] or {})
     n = len(run["table"])
     times = pd.DatetimeIndex(pd.to_datetime(run["table"]["time"], utc=True)).tz_convert(
-        (run["scenario"] or {}).get("timezone") or "UTC")
+        (run["scenario"] or {}).get("timezone") or "UTC"
+    )
     if n <= 3000:
         labels = [t.strftime("%Y-%m-%d %H:%M:%S") for t in times]
-        chosen = st.select_slider("Time (local)", options=list(range(n)), value=n - 1,
-                                  format_func=lambda k: labels[k], key=f"replay-slider-{path}")
+        chosen = st.select_slider(
+            "Time (local)",
+            options=list(range(n)),
+            value=n - 1,
+            format_func=lambda k: labels[k],
+            key=f"replay-slider-{path}",
+        )
     else:
-        chosen = st.slider("Step (its time is in the line below)", 0, n - 1, n - 1, key=f"replay-slider-{path}")
+        chosen = st.slider(
+            "Step (its time is in the line below)", 0, n - 1, n - 1, key=f"replay-slider-{path}"
+        )
     render(view_from_run(str(path), run, int(chosen)), key="replay")
 
 
@@ -872,17 +1172,25 @@ def main() -> None:
     st.set_page_config(page_title="EV fleet twin", page_icon=":zap:", layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
     st.subheader("EV fleet twin dashboard")
-    mode_default = query_default("mode", "TWIN_DASHBOARD_MODE",
-                                 "replay" if os.environ.get("TWIN_REPLAY_DIR") else "live")
+    mode_default = query_default(
+        "mode", "TWIN_DASHBOARD_MODE", "replay" if os.environ.get("TWIN_REPLAY_DIR") else "live"
+    )
     with st.sidebar:
-        mode = st.radio("Mode", ["Live", "Replay"], index=1 if mode_default.lower() == "replay" else 0,
-                        help="Live: follow a run started with --live. Replay: open a results folder.")
+        mode = st.radio(
+            "Mode",
+            ["Live", "Replay"],
+            index=1 if mode_default.lower() == "replay" else 0,
+            help="Live: follow a run started with --live. Replay: open a results folder.",
+        )
         if mode == "Live":
-            address = st.text_input("Telemetry address",
-                                    query_default("address", "TWIN_LIVE_ADDRESS", DEFAULT_ADDRESS))
+            address = st.text_input(
+                "Telemetry address", query_default("address", "TWIN_LIVE_ADDRESS", DEFAULT_ADDRESS)
+            )
         else:
             runs = known_runs()
-            run_dir = st.text_input("Results folder", query_default("run", "TWIN_REPLAY_DIR", runs[0] if runs else ""))
+            run_dir = st.text_input(
+                "Results folder", query_default("run", "TWIN_REPLAY_DIR", runs[0] if runs else "")
+            )
             if runs:
                 st.caption("Runs in results/: " + ", ".join(runs))
     try:

@@ -77,7 +77,9 @@ class EventKind:
     DISCONNECT = "disconnect"  # link lost (ChargerUnavailable / transport error)
     TIMEOUT = "timeout"  # a call or the connection attempt ran out of time
     REJECTED = "rejected"  # set-point refused (Rejected / NotSupported status) -> degraded
-    CALLERROR = "callerror"  # set-point answered with a protocol error (e.g. OCPP CALLERROR) -> degraded
+    CALLERROR = (
+        "callerror"  # set-point answered with a protocol error (e.g. OCPP CALLERROR) -> degraded
+    )
     RECOVERED = "recovered"  # a degraded charger accepted a set-point again
     RECONNECT = "reconnect"  # link back after being offline
     RESYNC = "resync"  # latest set-point re-sent after a reconnect
@@ -422,8 +424,10 @@ class HardwareBridge:
             raise
         with self._lock:
             state.last_sent_kw = power_kw
-            recovered = (state.link == LinkState.DEGRADED
-                         and self._clock() - state.refused_at_s >= self._recovery_s)
+            recovered = (
+                state.link == LinkState.DEGRADED
+                and self._clock() - state.refused_at_s >= self._recovery_s
+            )
             if recovered:
                 state.link = LinkState.ONLINE
         if recovered:

@@ -43,9 +43,14 @@ def _emulator_process(url: str, ids: list[str], version: str, concurrency: int, 
 
     async def main() -> None:
         gate = asyncio.Semaphore(concurrency)
-        emulators = [ChargePointEmulator(EmulatorConfig(url=url, charger_id=i, version=version,
-                                                        max_power_kw=6.0, meter_interval_s=300.0))
-                     for i in ids]
+        emulators = [
+            ChargePointEmulator(
+                EmulatorConfig(
+                    url=url, charger_id=i, version=version, max_power_kw=6.0, meter_interval_s=300.0
+                )
+            )
+            for i in ids
+        ]
         failures: list[str] = []
 
         async def start(emu: ChargePointEmulator) -> None:
@@ -57,8 +62,13 @@ def _emulator_process(url: str, ids: list[str], version: str, concurrency: int, 
 
         t0 = time.perf_counter()
         await asyncio.gather(*(start(e) for e in emulators))
-        conn.send({"started_s": time.perf_counter() - t0, "failures": failures[:5],
-                   "failed": len(failures)})
+        conn.send(
+            {
+                "started_s": time.perf_counter() - t0,
+                "failures": failures[:5],
+                "failed": len(failures),
+            }
+        )
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, conn.recv)  # "stop"
         targets = [e.target_kw for e in emulators if e.connected]
@@ -68,21 +78,31 @@ def _emulator_process(url: str, ids: list[str], version: str, concurrency: int, 
     asyncio.run(main())
 
 
-async def run_load(n: int, version: str, time_limit_s: float, concurrency: int, setpoint_kw: float) -> dict:
+async def run_load(
+    n: int, version: str, time_limit_s: float, concurrency: int, setpoint_kw: float
+) -> dict:
     from adapters.ocpp.central_system import CentralSystem
     from adapters.ocpp.config import ChargerAuth, CsmsConfig
 
     _raise_fd_limit(n + 256)
     ids = [f"CP{k:05d}" for k in range(n)]
-    config = CsmsConfig(host="127.0.0.1", port=0, chargers={i: ChargerAuth() for i in ids},
-                        meter_interval_s=300, heartbeat_interval_s=3600, response_timeout_s=60.0)
+    config = CsmsConfig(
+        host="127.0.0.1",
+        port=0,
+        chargers={i: ChargerAuth() for i in ids},
+        meter_interval_s=300,
+        heartbeat_interval_s=3600,
+        response_timeout_s=60.0,
+    )
     deadline = time.perf_counter() + time_limit_s
     result: dict[str, Any] = {"chargers": n, "version": version}
     cs = CentralSystem(config)
     await cs.start()
     ctx = mp.get_context("spawn")
     parent_end, child_end = ctx.Pipe()
-    child = ctx.Process(target=_emulator_process, args=(cs.url, ids, version, concurrency, child_end))
+    child = ctx.Process(
+        target=_emulator_process, args=(cs.url, ids, version, concurrency, child_end)
+    )
     try:
         t0 = time.perf_counter()
         child.start()
@@ -93,8 +113,12 @@ async def run_load(n: int, version: str, time_limit_s: float, concurrency: int, 
             await asyncio.sleep(0.2)
         started = parent_end.recv()
         online = sum(1 for i in ids if cs.session(i).online)
-        result.update(connect_s=time.perf_counter() - t0, connected=online, start_failures=started["failed"],
-                      start_failure_examples=started["failures"])
+        result.update(
+            connect_s=time.perf_counter() - t0,
+            connected=online,
+            start_failures=started["failed"],
+            start_failure_examples=started["failures"],
+        )
 
         rtt: list[float] = []
         errors: list[str] = []
@@ -109,20 +133,29 @@ async def run_load(n: int, version: str, time_limit_s: float, concurrency: int, 
 
         t1 = time.perf_counter()
         online_ids = [i for i in ids if cs.session(i).online]
-        await asyncio.wait_for(asyncio.gather(*(send(i) for i in online_ids)),
-                               max(deadline - time.perf_counter(), 1.0))
+        await asyncio.wait_for(
+            asyncio.gather(*(send(i) for i in online_ids)), max(deadline - time.perf_counter(), 1.0)
+        )
         result["broadcast_s"] = time.perf_counter() - t1
         ms = np.asarray(rtt) * 1000.0
-        result.update(acknowledged=len(rtt), broadcast_errors=len(errors), error_examples=errors[:3],
-                      rtt_p50_ms=float(np.percentile(ms, 50)) if ms.size else None,
-                      rtt_p99_ms=float(np.percentile(ms, 99)) if ms.size else None,
-                      rtt_max_ms=float(ms.max()) if ms.size else None,
-                      csms_peak_mb=_peak_mb())
+        result.update(
+            acknowledged=len(rtt),
+            broadcast_errors=len(errors),
+            error_examples=errors[:3],
+            rtt_p50_ms=float(np.percentile(ms, 50)) if ms.size else None,
+            rtt_p99_ms=float(np.percentile(ms, 99)) if ms.size else None,
+            rtt_max_ms=float(ms.max()) if ms.size else None,
+            csms_peak_mb=_peak_mb(),
+        )
         parent_end.send("stop")
-        end = await loop.run_in_executor(None, lambda: parent_end.recv() if parent_end.poll(60) else {})
+        end = await loop.run_in_executor(
+            None, lambda: parent_end.recv() if parent_end.poll(60) else {}
+        )
         targets = end.get("targets_kw", [])
-        result.update(emulators_peak_mb=end.get("peak_mb"),
-                      emulators_holding_setpoint=sum(1 for t in targets if abs(t - setpoint_kw) < 1e-6))
+        result.update(
+            emulators_peak_mb=end.get("peak_mb"),
+            emulators_holding_setpoint=sum(1 for t in targets if abs(t - setpoint_kw) < 1e-6),
+        )
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(cs.stop(timeout_s=5.0), 30.0)
@@ -134,7 +167,9 @@ async def run_load(n: int, version: str, time_limit_s: float, concurrency: int, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--chargers", type=int, default=10000)
     parser.add_argument("--version", choices=["1.6", "2.0.1", "2.1"], default="1.6")
     parser.add_argument("--time-limit", type=float, default=600.0, help="whole benchmark, s")
@@ -144,16 +179,26 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.chargers <= 20000:
         print("--chargers must be within 1..20000", file=sys.stderr)
         return 2
-    r = asyncio.run(run_load(args.chargers, args.version, args.time_limit, args.concurrency, args.setpoint_kw))
+    r = asyncio.run(
+        run_load(args.chargers, args.version, args.time_limit, args.concurrency, args.setpoint_kw)
+    )
     print(f"CSMS load, OCPP {r['version']}, {r['chargers']:,} emulated charge points on 127.0.0.1")
-    print(f"  connected            {r['connected']:,} / {r['chargers']:,} in {r['connect_s']:.1f} s "
-          f"(start failures: {r['start_failures']})")
-    print(f"  broadcast            {r['acknowledged']:,} acknowledged in {r['broadcast_s']:.2f} s "
-          f"(errors: {r['broadcast_errors']})")
-    print(f"  round trip           p50 {r['rtt_p50_ms']:.1f} ms, p99 {r['rtt_p99_ms']:.1f} ms, "
-          f"max {r['rtt_max_ms']:.1f} ms (all sent at once)")
+    print(
+        f"  connected            {r['connected']:,} / {r['chargers']:,} in {r['connect_s']:.1f} s "
+        f"(start failures: {r['start_failures']})"
+    )
+    print(
+        f"  broadcast            {r['acknowledged']:,} acknowledged in {r['broadcast_s']:.2f} s "
+        f"(errors: {r['broadcast_errors']})"
+    )
+    print(
+        f"  round trip           p50 {r['rtt_p50_ms']:.1f} ms, p99 {r['rtt_p99_ms']:.1f} ms, "
+        f"max {r['rtt_max_ms']:.1f} ms (all sent at once)"
+    )
     print(f"  emulators holding the set-point: {r['emulators_holding_setpoint']:,}")
-    print(f"  peak memory          CSMS {r['csms_peak_mb']:.0f} MB, emulators {r['emulators_peak_mb'] or 0:.0f} MB")
+    print(
+        f"  peak memory          CSMS {r['csms_peak_mb']:.0f} MB, emulators {r['emulators_peak_mb'] or 0:.0f} MB"
+    )
     for example in r["start_failure_examples"] + r["error_examples"]:
         print(f"  e.g. {example}")
     return 0

@@ -106,8 +106,10 @@ def main() -> None:
     numba = importlib.util.find_spec("numba") is not None
     steps = _inputs(net, max(args.steps, args.lightsim_steps), args.seed)
     few = steps[: args.steps]
-    print(f"grid {args.grid}: {len(net.bus)} buses, {len(net.line)} lines, {len(net.trafo)} trafos, "
-          f"{len(net.load)} loads (+{len(net.bus)} EV loads), {len(net.sgen)} sgens; numba={numba}")
+    print(
+        f"grid {args.grid}: {len(net.bus)} buses, {len(net.line)} lines, {len(net.trafo)} trafos, "
+        f"{len(net.load)} loads (+{len(net.bus)} EV loads), {len(net.sgen)} sgens; numba={numba}"
+    )
 
     rows = []
     plain_t, plain_vm = _time_runpp(net, few, lightsim2grid=False, numba=numba)
@@ -123,17 +125,26 @@ def main() -> None:
     rows.append(("PowerFlow(backend='lightsim2grid')", ls_t, ls_vm, args.lightsim_steps))
 
     base_ms = statistics.median(plain_t) * 1e3
-    print(f"\n{'method':40s} {'steps':>6s} {'median ms':>10s} {'mean ms':>9s} {'speed-up':>9s} "
-          f"{'max |dvm| vs plain':>19s}")
+    print(
+        f"\n{'method':40s} {'steps':>6s} {'median ms':>10s} {'mean ms':>9s} {'speed-up':>9s} "
+        f"{'max |dvm| vs plain':>19s}"
+    )
     for name, times, vms, n in rows:
         med = statistics.median(times) * 1e3
-        dvm = max(float(np.nanmax(np.abs(vms[k] - plain_vm[k]))) for k in range(min(len(vms), len(plain_vm))))
-        print(f"{name:40s} {n:6d} {med:10.3f} {statistics.fmean(times) * 1e3:9.3f} "
-              f"{base_ms / med:8.1f}x {dvm:19.2e}")
+        dvm = max(
+            float(np.nanmax(np.abs(vms[k] - plain_vm[k])))
+            for k in range(min(len(vms), len(plain_vm)))
+        )
+        print(
+            f"{name:40s} {n:6d} {med:10.3f} {statistics.fmean(times) * 1e3:9.3f} "
+            f"{base_ms / med:8.1f}x {dvm:19.2e}"
+        )
     solver_ms = statistics.median(ls_solver) * 1e3
     ls_ms = statistics.median(ls_t) * 1e3
-    print(f"\nlightsim2grid: ac_pf itself {solver_ms:.3f} ms of {ls_ms:.3f} ms per step "
-          f"(our per-step overhead {ls_ms - solver_ms:.3f} ms)")
+    print(
+        f"\nlightsim2grid: ac_pf itself {solver_ms:.3f} ms of {ls_ms:.3f} ms per step "
+        f"(our per-step overhead {ls_ms - solver_ms:.3f} ms)"
+    )
 
 
 if __name__ == "__main__":

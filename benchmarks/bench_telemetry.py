@@ -74,7 +74,13 @@ def run_case(step: str, min_interval_s: float | None, subscriber: bool, out: Pat
     t0 = time.perf_counter()
     prepared.run(progress=False)
     wall_s = time.perf_counter() - t0
-    result = {"wall_s": wall_s, "steps": scenario.n_steps, "sent": None, "received": None, "call_us": None}
+    result = {
+        "wall_s": wall_s,
+        "steps": scenario.n_steps,
+        "sent": None,
+        "received": None,
+        "call_us": None,
+    }
     if publisher is not None:
         publisher.close()
         result |= {"sent": publisher.stats.sent, "call_us": publisher.stats.mean_call_us}
@@ -106,19 +112,63 @@ def main() -> None:
             for name, _, _ in CASES:
                 median = statistics.median(r["wall_s"] for r in runs[name])
                 last = runs[name][-1]
-                share = (None if last["call_us"] is None
-                         else 100 * last["call_us"] * 1e-6 * last["steps"] / last["wall_s"])
-                rows.append((step, name, last["steps"], median, 1000 * median / last["steps"],
-                             median / base_s, last["call_us"], share, last["sent"], last["received"]))
-    header = ("step", "case", "steps", "run s", "ms/step", "x no-telemetry", "us/call", "in obs %",
-              "sent", "received")
+                share = (
+                    None
+                    if last["call_us"] is None
+                    else 100 * last["call_us"] * 1e-6 * last["steps"] / last["wall_s"]
+                )
+                rows.append(
+                    (
+                        step,
+                        name,
+                        last["steps"],
+                        median,
+                        1000 * median / last["steps"],
+                        median / base_s,
+                        last["call_us"],
+                        share,
+                        last["sent"],
+                        last["received"],
+                    )
+                )
+    header = (
+        "step",
+        "case",
+        "steps",
+        "run s",
+        "ms/step",
+        "x no-telemetry",
+        "us/call",
+        "in obs %",
+        "sent",
+        "received",
+    )
     widths = (6, 26, 6, 8, 8, 14, 8, 8, 6, 9)
-    print("  ".join(h.rjust(w) if i > 1 else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))))
+    print(
+        "  ".join(
+            h.rjust(w) if i > 1 else h.ljust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    )
     for r in rows:
-        cells = (r[0], r[1], str(r[2]), f"{r[3]:.3f}", f"{r[4]:.2f}", f"{r[5]:.3f}",
-                 "-" if r[6] is None else f"{r[6]:.0f}", "-" if r[7] is None else f"{r[7]:.1f}",
-                 "-" if r[8] is None else str(r[8]), "-" if r[9] is None else str(r[9]))
-        print("  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))))
+        cells = (
+            r[0],
+            r[1],
+            str(r[2]),
+            f"{r[3]:.3f}",
+            f"{r[4]:.2f}",
+            f"{r[5]:.3f}",
+            "-" if r[6] is None else f"{r[6]:.0f}",
+            "-" if r[7] is None else f"{r[7]:.1f}",
+            "-" if r[8] is None else str(r[8]),
+            "-" if r[9] is None else str(r[9]),
+        )
+        print(
+            "  ".join(
+                c.rjust(w) if i > 1 else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+        )
 
 
 if __name__ == "__main__":

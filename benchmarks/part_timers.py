@@ -15,16 +15,25 @@ MODEL_PARTS: dict[str, list[str]] = {
     "power flow": ["grids.powerflow:PowerFlow.solve"],
     "fleet step": ["twin.fleet.model:Fleet.step"],
     "EMS decide": ["twin.ems.controller:EnergyManagementSystem.decide"],
-    "fleet views + baseline ranges": ["twin.fleet.model:Fleet.view", "twin.ems.feasibility:feasible_range"],
+    "fleet views + baseline ranges": [
+        "twin.fleet.model:Fleet.view",
+        "twin.ems.feasibility:feasible_range",
+    ],
     "records": ["twin.records:fleet_record", "twin.records:ems_record"],
 }
 """Part name -> `module:function` or `module:Class.method` of the models (none calls another)."""
 
 SIMULATOR_METHODS: list[str] = [
     f"twin.sims.{module}:{cls}.{method}"
-    for module, cls in (("fleet_sim", "FleetSim"), ("ems_sim", "EmsSim"), ("grid_sim", "GridSim"),
-                        ("signal_sim", "SignalSim"), ("recorder_sim", "RecorderSim"),
-                        ("hardware_sim", "HardwareSim"), ("fleet_control_sim", "FleetControlSim"))
+    for module, cls in (
+        ("fleet_sim", "FleetSim"),
+        ("ems_sim", "EmsSim"),
+        ("grid_sim", "GridSim"),
+        ("signal_sim", "SignalSim"),
+        ("recorder_sim", "RecorderSim"),
+        ("hardware_sim", "HardwareSim"),
+        ("fleet_control_sim", "FleetControlSim"),
+    )
     for method in ("step", "get_data")
 ]
 """Every simulator entry point mosaik calls: their total minus the model parts is the simulators'

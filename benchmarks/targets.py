@@ -39,32 +39,55 @@ class Target:
 def _default_fleet_of(n: int) -> dict[str, int]:
     # default.yaml mixes 120 commuters / 40 vans / 140 households (300 EVs); keep the mix.
     commuters, business = round(n * 0.4), round(n * 40 / 300)
-    return {"fleets.commuters.count": commuters, "fleets.business.count": business,
-            "fleets.households.count": n - commuters - business}
+    return {
+        "fleets.commuters.count": commuters,
+        "fleets.business.count": business,
+        "fleets.households.count": n - commuters - business,
+    }
 
 
 TARGETS: dict[str, Target] = {
     "city": Target(
-        name="city", title="city_2030: 12,000 EVs, 1 year at 15 min",
-        scenario=SCENARIOS / "city_2030.yaml", naive_span_s=86400,
-        wall_max_s=60.0, memory_max_mb=2048.0, speedup_min=30.0,
-        quick_overrides={"duration": "30d"}, quick_naive_span_s=6 * 3600,
+        name="city",
+        title="city_2030: 12,000 EVs, 1 year at 15 min",
+        scenario=SCENARIOS / "city_2030.yaml",
+        naive_span_s=86400,
+        wall_max_s=60.0,
+        memory_max_mb=2048.0,
+        speedup_min=30.0,
+        quick_overrides={"duration": "30d"},
+        quick_naive_span_s=6 * 3600,
     ),
     "day1s": Target(
-        name="day1s", title="1,000 EVs, 1 day at 1 s",
+        name="day1s",
+        title="1,000 EVs, 1 day at 1 s",
         scenario=SCENARIOS / "default.yaml",
-        overrides={"step": "1s", "outputs.grid_detail": False, "outputs.chunk_steps": 20000,
-                   **_default_fleet_of(1000)},
-        naive_span_s=900, wall_max_s=60.0,
-        quick_overrides={"duration": "2h", "start": "2025-06-04T07:00:00"}, quick_naive_span_s=300,
+        overrides={
+            "step": "1s",
+            "outputs.grid_detail": False,
+            "outputs.chunk_steps": 20000,
+            **_default_fleet_of(1000),
+        },
+        naive_span_s=900,
+        wall_max_s=60.0,
+        quick_overrides={"duration": "2h", "start": "2025-06-04T07:00:00"},
+        quick_naive_span_s=300,
     ),
     "realtime": Target(
-        name="realtime", title="real time: 200 chargers at 1 s (07:00-09:00)",
+        name="realtime",
+        title="real time: 200 chargers at 1 s (07:00-09:00)",
         scenario=SCENARIOS / "default.yaml",
         # One model step per mosaik step, as a real-time (HIL) run steps: every step is timed alone.
-        overrides={"step": "1s", "duration": "2h", "start": "2025-06-04T07:00:00", "block_steps": 1,
-                   **_default_fleet_of(200)},
-        naive_span_s=600, p99_step_max_ms=50.0,
-        quick_overrides={"duration": "30min"}, quick_naive_span_s=300,
+        overrides={
+            "step": "1s",
+            "duration": "2h",
+            "start": "2025-06-04T07:00:00",
+            "block_steps": 1,
+            **_default_fleet_of(200),
+        },
+        naive_span_s=600,
+        p99_step_max_ms=50.0,
+        quick_overrides={"duration": "30min"},
+        quick_naive_span_s=300,
     ),
 }

@@ -44,8 +44,11 @@ def _step_stats_ms(step_wall_s: np.ndarray) -> dict[str, float]:
     if not step_wall_s.size:
         return {}
     ms = step_wall_s * 1000.0
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max())}
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+    }
 
 
 def _step_wall_s(stamps: np.ndarray, block: int) -> np.ndarray:
@@ -64,7 +67,9 @@ def measure_twin(target: Target, quick: bool, out_dir: Path) -> dict[str, Any]:
     stamps: list[float] = []
     timers = PartTimers(TWIN_PARTS).install()
     t0 = time.perf_counter()
-    prepared = prepare_run(scenario, out_dir, observers=[lambda row, detail: stamps.append(time.perf_counter())])
+    prepared = prepare_run(
+        scenario, out_dir, observers=[lambda row, detail: stamps.append(time.perf_counter())]
+    )
     t1 = time.perf_counter()
     world_run = prepared.world.run
     spans: dict[str, float] = {}
@@ -88,14 +93,24 @@ def measure_twin(target: Target, quick: bool, out_dir: Path) -> dict[str, Any]:
     parts["results + KPIs"] = (t2 - t1) - spans["world_run_s"]
     steps = scenario.n_steps
     return {
-        "kind": "twin", "target": target.name, "steps": steps, "steps_run": steps,
-        "sim_seconds": scenario.duration, "ev_count": scenario.ev_count,
-        "setup_s": t1 - t0, "run_s": t2 - t1, "wall_s": t2 - t0, "extrapolated": False,
+        "kind": "twin",
+        "target": target.name,
+        "steps": steps,
+        "steps_run": steps,
+        "sim_seconds": scenario.duration,
+        "ev_count": scenario.ev_count,
+        "setup_s": t1 - t0,
+        "run_s": t2 - t1,
+        "wall_s": t2 - t0,
+        "extrapolated": False,
         "per_step_ms": spans["world_run_s"] / steps * 1000.0,
-        "peak_mb": _peak_mb(), "cpu_s": _cpu_s(), "parts_s": parts,
+        "peak_mb": _peak_mb(),
+        "cpu_s": _cpu_s(),
+        "parts_s": parts,
         "block_steps": prepared.block_steps,
         **_step_stats_ms(_step_wall_s(np.asarray([t1, *stamps]), prepared.block_steps)),
-        "status": outcome.summary.get("status"), "out_dir": str(out_dir),
+        "status": outcome.summary.get("status"),
+        "out_dir": str(out_dir),
     }
 
 
@@ -103,19 +118,31 @@ def measure_naive(target: Target, quick: bool, compare: Path | None) -> dict[str
     from benchmarks.naive.world import run_naive
 
     scenario = load_target_scenario(target, quick)
-    span_s = min(scenario.duration, (target.quick_naive_span_s if quick and target.quick_naive_span_s
-                                     else target.naive_span_s))
+    span_s = min(
+        scenario.duration,
+        (target.quick_naive_span_s if quick and target.quick_naive_span_s else target.naive_span_s),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run = run_naive(scenario, span_s)
     per_step_s = run.run_s / run.steps
     wall_s = run.setup_s + per_step_s * scenario.n_steps
     result = {
-        "kind": "naive", "target": target.name, "steps": scenario.n_steps, "steps_run": run.steps,
-        "sim_seconds": scenario.duration, "ev_count": scenario.ev_count, "entities": run.entities,
-        "setup_s": run.setup_s, "run_s": run.run_s, "wall_s": wall_s,
-        "extrapolated": run.steps < scenario.n_steps, "per_step_ms": per_step_s * 1000.0,
-        "peak_mb": _peak_mb(), "cpu_s": _cpu_s(), **_step_stats_ms(np.asarray(run.step_wall_s)),
+        "kind": "naive",
+        "target": target.name,
+        "steps": scenario.n_steps,
+        "steps_run": run.steps,
+        "sim_seconds": scenario.duration,
+        "ev_count": scenario.ev_count,
+        "entities": run.entities,
+        "setup_s": run.setup_s,
+        "run_s": run.run_s,
+        "wall_s": wall_s,
+        "extrapolated": run.steps < scenario.n_steps,
+        "per_step_ms": per_step_s * 1000.0,
+        "peak_mb": _peak_mb(),
+        "cpu_s": _cpu_s(),
+        **_step_stats_ms(np.asarray(run.step_wall_s)),
     }
     if compare is not None:
         result["max_fleet_power_diff_kw"] = _compare(run.rows, compare)
@@ -135,7 +162,9 @@ def _compare(rows: list[dict[str, Any]], twin_dir: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("kind", choices=["twin", "naive"])
     parser.add_argument("--target", choices=sorted(TARGETS), required=True)
     parser.add_argument("--quick", action="store_true")

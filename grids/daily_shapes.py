@@ -14,10 +14,34 @@ KASHIWA_LONGITUDE_DEG = 139.97
 # Normalised hourly demand of a Japanese household (peak 1.0 at 20:00): a low night, a morning
 # peak around 7-8 h, a flat midday and the evening peak 18-22 h. Shape after typical published
 # residential load curves; a stand-in, not measured data.
-_RESIDENTIAL_HOURLY = np.array([
-    0.45, 0.38, 0.35, 0.33, 0.33, 0.38, 0.55, 0.72, 0.68, 0.55, 0.50, 0.50,
-    0.52, 0.50, 0.48, 0.50, 0.58, 0.72, 0.88, 0.98, 1.00, 0.95, 0.82, 0.62,
-])
+_RESIDENTIAL_HOURLY = np.array(
+    [
+        0.45,
+        0.38,
+        0.35,
+        0.33,
+        0.33,
+        0.38,
+        0.55,
+        0.72,
+        0.68,
+        0.55,
+        0.50,
+        0.50,
+        0.52,
+        0.50,
+        0.48,
+        0.50,
+        0.58,
+        0.72,
+        0.88,
+        0.98,
+        1.00,
+        0.95,
+        0.82,
+        0.62,
+    ]
+)
 
 
 def residential_load_pu(hour_of_day: np.ndarray, day_of_year: np.ndarray) -> np.ndarray:
@@ -71,10 +95,14 @@ def solar_elevation_sin(
     declination = np.deg2rad(23.45) * np.sin(2.0 * np.pi * (284.0 + d) / 365.0)
     b = 2.0 * np.pi * (d - 81.0) / 364.0
     equation_of_time_min = 9.87 * np.sin(2 * b) - 7.53 * np.cos(b) - 1.5 * np.sin(b)
-    solar_hour = np.asarray(utc_hour, dtype=float) + longitude_deg / 15.0 + equation_of_time_min / 60.0
+    solar_hour = (
+        np.asarray(utc_hour, dtype=float) + longitude_deg / 15.0 + equation_of_time_min / 60.0
+    )
     hour_angle = np.deg2rad(15.0 * (solar_hour - 12.0))
     lat = np.deg2rad(latitude_deg)
-    return np.sin(lat) * np.sin(declination) + np.cos(lat) * np.cos(declination) * np.cos(hour_angle)
+    return np.sin(lat) * np.sin(declination) + np.cos(lat) * np.cos(declination) * np.cos(
+        hour_angle
+    )
 
 
 def clear_sky_pv_pu(

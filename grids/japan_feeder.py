@@ -157,16 +157,30 @@ def build_japan_6kv_feeder(
     """
     import pandapower as pp
 
-    _check(n_sections >= 1 and int(n_sections) == n_sections, "n_sections", n_sections, "an integer >= 1")
+    _check(
+        n_sections >= 1 and int(n_sections) == n_sections,
+        "n_sections",
+        n_sections,
+        "an integer >= 1",
+    )
     _check(section_km > 0, "section_km", section_km, "> 0 km")
-    _check(transformers_per_section >= 0, "transformers_per_section", transformers_per_section, ">= 0")
-    _check(5.0 <= pole_transformer_kva <= 500.0, "pole_transformer_kva", pole_transformer_kva, "5..500 kVA")
+    _check(
+        transformers_per_section >= 0, "transformers_per_section", transformers_per_section, ">= 0"
+    )
+    _check(
+        5.0 <= pole_transformer_kva <= 500.0,
+        "pole_transformer_kva",
+        pole_transformer_kva,
+        "5..500 kVA",
+    )
     _check(houses_per_transformer >= 0, "houses_per_transformer", houses_per_transformer, ">= 0")
     _check(house_peak_kw >= 0, "house_peak_kw", house_peak_kw, ">= 0 kW")
     _check(0 < house_power_factor <= 1, "house_power_factor", house_power_factor, "in (0, 1]")
     _check(0 <= pv_share <= 1, "pv_share", pv_share, "in [0, 1]")
     _check(pv_kw_per_house >= 0, "pv_kw_per_house", pv_kw_per_house, ">= 0 kW")
-    _check(lv_buses_per_transformer >= 1, "lv_buses_per_transformer", lv_buses_per_transformer, ">= 1")
+    _check(
+        lv_buses_per_transformer >= 1, "lv_buses_per_transformer", lv_buses_per_transformer, ">= 1"
+    )
     _check(lv_span_km > 0, "lv_span_km", lv_span_km, "> 0 km")
     _check(frequency_hz in (50, 60), "frequency_hz", frequency_hz, "50 or 60")
     _check(substation_mva > 0, "substation_mva", substation_mva, "> 0 MVA")
@@ -185,9 +199,18 @@ def build_japan_6kv_feeder(
         hv_bus = pp.create_bus(net, vn_kv=66.0, name="HV 66 kV", type="b")
         pp.create_ext_grid(net, hv_bus, vm_pu=sending_end_vm_pu, name="66 kV grid")
         pp.create_transformer_from_parameters(
-            net, hv_bus, mv_bus, sn_mva=substation_mva, vn_hv_kv=66.0, vn_lv_kv=6.6,
-            vkr_percent=0.5, vk_percent=7.5, pfe_kw=0.8 * substation_mva, i0_percent=0.3,
-            shift_degree=0.0, name="substation bank 66/6.6 kV",
+            net,
+            hv_bus,
+            mv_bus,
+            sn_mva=substation_mva,
+            vn_hv_kv=66.0,
+            vn_lv_kv=6.6,
+            vkr_percent=0.5,
+            vk_percent=7.5,
+            pfe_kw=0.8 * substation_mva,
+            i0_percent=0.3,
+            shift_degree=0.0,
+            name="substation bank 66/6.6 kV",
         )
     else:
         pp.create_ext_grid(net, mv_bus, vm_pu=sending_end_vm_pu, name="6.6 kV source")
@@ -202,29 +225,59 @@ def build_japan_6kv_feeder(
     for s in range(1, n_sections + 1):
         node = pp.create_bus(net, vn_kv=6.6, name=f"MV section {s}", type="n")
         pp.create_line_from_parameters(
-            net, previous, node, length_km=section_km, r_ohm_per_km=mv.r_ohm_per_km,
+            net,
+            previous,
+            node,
+            length_km=section_km,
+            r_ohm_per_km=mv.r_ohm_per_km,
             x_ohm_per_km=line_reactance_ohm_per_km(mv.diameter_mm, mv_gmd_m, frequency_hz),
             c_nf_per_km=line_capacitance_nf_per_km(mv.diameter_mm, mv_gmd_m),
-            max_i_ka=mv.max_i_ka, name=f"MV {conductor} {s}", type="ol",
+            max_i_ka=mv.max_i_ka,
+            name=f"MV {conductor} {s}",
+            type="ol",
         )
         previous = node
         for k in range(1, transformers_per_section + 1):
             tag = f"{s}-{k}"
             lv_buses = [pp.create_bus(net, vn_kv=0.2, name=f"pole {tag} LV", type="n")]
             pp.create_transformer_from_parameters(
-                net, node, lv_buses[0], sn_mva=pole_sn_mva, vn_hv_kv=6.6, vn_lv_kv=0.2,
-                vkr_percent=1.4, vk_percent=2.5, pfe_kw=0.002 * pole_transformer_kva,
-                i0_percent=1.5, shift_degree=0.0, name=f"pole transformer {tag}",
+                net,
+                node,
+                lv_buses[0],
+                sn_mva=pole_sn_mva,
+                vn_hv_kv=6.6,
+                vn_lv_kv=0.2,
+                vkr_percent=1.4,
+                vk_percent=2.5,
+                pfe_kw=0.002 * pole_transformer_kva,
+                i0_percent=1.5,
+                shift_degree=0.0,
+                name=f"pole transformer {tag}",
             )
             for j in range(2, lv_buses_per_transformer + 1):
                 lv_buses.append(pp.create_bus(net, vn_kv=0.2, name=f"LV {tag}-{j}", type="n"))
                 pp.create_line_from_parameters(
-                    net, lv_buses[-2], lv_buses[-1], length_km=lv_span_km,
-                    r_ohm_per_km=LV_CONDUCTOR.r_ohm_per_km, x_ohm_per_km=lv_x, c_nf_per_km=lv_c,
-                    max_i_ka=LV_CONDUCTOR.max_i_ka, name=f"LV OW 38 {tag}-{j}", type="ol",
+                    net,
+                    lv_buses[-2],
+                    lv_buses[-1],
+                    length_km=lv_span_km,
+                    r_ohm_per_km=LV_CONDUCTOR.r_ohm_per_km,
+                    x_ohm_per_km=lv_x,
+                    c_nf_per_km=lv_c,
+                    max_i_ka=LV_CONDUCTOR.max_i_ka,
+                    name=f"LV OW 38 {tag}-{j}",
+                    type="ol",
                 )
-            _add_houses(net, lv_buses, houses_per_transformer, house_p_mw, house_q_mvar,
-                        pv_share, pv_kw_per_house / 1000.0, tag)
+            _add_houses(
+                net,
+                lv_buses,
+                houses_per_transformer,
+                house_p_mw,
+                house_q_mvar,
+                pv_share,
+                pv_kw_per_house / 1000.0,
+                tag,
+            )
     return net
 
 
@@ -241,19 +294,35 @@ def _add_houses(
     import pandapower as pp
 
     # Spread houses evenly along the LV chain; the first buses take the remainder.
-    per_bus = [n_houses // len(lv_buses) + (i < n_houses % len(lv_buses)) for i in range(len(lv_buses))]
+    per_bus = [
+        n_houses // len(lv_buses) + (i < n_houses % len(lv_buses)) for i in range(len(lv_buses))
+    ]
     house = 0
     for bus, count in zip(lv_buses, per_bus, strict=True):
         for _ in range(count):
             house += 1
-            pp.create_load(net, bus, p_mw=house_p_mw, q_mvar=house_q_mvar,
-                           name=f"house {tag}-{house}", type="house")
+            pp.create_load(
+                net,
+                bus,
+                p_mw=house_p_mw,
+                q_mvar=house_q_mvar,
+                name=f"house {tag}-{house}",
+                type="house",
+            )
         n_pv = round(pv_share * count)
         if n_pv > 0 and pv_mw_per_house > 0:
-            pp.create_sgen(net, bus, p_mw=n_pv * pv_mw_per_house, q_mvar=0.0,
-                           name=f"rooftop PV {tag} x{n_pv}", type="PV")
+            pp.create_sgen(
+                net,
+                bus,
+                p_mw=n_pv * pv_mw_per_house,
+                q_mvar=0.0,
+                name=f"rooftop PV {tag} x{n_pv}",
+                type="PV",
+            )
 
 
 def _check(ok: bool, name: str, value: object, expected: str) -> None:
     if not ok:
-        raise GridParameterError(f"japan_6kv_feeder: {name}={value!r} is invalid; expected {expected}")
+        raise GridParameterError(
+            f"japan_6kv_feeder: {name}={value!r} is invalid; expected {expected}"
+        )

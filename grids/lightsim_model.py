@@ -34,11 +34,26 @@ if TYPE_CHECKING:
 
 # Elements lightsim2grid cannot model; they are accepted only when out of service or absent.
 _UNSUPPORTED_TABLES = (
-    "trafo3w", "impedance", "ward", "xward", "motor", "asymmetric_load", "asymmetric_sgen",
-    "svc", "tcsc", "ssc", "vsc",
+    "trafo3w",
+    "impedance",
+    "ward",
+    "xward",
+    "motor",
+    "asymmetric_load",
+    "asymmetric_sgen",
+    "svc",
+    "tcsc",
+    "ssc",
+    "vsc",
 )
-_ZIP_COLUMNS = ("const_z_p_percent", "const_i_p_percent", "const_z_q_percent", "const_i_q_percent",
-                "const_z_percent", "const_i_percent")
+_ZIP_COLUMNS = (
+    "const_z_p_percent",
+    "const_i_p_percent",
+    "const_z_q_percent",
+    "const_i_q_percent",
+    "const_z_percent",
+    "const_i_percent",
+)
 _TAP_TYPES_APPLIED = ("Ratio", "Symmetrical")
 
 
@@ -107,8 +122,14 @@ def build_lightsim_model(net: pandapowerNet) -> LightsimModel:
 
     n_net_loads = len(c.load)
     ev_buses = np.array([representative[b] for b in net.bus.index], dtype=np.int64)
-    pp.create_loads(c, ev_buses, p_mw=0.0, q_mvar=0.0, name="ev",
-                    in_service=net.bus["in_service"].to_numpy(dtype=bool))
+    pp.create_loads(
+        c,
+        ev_buses,
+        p_mw=0.0,
+        q_mvar=0.0,
+        name="ev",
+        in_service=net.bus["in_service"].to_numpy(dtype=bool),
+    )
 
     lookup = {int(old): new for new, old in enumerate(c.bus.index)}
     pp.toolbox.reindex_buses(c, dict(lookup))
@@ -146,12 +167,24 @@ def build_lightsim_model(net: pandapowerNet) -> LightsimModel:
     cold_start_v = dc if dc.size == flat.size and np.all(np.isfinite(dc)) else flat
     cut_off = _cut_off_buses(c, open_line_sides, open_trafo_sides)
     dead_buses = cut_off[bus_position] | ~net.bus["in_service"].to_numpy(dtype=bool)
-    dead_lines = cut_off[c.line["from_bus"].to_numpy(dtype=np.int64)] | cut_off[
-        c.line["to_bus"].to_numpy(dtype=np.int64)]
-    dead_trafos = cut_off[c.trafo["hv_bus"].to_numpy(dtype=np.int64)] | cut_off[
-        c.trafo["lv_bus"].to_numpy(dtype=np.int64)]
-    return LightsimModel(grid, bus_position, n_net_loads, slack_gen_ids, cold_start_v,
-                         dead_buses, dead_lines, dead_trafos)
+    dead_lines = (
+        cut_off[c.line["from_bus"].to_numpy(dtype=np.int64)]
+        | cut_off[c.line["to_bus"].to_numpy(dtype=np.int64)]
+    )
+    dead_trafos = (
+        cut_off[c.trafo["hv_bus"].to_numpy(dtype=np.int64)]
+        | cut_off[c.trafo["lv_bus"].to_numpy(dtype=np.int64)]
+    )
+    return LightsimModel(
+        grid,
+        bus_position,
+        n_net_loads,
+        slack_gen_ids,
+        cold_start_v,
+        dead_buses,
+        dead_lines,
+        dead_trafos,
+    )
 
 
 def _cut_off_buses(
@@ -163,11 +196,15 @@ def _cut_off_buses(
 
     n = len(c.bus)
     ends = []
-    for table, a, b, open_sides in (("line", "from_bus", "to_bus", open_line_sides),
-                                    ("trafo", "hv_bus", "lv_bus", open_trafo_sides)):
+    for table, a, b, open_sides in (
+        ("line", "from_bus", "to_bus", open_line_sides),
+        ("trafo", "hv_bus", "lv_bus", open_trafo_sides),
+    ):
         df = c[table]
         closed = df["in_service"].to_numpy(dtype=bool) & ~df.index.isin(list(open_sides))
-        ends.append((df[a].to_numpy(dtype=np.int64)[closed], df[b].to_numpy(dtype=np.int64)[closed]))
+        ends.append(
+            (df[a].to_numpy(dtype=np.int64)[closed], df[b].to_numpy(dtype=np.int64)[closed])
+        )
     rows = np.concatenate([e[0] for e in ends])
     cols = np.concatenate([e[1] for e in ends])
     graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
@@ -180,14 +217,18 @@ def _check_supported(net: pandapowerNet) -> None:
     problems = []
     for table in _UNSUPPORTED_TABLES:
         if table in net and len(net[table]) and net[table]["in_service"].astype(bool).any():
-            problems.append(f"{table} ({int(net[table]['in_service'].astype(bool).sum())} in service)")
+            problems.append(
+                f"{table} ({int(net[table]['in_service'].astype(bool).sum())} in service)"
+            )
     for col in _ZIP_COLUMNS:
         if col in net.load and (net.load[col].fillna(0.0) != 0.0).any():
             problems.append(f"voltage-dependent loads (load.{col} != 0)")
             break
     if int(net.ext_grid["in_service"].astype(bool).sum()) != 1:
-        problems.append(f"{int(net.ext_grid['in_service'].astype(bool).sum())} ext_grids in service "
-                        "(exactly one is supported)")
+        problems.append(
+            f"{int(net.ext_grid['in_service'].astype(bool).sum())} ext_grids in service "
+            "(exactly one is supported)"
+        )
     if len(net.gen) and "slack" in net.gen and net.gen["slack"].astype(bool).any():
         problems.append("gen with slack=True (the slack must be the ext_grid)")
     if len(net.trafo):
@@ -203,7 +244,8 @@ def _check_supported(net: pandapowerNet) -> None:
             problems.append("closed bus-bus switches with z_ohm != 0")
     if problems:
         raise UnsupportedGridError(
-            "the lightsim2grid backend cannot model this net: " + "; ".join(problems)
+            "the lightsim2grid backend cannot model this net: "
+            + "; ".join(problems)
             + '. Use PowerFlow(net, backend="pandapower") instead.'
         )
 
@@ -261,9 +303,15 @@ def _drop_elements_at_out_of_service_buses(c: pandapowerNet) -> None:
     out = c.bus.index[~c.bus["in_service"].astype(bool)]
     if not len(out):
         return
-    for table, columns in (("load", ("bus",)), ("sgen", ("bus",)), ("storage", ("bus",)),
-                           ("gen", ("bus",)), ("shunt", ("bus",)), ("line", ("from_bus", "to_bus")),
-                           ("trafo", ("hv_bus", "lv_bus"))):
+    for table, columns in (
+        ("load", ("bus",)),
+        ("sgen", ("bus",)),
+        ("storage", ("bus",)),
+        ("gen", ("bus",)),
+        ("shunt", ("bus",)),
+        ("line", ("from_bus", "to_bus")),
+        ("trafo", ("hv_bus", "lv_bus")),
+    ):
         if table in c and len(c[table]):
             touches = np.zeros(len(c[table]), dtype=bool)
             for col in columns:

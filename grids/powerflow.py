@@ -108,7 +108,9 @@ class PowerFlow:
         elif backend == "pandapower":
             self._solver = _PandapowerSolver(net, max_iteration, tolerance_mva)
         else:
-            raise ValueError(f"unknown power-flow backend {backend!r}; use 'lightsim2grid' or 'pandapower'")
+            raise ValueError(
+                f"unknown power-flow backend {backend!r}; use 'lightsim2grid' or 'pandapower'"
+            )
 
     def positions_of_buses(self, bus_ids: np.ndarray | list[int]) -> np.ndarray:
         """Positions in ``bus_ids`` (and in ``vm_pu`` / EV arrays) of the given net bus ids.
@@ -205,8 +207,12 @@ class _LightsimSolver:
         self._trafo_pct_hv = trafo["vn_hv_kv"].to_numpy(dtype=float) * _SQRT3 * 100.0 / rating_mva
         self._trafo_pct_lv = trafo["vn_lv_kv"].to_numpy(dtype=float) * _SQRT3 * 100.0 / rating_mva
         self._nan = PowerFlowResult(
-            False, np.full(n_bus, np.nan), np.full(len(line), np.nan),
-            np.full(len(trafo), np.nan), float("nan"), float("nan"),
+            False,
+            np.full(n_bus, np.nan),
+            np.full(len(line), np.nan),
+            np.full(len(trafo), np.nan),
+            float("nan"),
+            float("nan"),
         )
 
     def solve(
@@ -263,8 +269,12 @@ class _LightsimSolver:
             trafo_pct[self._dead_trafos] = np.nan
         gen_p, gen_q = grid.get_gen_res()[:2]
         return PowerFlowResult(
-            True, vm_pu, line_pct, trafo_pct,
-            float(gen_p[self._slack_gen_ids].sum()), float(gen_q[self._slack_gen_ids].sum()),
+            True,
+            vm_pu,
+            line_pct,
+            trafo_pct,
+            float(gen_p[self._slack_gen_ids].sum()),
+            float(gen_q[self._slack_gen_ids].sum()),
         )
 
 
@@ -294,8 +304,12 @@ class _PandapowerSolver:
         }
         self._init = "auto"
         self._nan = PowerFlowResult(
-            False, np.full(n_bus, np.nan), np.full(len(net.line), np.nan),
-            np.full(len(net.trafo), np.nan), float("nan"), float("nan"),
+            False,
+            np.full(n_bus, np.nan),
+            np.full(len(net.line), np.nan),
+            np.full(len(net.trafo), np.nan),
+            float("nan"),
+            float("nan"),
         )
 
     def solve(

@@ -83,7 +83,9 @@ class GridProfiles:
 
     def at(self, k: int) -> ProfileStep:
         """Injections of step ``k`` (0-based)."""
-        return ProfileStep(self.load_p_mw[k], self.load_q_mvar[k], self.sgen_p_mw[k], self.storage_p_mw[k])
+        return ProfileStep(
+            self.load_p_mw[k], self.load_q_mvar[k], self.sgen_p_mw[k], self.storage_p_mw[k]
+        )
 
     @classmethod
     def for_net(
@@ -123,7 +125,9 @@ class GridProfiles:
         pv = _pv_sgens(net)
         if _has_simbench_profiles(net):
             source = "simbench"
-            load_p, load_q, sgen_p, storage_p = _simbench_arrays(net, start, step_s, n_steps, resample)
+            load_p, load_q, sgen_p, storage_p = _simbench_arrays(
+                net, start, step_s, n_steps, resample
+            )
         else:
             source = "synthetic"
             load_p, load_q, sgen_p, storage_p = _synthetic_arrays(
@@ -141,8 +145,13 @@ class GridProfiles:
 
 
 def _check_inputs(
-    start: datetime, step_s: float, n_steps: int, load_scale: float, pv_scale: float,
-    resample: str, noise_std: float,
+    start: datetime,
+    step_s: float,
+    n_steps: int,
+    load_scale: float,
+    pv_scale: float,
+    resample: str,
+    noise_std: float,
 ) -> None:
     if not isinstance(start, datetime) or start.tzinfo is None or start.utcoffset() is None:
         raise ProfileError(
@@ -190,7 +199,12 @@ def _simbench_arrays(
     t0 = simbench_offset_s(start)
     starts_s = t0 + np.arange(n_steps, dtype=float) * step_s
     out = []
-    for element, column in (("load", "p_mw"), ("load", "q_mvar"), ("sgen", "p_mw"), ("storage", "p_mw")):
+    for element, column in (
+        ("load", "p_mw"),
+        ("load", "q_mvar"),
+        ("sgen", "p_mw"),
+        ("storage", "p_mw"),
+    ):
         values = _element_table(net, absolute, element, column)
         if resample == "mean":
             out.append(interval_mean(values, starts_s, float(step_s)))
@@ -228,7 +242,9 @@ def interval_mean(values: np.ndarray, starts_s: np.ndarray, step_s: float) -> np
     if within_rows and np.all(np.mod(starts_s, step_s) == 0):
         # Every interval lies inside one 15-min row (1-s or 1-min steps, 15-min steps on the
         # grid): its mean is that row's value, exactly, without integrating a year of rows.
-        return values[np.floor(np.mod(starts_s, rows * SIMBENCH_STEP_S) / SIMBENCH_STEP_S).astype(np.int64)]
+        return values[
+            np.floor(np.mod(starts_s, rows * SIMBENCH_STEP_S) / SIMBENCH_STEP_S).astype(np.int64)
+        ]
     period_s = rows * SIMBENCH_STEP_S
     cumulative = np.zeros((rows + 1, values.shape[1]))
     np.cumsum(values * SIMBENCH_STEP_S, axis=0, out=cumulative[1:])
@@ -253,18 +269,27 @@ def linear_sample(values: np.ndarray, times_s: np.ndarray) -> np.ndarray:
 
 
 def _synthetic_arrays(
-    net: pandapowerNet, start: datetime, step_s: float, n_steps: int, pv: np.ndarray,
-    latitude_deg: float, longitude_deg: float,
+    net: pandapowerNet,
+    start: datetime,
+    step_s: float,
+    n_steps: int,
+    pv: np.ndarray,
+    latitude_deg: float,
+    longitude_deg: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     import pandas as pd
 
     mid_s = start.timestamp() + (np.arange(n_steps, dtype=float) + 0.5) * step_s
     utc = pd.DatetimeIndex(pd.to_datetime(mid_s, unit="s", utc=True))
     local = utc.tz_convert(start.tzinfo)
-    local_hour = local.hour + local.minute / 60.0 + (local.second + local.microsecond / 1e6) / 3600.0
+    local_hour = (
+        local.hour + local.minute / 60.0 + (local.second + local.microsecond / 1e6) / 3600.0
+    )
     load_pu = residential_load_pu(np.asarray(local_hour), np.asarray(local.dayofyear))
     utc_hour = utc.hour + utc.minute / 60.0 + (utc.second + utc.microsecond / 1e6) / 3600.0
-    pv_pu = clear_sky_pv_pu(np.asarray(utc_hour), np.asarray(utc.dayofyear), latitude_deg, longitude_deg)
+    pv_pu = clear_sky_pv_pu(
+        np.asarray(utc_hour), np.asarray(utc.dayofyear), latitude_deg, longitude_deg
+    )
 
     load_p = load_pu[:, None] * net.load["p_mw"].to_numpy(dtype=float)[None, :]
     load_q = load_pu[:, None] * net.load["q_mvar"].to_numpy(dtype=float)[None, :]

@@ -102,7 +102,7 @@ def check_grid_name(name: str) -> None:
     if name in _BUILDERS:
         return
     if name.startswith(SIMBENCH_PREFIX):
-        code = name[len(SIMBENCH_PREFIX):]
+        code = name[len(SIMBENCH_PREFIX) :]
         if code not in _simbench_codes():
             raise UnknownGridError(
                 f"unknown SimBench code {code!r} in grid name {name!r}; valid examples: "
@@ -135,7 +135,7 @@ def build_grid(name: str, **params: Any) -> pandapowerNet:
             raise GridParameterError(
                 f"{name}: SimBench grids take no parameters, got {sorted(params)}"
             )
-        net = copy.deepcopy(_pristine_simbench_net(name[len(SIMBENCH_PREFIX):]))
+        net = copy.deepcopy(_pristine_simbench_net(name[len(SIMBENCH_PREFIX) :]))
     else:
         builder = _BUILDERS[name]
         _check_params(name, builder, params)
@@ -202,4 +202,8 @@ def simbench_cache_path(code: str) -> Path | None:
     if not root:
         return None
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in code)
-    return Path(root) / "simbench" / f"{safe}-simbench{simbench.__version__}-pandapower{pandapower.__version__}.pickle"
+    return (
+        Path(root)
+        / "simbench"
+        / f"{safe}-simbench{simbench.__version__}-pandapower{pandapower.__version__}.pickle"
+    )

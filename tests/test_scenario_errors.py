@@ -42,26 +42,121 @@ CASES = [
     ("bad start", _mutate("start", "yesterday"), "start", "datetime"),
     ("bad timezone", _mutate("timezone", "Mars/Olympus"), "timezone", "unknown time zone"),
     ("unknown grid", _mutate("grid.name", "atlantis_grid"), "grid.name", "unknown grid"),
-    ("bad simbench code", _mutate("grid.name", "simbench:1-XX-nowhere-0-no_sw"), "grid.name", "simbench"),
-    ("negative count", _mutate("fleets.commuters.count", -5), "fleets.commuters.count", "greater than or equal to 0"),
-    ("count not a number", _mutate("fleets.commuters.count", "many"), "fleets.commuters.count", "integer"),
-    ("negative battery", _mutate("fleets.business.vehicle.battery_kwh", -40), "fleets.business.vehicle.battery_kwh", "greater than 0"),
-    ("efficiency > 1", _mutate("fleets.business.vehicle.eta_charge", 92), "fleets.business.vehicle.eta_charge", "less than or equal to 1"),
-    ("soc floor above target", _mutate("fleets.households.soc_floor", 0.95), "fleets.households", "soc_target"),
-    ("unknown fleet type", _mutate("fleets.households.type", "taxi"), "fleets.households.type", "commuter"),
-    ("unknown service", _mutate("ems.services.0", {"type": "teleport"}), "ems.services.0", "teleport"),
-    ("bad window time", _mutate("ems.services.1.push_up", {"start": "25:00", "end": "14:00"}), "ems.services.1.push_up.start", "not a valid time"),
-    ("unknown field typo", _mutate("fleets.commuters.cout", 3), "fleets.commuters.cout", "unknown field"),
-    ("bad price period", _mutate("signals.prices.periods.0", {"start": "7am", "price_per_kwh": 0.2}), "signals.prices.periods.0.start", "HH:MM"),
-    ("bad trip clock", _mutate("fleets.commuters.trips", {"arrive": "8.30"}), "fleets.commuters.trips.arrive", "HH:MM"),
-    ("hardware unknown fleet", _mutate("hardware", [{"charger": "taxis/1", "adapter": "ocpp", "id": "CP1"}]), "hardware.0.charger", "no fleet named 'taxis'"),
-    ("hardware index beyond fleet", _mutate("hardware", [{"charger": "business/40", "adapter": "ocpp", "id": "CP1"}]), "hardware.0.charger", "has only 40 EVs"),
-    ("hardware bound twice", _mutate("hardware", [{"charger": "business/1", "adapter": "ocpp", "id": "CP1"},
-                                                  {"charger": "business/1", "adapter": "ocpp", "id": "CP2"}]), "hardware.1.charger", "bound twice"),
-    ("modbus binding without map", _mutate("hardware", [{"charger": "business/1", "adapter": "modbus", "port": 5020}]), "hardware.0.map", "needs `port` and `map`"),
-    ("hardware bad adapter", _mutate("hardware", [{"charger": "commuters/1", "adapter": "canbus"}]), "hardware.0.adapter", "ocpp"),
+    (
+        "bad simbench code",
+        _mutate("grid.name", "simbench:1-XX-nowhere-0-no_sw"),
+        "grid.name",
+        "simbench",
+    ),
+    (
+        "negative count",
+        _mutate("fleets.commuters.count", -5),
+        "fleets.commuters.count",
+        "greater than or equal to 0",
+    ),
+    (
+        "count not a number",
+        _mutate("fleets.commuters.count", "many"),
+        "fleets.commuters.count",
+        "integer",
+    ),
+    (
+        "negative battery",
+        _mutate("fleets.business.vehicle.battery_kwh", -40),
+        "fleets.business.vehicle.battery_kwh",
+        "greater than 0",
+    ),
+    (
+        "efficiency > 1",
+        _mutate("fleets.business.vehicle.eta_charge", 92),
+        "fleets.business.vehicle.eta_charge",
+        "less than or equal to 1",
+    ),
+    (
+        "soc floor above target",
+        _mutate("fleets.households.soc_floor", 0.95),
+        "fleets.households",
+        "soc_target",
+    ),
+    (
+        "unknown fleet type",
+        _mutate("fleets.households.type", "taxi"),
+        "fleets.households.type",
+        "commuter",
+    ),
+    (
+        "unknown service",
+        _mutate("ems.services.0", {"type": "teleport"}),
+        "ems.services.0",
+        "teleport",
+    ),
+    (
+        "bad window time",
+        _mutate("ems.services.1.push_up", {"start": "25:00", "end": "14:00"}),
+        "ems.services.1.push_up.start",
+        "not a valid time",
+    ),
+    (
+        "unknown field typo",
+        _mutate("fleets.commuters.cout", 3),
+        "fleets.commuters.cout",
+        "unknown field",
+    ),
+    (
+        "bad price period",
+        _mutate("signals.prices.periods.0", {"start": "7am", "price_per_kwh": 0.2}),
+        "signals.prices.periods.0.start",
+        "HH:MM",
+    ),
+    (
+        "bad trip clock",
+        _mutate("fleets.commuters.trips", {"arrive": "8.30"}),
+        "fleets.commuters.trips.arrive",
+        "HH:MM",
+    ),
+    (
+        "hardware unknown fleet",
+        _mutate("hardware", [{"charger": "taxis/1", "adapter": "ocpp", "id": "CP1"}]),
+        "hardware.0.charger",
+        "no fleet named 'taxis'",
+    ),
+    (
+        "hardware index beyond fleet",
+        _mutate("hardware", [{"charger": "business/40", "adapter": "ocpp", "id": "CP1"}]),
+        "hardware.0.charger",
+        "has only 40 EVs",
+    ),
+    (
+        "hardware bound twice",
+        _mutate(
+            "hardware",
+            [
+                {"charger": "business/1", "adapter": "ocpp", "id": "CP1"},
+                {"charger": "business/1", "adapter": "ocpp", "id": "CP2"},
+            ],
+        ),
+        "hardware.1.charger",
+        "bound twice",
+    ),
+    (
+        "modbus binding without map",
+        _mutate("hardware", [{"charger": "business/1", "adapter": "modbus", "port": 5020}]),
+        "hardware.0.map",
+        "needs `port` and `map`",
+    ),
+    (
+        "hardware bad adapter",
+        _mutate("hardware", [{"charger": "commuters/1", "adapter": "canbus"}]),
+        "hardware.0.adapter",
+        "ocpp",
+    ),
     ("block of no steps", _mutate("block_steps", 0), "block_steps", "greater than 0"),
-    ("block too long", _mutate("block_steps", 1_000_000), "block_steps", "less than or equal to 10000"),
+    (
+        "block too long",
+        _mutate("block_steps", 1_000_000),
+        "block_steps",
+        "less than or equal to 10000",
+    ),
     ("yaml syntax", "name: x\nfleets: [unclosed\n", "", "YAML syntax error at line"),
     ("not a mapping", "- just\n- a list\n", "", "mapping"),
     ("empty file", "", "", "mapping"),
@@ -86,8 +181,12 @@ def test_malformed_scenario_names_file_field_and_reason(tmp_path, desc, content,
 
 
 def _validate(*paths: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "twin.cli", "validate", *map(str, paths)],
-                          capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "twin.cli", "validate", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def test_cli_validate_exit_codes(tmp_path):
@@ -106,16 +205,29 @@ def test_cli_validate_exit_codes(tmp_path):
     lines = res.stderr.splitlines()
     for path, (desc, _, field, reason) in zip(paths, CASES, strict=True):
         mine = [ln for ln in lines if ln.startswith(f"{path}: ")]
-        hit = [ln for ln in mine if (not field or f": {field}: " in ln) and reason.lower() in ln.lower()]
+        hit = [
+            ln
+            for ln in mine
+            if (not field or f": {field}: " in ln) and reason.lower() in ln.lower()
+        ]
         assert hit, f"{desc}: expected '{field}' and '{reason}' in {mine}"
 
 
 # Problems only the grid builder can see: found by `twin validate` (it builds the grid) and by
 # `twin run` before the first step, named with their field path.
 GRID_CASES = [
-    ("unknown feeder parameter", _mutate("grid", {"name": "japan_6kv_feeder", "params": {"n_poles": 3}}),
-     "grid.params", "n_poles"),
-    ("site bus not in the grid", _mutate("fleets.business.sites", [99999]), "fleets.business.sites", "99999"),
+    (
+        "unknown feeder parameter",
+        _mutate("grid", {"name": "japan_6kv_feeder", "params": {"n_poles": 3}}),
+        "grid.params",
+        "n_poles",
+    ),
+    (
+        "site bus not in the grid",
+        _mutate("fleets.business.sites", [99999]),
+        "fleets.business.sites",
+        "99999",
+    ),
 ]
 
 
@@ -125,16 +237,34 @@ def test_grid_problems_named_by_validate_and_run(tmp_path, desc, content, field,
     res = _validate(path)
     assert res.returncode == 2, res.stdout
     assert "Traceback" not in res.stderr
-    assert any(f"{path}: {field}: " in ln and reason in ln for ln in res.stderr.splitlines()), res.stderr
-    run = subprocess.run([sys.executable, "-m", "twin.cli", "run", str(path), "--out", str(tmp_path / "out"),
-                          "--no-progress"], capture_output=True, text=True, cwd=ROOT)
+    assert any(f"{path}: {field}: " in ln and reason in ln for ln in res.stderr.splitlines()), (
+        res.stderr
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twin.cli",
+            "run",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert f"{field}: " in run.stderr and reason in run.stderr
 
 
 def test_cli_validate_missing_file(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "twin.cli", "validate", str(tmp_path / "nope.yaml")],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "twin.cli", "validate", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 2 and "file not found" in res.stderr and "Traceback" not in res.stderr
 
 

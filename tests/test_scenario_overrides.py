@@ -23,11 +23,14 @@ def test_override_indexes_lists():
     assert data["sites"] == [1, 2, 9]
 
 
-@pytest.mark.parametrize(("dotted", "reason"), [
-    ("hardware.5.port", "index 5 is out of range"),
-    ("hardware.port", "is a list: use an index"),
-    ("seed.value", "is a single value"),
-])
+@pytest.mark.parametrize(
+    ("dotted", "reason"),
+    [
+        ("hardware.5.port", "index 5 is out of range"),
+        ("hardware.port", "is a list: use an index"),
+        ("seed.value", "is a single value"),
+    ],
+)
 def test_bad_override_names_the_path_and_reason(dotted, reason):
     data: dict = {"hardware": [{"port": 5020}], "seed": 1}
     with pytest.raises(ScenarioError) as err:
@@ -54,6 +57,8 @@ def test_named_cases_apply_and_explicit_overrides_win():
     try:
         load_scenario(island, {"case": "20/20"})
     except ScenarioError as err:
-        assert any(": case: unknown case '20/20'" in line and "50/50" in line for line in err.lines())
+        assert any(
+            ": case: unknown case '20/20'" in line and "50/50" in line for line in err.lines()
+        )
     else:
         raise AssertionError("an unknown case was accepted")

@@ -29,28 +29,50 @@ FLEETS = ("commuters", "business", "households")  # the default scenario's fleet
 STEP_S = 900
 
 
-def fake_prepared(out_dir: Path, soc: dict[str, np.ndarray] | None = None,
-                  plugged: dict[str, np.ndarray] | None = None) -> SimpleNamespace:
+def fake_prepared(
+    out_dir: Path,
+    soc: dict[str, np.ndarray] | None = None,
+    plugged: dict[str, np.ndarray] | None = None,
+) -> SimpleNamespace:
     """What the publisher reads of a PreparedRun, without building a grid."""
     scenario = load_scenario(DEFAULT_SCENARIO)
     soc = soc or {n: np.array([0.05, 0.55, 1.0]) for n in FLEETS}
     plugged = plugged or {n: np.array([True, False, True]) for n in FLEETS}
-    fleets = {n: SimpleNamespace(state=SimpleNamespace(soc=soc[n]), plugged=plugged[n]) for n in FLEETS}
-    return SimpleNamespace(scenario=scenario, out_dir=out_dir, fleets=fleets, observers=[],
-                           powerflow=SimpleNamespace(bus_ids=[0, 2, 4], line_ids=[10, 11], trafo_ids=[7]),
-                           hardware=None)
+    fleets = {
+        n: SimpleNamespace(state=SimpleNamespace(soc=soc[n]), plugged=plugged[n]) for n in FLEETS
+    }
+    return SimpleNamespace(
+        scenario=scenario,
+        out_dir=out_dir,
+        fleets=fleets,
+        observers=[],
+        powerflow=SimpleNamespace(bus_ids=[0, 2, 4], line_ids=[10, 11], trafo_ids=[7]),
+        hardware=None,
+    )
 
 
-def make_row(time_s: int, p_kw: tuple[float, float, float], pb_kw: tuple[float, float, float],
-             **extra: float) -> dict:
+def make_row(
+    time_s: int, p_kw: tuple[float, float, float], pb_kw: tuple[float, float, float], **extra: float
+) -> dict:
     row: dict = {"time_s": time_s}
     for name, p, pb in zip(FLEETS, p_kw, pb_kw, strict=True):
-        row |= {f"{name}.p_kw": p, f"{name}_baseline.p_kw": pb, f"{name}.plugged_count": 2,
-                f"{name}.soc_mean": 0.5, f"{name}.soc_min": 0.05}
-    row |= {"ems.target_kw": sum(p_kw), "ems.contribution.smart_charging_kw": 1.5,
-            "ems.contribution.flexibility_windows_kw": -0.5, "signal.price_per_kwh": 0.32,
-            "grid.vm_min_pu": 0.97, "grid.vm_max_pu": 1.02, "grid.line_loading_max_pct": 40.0,
-            "grid.trafo_loading_max_pct": 55.0}
+        row |= {
+            f"{name}.p_kw": p,
+            f"{name}_baseline.p_kw": pb,
+            f"{name}.plugged_count": 2,
+            f"{name}.soc_mean": 0.5,
+            f"{name}.soc_min": 0.05,
+        }
+    row |= {
+        "ems.target_kw": sum(p_kw),
+        "ems.contribution.smart_charging_kw": 1.5,
+        "ems.contribution.flexibility_windows_kw": -0.5,
+        "signal.price_per_kwh": 0.32,
+        "grid.vm_min_pu": 0.97,
+        "grid.vm_max_pu": 1.02,
+        "grid.line_loading_max_pct": 40.0,
+        "grid.trafo_loading_max_pct": 55.0,
+    }
     row |= extra
     return row
 
@@ -70,8 +92,11 @@ def is_end(snap) -> bool:
 
 
 def detail(scale: float = 1.0) -> dict[str, np.ndarray]:
-    return {"vm_pu": np.array([1.0, 0.99, 0.98]) * scale, "line_loading_pct": np.array([12.0, 34.0]),
-            "trafo_loading_pct": np.array([55.0])}
+    return {
+        "vm_pu": np.array([1.0, 0.99, 0.98]) * scale,
+        "line_loading_pct": np.array([12.0, 34.0]),
+        "trafo_loading_pct": np.array([55.0]),
+    }
 
 
 def connect_pair(pub: TelemetryPublisher, sub: TelemetrySubscriber, timeout_s: float = 5.0) -> int:
@@ -158,8 +183,13 @@ def test_frequency_and_hil_fields_are_carried(tmp_path):
     pub = TelemetryPublisher("tcp://127.0.0.1:*", fake_prepared(tmp_path), min_interval_s=0.0)
     sub = TelemetrySubscriber(pub.address)
     try:
-        extra = {"signal.frequency_hz": 49.75, "hil.CP001.power_kw": 7.2, "hil.CP001.online": 1.0,
-                 "hil.127.0.0.1:5020.power_kw": float("nan"), "hil.127.0.0.1:5020.online": 0.0}
+        extra = {
+            "signal.frequency_hz": 49.75,
+            "hil.CP001.power_kw": 7.2,
+            "hil.CP001.online": 1.0,
+            "hil.127.0.0.1:5020.power_kw": float("nan"),
+            "hil.127.0.0.1:5020.online": 0.0,
+        }
         row = make_row(0, (10.0, 0.0, 0.0), (25.0, 0.0, 0.0), **extra)
         deadline = time.monotonic() + 5
         snap = None
@@ -179,7 +209,11 @@ def test_frequency_and_hil_fields_are_carried(tmp_path):
 
 def test_absent_subscriber_never_blocks(tmp_path):
     """No subscriber: each publish is one encode + a discard, so 300 big steps finish quickly."""
-    big = {"vm_pu": np.ones(50_000), "line_loading_pct": np.ones(50_000), "trafo_loading_pct": np.ones(1)}
+    big = {
+        "vm_pu": np.ones(50_000),
+        "line_loading_pct": np.ones(50_000),
+        "trafo_loading_pct": np.ones(1),
+    }
     pub = TelemetryPublisher("tcp://127.0.0.1:*", fake_prepared(tmp_path), min_interval_s=0.0)
     try:
         t0 = time.perf_counter()
@@ -267,9 +301,19 @@ def test_port_in_use_is_a_clear_error(tmp_path):
 
 
 def test_end_message_carries_final_status_and_kpis(tmp_path):
-    (tmp_path / "summary.json").write_text(json.dumps(
-        {"status": "completed", "wall_time_s": 1.5,
-         "kpis": {"push_up_kwh_per_ev_day": 3.25, "nonconverged_steps": 0, "per_fleet": {"a": {}}}}))
+    (tmp_path / "summary.json").write_text(
+        json.dumps(
+            {
+                "status": "completed",
+                "wall_time_s": 1.5,
+                "kpis": {
+                    "push_up_kwh_per_ev_day": 3.25,
+                    "nonconverged_steps": 0,
+                    "per_fleet": {"a": {}},
+                },
+            }
+        )
+    )
     pub = TelemetryPublisher("tcp://127.0.0.1:*", fake_prepared(tmp_path), min_interval_s=0.0)
     sub = TelemetrySubscriber(pub.address)
     try:
@@ -279,8 +323,11 @@ def test_end_message_carries_final_status_and_kpis(tmp_path):
         snap = receive_until(sub, is_end)
         assert snap.header["time_s"] == 900  # repeats the last step
         assert snap.header["total"]["p_kw"] == 5.0
-        assert snap.header["final"] == {"status": "completed", "wall_time_s": 1.5,
-                                        "kpis": {"push_up_kwh_per_ev_day": 3.25, "nonconverged_steps": 0}}
+        assert snap.header["final"] == {
+            "status": "completed",
+            "wall_time_s": 1.5,
+            "kpis": {"push_up_kwh_per_ev_day": 3.25, "nonconverged_steps": 0},
+        }
     finally:
         sub.close()
         pub.close()
@@ -307,8 +354,9 @@ def test_throttled_steps_still_count_and_the_last_one_is_sent_at_close(tmp_path)
 
 
 def test_history_is_decimated_evenly(tmp_path):
-    pub = TelemetryPublisher("tcp://127.0.0.1:*", fake_prepared(tmp_path), history_points=10,
-                             min_interval_s=0.0)
+    pub = TelemetryPublisher(
+        "tcp://127.0.0.1:*", fake_prepared(tmp_path), history_points=10, min_interval_s=0.0
+    )
     sub = TelemetrySubscriber(pub.address)
     try:
         probes = connect_pair(pub, sub)  # probes are steps 0..probes-1
@@ -397,6 +445,10 @@ def test_a_real_run_publishes_what_it_records(tmp_path):
     vm = read_table(tmp_path / "run", "grid_vm_pu").iloc[-1].drop("time").to_numpy(dtype=float)
     np.testing.assert_allclose(last.arrays["vm_pu"], vm)
     summary = read_summary(tmp_path / "run")
-    assert last.header["final"]["kpis"]["peak_fleet_kw"] == pytest.approx(summary["kpis"]["peak_fleet_kw"])
-    assert last.header["kpis_so_far"]["peak_fleet_kw"] == pytest.approx(summary["kpis"]["peak_fleet_kw"])
+    assert last.header["final"]["kpis"]["peak_fleet_kw"] == pytest.approx(
+        summary["kpis"]["peak_fleet_kw"]
+    )
+    assert last.header["kpis_so_far"]["peak_fleet_kw"] == pytest.approx(
+        summary["kpis"]["peak_fleet_kw"]
+    )
     assert pub.stats.errors == 0

@@ -15,16 +15,26 @@ from rich.table import Table
 from twin.results import ResultsError, read_summary
 from twin.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Digital twin for EV-fleet flexibility (mosaik + pandapower + EMS).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Digital twin for EV-fleet flexibility (mosaik + pandapower + EMS).",
+)
 emulate_app = typer.Typer(no_args_is_help=True, help="Emulated chargers for labs and tests.")
 app.add_typer(emulate_app, name="emulate")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-RESULT_FILES = ("summary.json", "scenario.yaml", "error.log", "hil_events.json", "timeseries.parquet",
-                "grid_*.parquet", "*.parts")
+RESULT_FILES = (
+    "summary.json",
+    "scenario.yaml",
+    "error.log",
+    "hil_events.json",
+    "timeseries.parquet",
+    "grid_*.parquet",
+    "*.parts",
+)
 
 
 class UserError(Exception):
@@ -57,20 +67,43 @@ def _raise_keyboard_interrupt(*_: Any) -> None:
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")] = DEFAULT_SCENARIO,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (default results/<name>).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Results folder (default results/<name>).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a field, e.g. --set fleets.home.count=1000 --set step=1min.")] = None,
-    realtime: Annotated[bool, typer.Option(
-        "--realtime", help="Pace the run by the wall clock (HIL); factor from the scenario's hil.rt_factor.")] = False,
-    rt_factor: Annotated[float | None, typer.Option(
-        help="Wall seconds per simulated second (1.0 = real time, 0.001 = 1000x faster).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a field, e.g. --set fleets.home.count=1000 --set step=1min."
+        ),
+    ] = None,
+    realtime: Annotated[
+        bool,
+        typer.Option(
+            "--realtime",
+            help="Pace the run by the wall clock (HIL); factor from the scenario's hil.rt_factor.",
+        ),
+    ] = False,
+    rt_factor: Annotated[
+        float | None,
+        typer.Option(
+            help="Wall seconds per simulated second (1.0 = real time, 0.001 = 1000x faster)."
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    case: Annotated[str | None, typer.Option(
-        help="Run one of the file's named `cases` (e.g. an adoption case); --set still wins.")] = None,
-    live: Annotated[str | None, typer.Option(
-        help="Publish step snapshots for the dashboard on this pyzmq address "
-             "(e.g. tcp://127.0.0.1:5556).")] = None,
+    case: Annotated[
+        str | None,
+        typer.Option(
+            help="Run one of the file's named `cases` (e.g. an adoption case); --set still wins."
+        ),
+    ] = None,
+    live: Annotated[
+        str | None,
+        typer.Option(
+            help="Publish step snapshots for the dashboard on this pyzmq address "
+            "(e.g. tcp://127.0.0.1:5556)."
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario (default: scenarios/default.yaml) and write results."""
     from twin.world import prepare_run
@@ -106,7 +139,10 @@ def run(
             prepared.observers.append(publisher)
         outcome = prepared.run(rt_factor=factor, progress=progress)
     except KeyboardInterrupt:
-        _fail([f"interrupted: partial results in {target} (summary.json status 'interrupted')"], code=130)
+        _fail(
+            [f"interrupted: partial results in {target} (summary.json status 'interrupted')"],
+            code=130,
+        )
     except ScenarioError as e:  # found while building the run (e.g. a signal file's contents)
         _fail(e.lines())
     except UserError as e:
@@ -116,9 +152,14 @@ def run(
 
         target.mkdir(parents=True, exist_ok=True)
         (target / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
-        _fail([f"run failed: {type(e).__name__}: {e}",
-               f"partial results in {target} (summary.json status 'failed'); traceback in "
-               f"{target / 'error.log'}"], code=1)
+        _fail(
+            [
+                f"run failed: {type(e).__name__}: {e}",
+                f"partial results in {target} (summary.json status 'failed'); traceback in "
+                f"{target / 'error.log'}",
+            ],
+            code=1,
+        )
     finally:
         if publisher is not None:
             publisher.close()
@@ -162,11 +203,16 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.
             rows = len(read_table(run_dir))
         except ResultsError:
             rows = 0
-        why = {"running": "still running, or killed before it could write its summary",
-               "interrupted": "stopped with Ctrl-C", "failed": summary.get("error", "failed"),
-               "invalid": "; ".join(summary.get("errors", []))}.get(str(status), str(status))
-        err.print(f"{run_dir}: run {status} ({why}); {rows} of "
-                  f"{summary.get('steps_planned', '?')} steps recorded and readable")
+        why = {
+            "running": "still running, or killed before it could write its summary",
+            "interrupted": "stopped with Ctrl-C",
+            "failed": summary.get("error", "failed"),
+            "invalid": "; ".join(summary.get("errors", [])),
+        }.get(str(status), str(status))
+        err.print(
+            f"{run_dir}: run {status} ({why}); {rows} of "
+            f"{summary.get('steps_planned', '?')} steps recorded and readable"
+        )
     _print_kpis(summary)
 
 
@@ -178,15 +224,19 @@ def _fmt(value: Any) -> str:
         # Per-hour / per-slot series stay in summary.json; the table gives their span.
         numbers = [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
         if numbers and len(numbers) == len(value):
-            return f"{len(value)} values, {_fmt(float(min(numbers)))} .. {_fmt(float(max(numbers)))}"
+            return (
+                f"{len(value)} values, {_fmt(float(min(numbers)))} .. {_fmt(float(max(numbers)))}"
+            )
         return f"{len(value)} entries (summary.json)"
     return str(value)
 
 
 def _print_kpis(summary: dict[str, Any]) -> None:
-    table = Table(title=f"{summary.get('scenario', '?')}  ({summary.get('status', '?')}, "
-                        f"{summary.get('steps', 0)} steps, {summary.get('ev_count', '?')} EVs, "
-                        f"seed {summary.get('seed', '?')}, {summary.get('wall_time_s', '?')} s wall)")
+    table = Table(
+        title=f"{summary.get('scenario', '?')}  ({summary.get('status', '?')}, "
+        f"{summary.get('steps', 0)} steps, {summary.get('ev_count', '?')} EVs, "
+        f"seed {summary.get('seed', '?')}, {summary.get('wall_time_s', '?')} s wall)"
+    )
     table.add_column("KPI")
     table.add_column("value", justify="right")
     for key, value in (summary.get("kpis") or {}).items():

@@ -48,9 +48,17 @@ class FleetControlLoop:
         per_ev: also keep every controlled EV's average power and end-of-step SOC per step.
     """
 
-    def __init__(self, fleets: Mapping[str, Fleet], baselines: Mapping[str, Fleet],
-                 ems: EnergyManagementSystem, bus_pos: Mapping[str, np.ndarray], n_bus: int,
-                 second_of_day_s: np.ndarray, step_s: int, per_ev: bool = False):
+    def __init__(
+        self,
+        fleets: Mapping[str, Fleet],
+        baselines: Mapping[str, Fleet],
+        ems: EnergyManagementSystem,
+        bus_pos: Mapping[str, np.ndarray],
+        n_bus: int,
+        second_of_day_s: np.ndarray,
+        step_s: int,
+        per_ev: bool = False,
+    ):
         self.fleets = dict(fleets)
         self.baselines = dict(baselines)
         self.ems = ems
@@ -61,8 +69,13 @@ class FleetControlLoop:
         self._names = sorted(self.fleets)
         self.per_ev = per_ev
 
-    def run_block(self, k0: int, n: int, signals: Mapping[str, np.ndarray],
-                  grid: Mapping[str, Any] | None = None) -> StepBlock:
+    def run_block(
+        self,
+        k0: int,
+        n: int,
+        signals: Mapping[str, np.ndarray],
+        grid: Mapping[str, Any] | None = None,
+    ) -> StepBlock:
         """Advance model steps k0 .. k0 + n - 1.
 
         Args:
@@ -78,11 +91,15 @@ class FleetControlLoop:
             k = k0 + j
             views = {name: fleets[name].view() for name in self._names}
             values = {name: float(v[j]) for name, v in signals.items()}
-            decision = self.ems.decide(views, step_s, int(clock[min(k, len(clock) - 1)]), values, grid)
+            decision = self.ems.decide(
+                views, step_s, int(clock[min(k, len(clock) - 1)]), values, grid
+            )
             row: dict[str, float] = {}
             for name, fleet in fleets.items():
                 p_kw = fleet.step(decision.setpoints_kw[name])
-                p_bus[j] += np.bincount(self.bus_pos[name], weights=p_kw, minlength=self.n_bus) / 1000.0
+                p_bus[j] += (
+                    np.bincount(self.bus_pos[name], weights=p_kw, minlength=self.n_bus) / 1000.0
+                )
                 row.update(records.fleet_record(name, fleet))
                 if self.per_ev:
                     for key, trace in records.ev_detail(name, fleet, p_kw).items():
@@ -94,5 +111,8 @@ class FleetControlLoop:
             rows.append(row)
         keys = dict.fromkeys(key for row in rows for key in row)
         columns = {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
-        return StepBlock(p_bus_mw=p_bus, columns=columns,
-                         per_ev={key: np.array(steps) for key, steps in traces.items()})
+        return StepBlock(
+            p_bus_mw=p_bus,
+            columns=columns,
+            per_ev={key: np.array(steps) for key, steps in traces.items()},
+        )

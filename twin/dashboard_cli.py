@@ -40,10 +40,23 @@ def free_port() -> int:
 
 def streamlit_command(port: int) -> list[str]:
     """The command line that serves app.py on loopback (headless, no usage statistics)."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
-            "--server.headless", "true", "--server.address", "127.0.0.1",
-            "--server.port", str(port), "--browser.gatherUsageStats", "false",
-            "--client.showErrorDetails", "false"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.showErrorDetails",
+        "false",
+    ]
 
 
 def start_streamlit(port: int, env: dict[str, str]) -> subprocess.Popen:
@@ -61,7 +74,9 @@ def start_streamlit(port: int, env: dict[str, str]) -> subprocess.Popen:
     url = f"http://127.0.0.1:{port}/_stcore/health"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise DashboardError(f"streamlit exited with code {proc.returncode} (is port {port} free?)")
+            raise DashboardError(
+                f"streamlit exited with code {proc.returncode} (is port {port} free?)"
+            )
         try:
             with urllib.request.urlopen(url, timeout=1.0) as answer:
                 if answer.status == 200:
@@ -69,7 +84,9 @@ def start_streamlit(port: int, env: dict[str, str]) -> subprocess.Popen:
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
     stop_process(proc)
-    raise DashboardError(f"streamlit did not answer on port {port} within {STARTUP_TIMEOUT_S:.0f} s")
+    raise DashboardError(
+        f"streamlit did not answer on port {port} within {STARTUP_TIMEOUT_S:.0f} s"
+    )
 
 
 def stop_process(proc: subprocess.Popen, timeout_s: float = 10.0) -> None:
@@ -98,17 +115,38 @@ def register_cli(app: typer.Typer) -> None:
 
     @app.command()
     def dashboard(
-        scenario: Annotated[Path, typer.Argument(help="Scenario YAML file to run live.")] = DEFAULT_SCENARIO,
-        replay: Annotated[Path | None, typer.Option(help="Open this results folder instead of running.")] = None,
-        port: Annotated[int, typer.Option(help="Dashboard port on 127.0.0.1 (0 = any free port).")] = 8501,
-        live: Annotated[str, typer.Option(help="Telemetry address the run publishes on.")] = DEFAULT_ADDRESS,
-        out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (default results/<name>).")] = None,
-        set_: Annotated[list[str] | None, typer.Option("--set", help="Override a scenario field (as in twin run).")] = None,
-        rt_factor: Annotated[float | None, typer.Option(help="Wall seconds per simulated second.")] = None,
-        realtime: Annotated[bool, typer.Option("--realtime", help="Pace the run by the wall clock (HIL).")] = False,
-        wall_time: Annotated[float, typer.Option(
-            help="Without --rt-factor/--realtime: pace the run to last about this many seconds "
-                 "(0 = as fast as possible).")] = 60.0,
+        scenario: Annotated[
+            Path, typer.Argument(help="Scenario YAML file to run live.")
+        ] = DEFAULT_SCENARIO,
+        replay: Annotated[
+            Path | None, typer.Option(help="Open this results folder instead of running.")
+        ] = None,
+        port: Annotated[
+            int, typer.Option(help="Dashboard port on 127.0.0.1 (0 = any free port).")
+        ] = 8501,
+        live: Annotated[
+            str, typer.Option(help="Telemetry address the run publishes on.")
+        ] = DEFAULT_ADDRESS,
+        out_dir: Annotated[
+            Path | None, typer.Option("--out", help="Results folder (default results/<name>).")
+        ] = None,
+        set_: Annotated[
+            list[str] | None,
+            typer.Option("--set", help="Override a scenario field (as in twin run)."),
+        ] = None,
+        rt_factor: Annotated[
+            float | None, typer.Option(help="Wall seconds per simulated second.")
+        ] = None,
+        realtime: Annotated[
+            bool, typer.Option("--realtime", help="Pace the run by the wall clock (HIL).")
+        ] = False,
+        wall_time: Annotated[
+            float,
+            typer.Option(
+                help="Without --rt-factor/--realtime: pace the run to last about this many seconds "
+                "(0 = as fast as possible)."
+            ),
+        ] = 60.0,
     ) -> None:
         """Open the live dashboard and run a scenario into it (or --replay a finished run)."""
         from twin import cli
@@ -140,8 +178,16 @@ def register_cli(app: typer.Typer) -> None:
         try:
             if replay is None:
                 try:
-                    cli.run(scenario=scenario, out_dir=out_dir, seed=None, set_=set_, realtime=realtime,
-                            rt_factor=rt_factor, progress=False, live=address)
+                    cli.run(
+                        scenario=scenario,
+                        out_dir=out_dir,
+                        seed=None,
+                        set_=set_,
+                        realtime=realtime,
+                        rt_factor=rt_factor,
+                        progress=False,
+                        live=address,
+                    )
                 except TelemetryError as err:
                     _fail([str(err)])
                 print(f"run finished; the dashboard stays at {url} until Ctrl-C", flush=True)

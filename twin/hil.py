@@ -39,8 +39,12 @@ class HardwareLink:
     def __init__(self, scenario: Scenario, base_dir: Path | None = None):
         self.scenario = scenario
         self.bindings = [
-            Binding(b.charger.partition("/")[0], int(b.charger.partition("/")[2]),
-                    b.id or f"{b.host}:{b.port}", b)
+            Binding(
+                b.charger.partition("/")[0],
+                int(b.charger.partition("/")[2]),
+                b.id or f"{b.host}:{b.port}",
+                b,
+            )
             for b in scenario.hardware
         ]
         self.base_dir = base_dir or Path.cwd()
@@ -67,9 +71,11 @@ class HardwareLink:
             from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
 
             config = CsmsConfig(
-                host=hil.csms_host, port=hil.csms_port,
+                host=hil.csms_host,
+                port=hil.csms_port,
                 chargers={b.charger_id: ChargerAuth(password=b.spec.password) for b in ocpp},
-                tls_cert=self._path(hil.tls_cert), tls_key=self._path(hil.tls_key),
+                tls_cert=self._path(hil.tls_cert),
+                tls_key=self._path(hil.tls_key),
                 meter_interval_s=hil.meter_interval_s,
             )
             # The CSMS's own events (refused identities, wrong passwords, boots, transactions,
@@ -80,15 +86,26 @@ class HardwareLink:
                 self._call(self.csms.start())
             except (OSError, OcppConfigError) as err:  # port taken (a `twin csms` still running?)
                 raise ScenarioError(self.scenario.source, [("hil.csms_port", str(err))]) from None
-            adapters += [self.csms.adapter(b.charger_id, connect_timeout_s=hil.connect_timeout_s) for b in ocpp]
+            adapters += [
+                self.csms.adapter(b.charger_id, connect_timeout_s=hil.connect_timeout_s)
+                for b in ocpp
+            ]
         for b in self.bindings:
             if b.spec.adapter == "modbus":
                 from adapters.modbus.client_adapter import ModbusChargerAdapter
 
-                adapters.append(ModbusChargerAdapter(b.spec.host, b.spec.port, b.spec.map, charger_id=b.charger_id))
-        self.bridge = HardwareBridge(adapters, loop=self._loop, poll_interval_s=0.2,
-                                     connect_timeout_s=hil.connect_timeout_s,
-                                     recovery_s=hil.degraded_hold_s)
+                adapters.append(
+                    ModbusChargerAdapter(
+                        b.spec.host, b.spec.port, b.spec.map, charger_id=b.charger_id
+                    )
+                )
+        self.bridge = HardwareBridge(
+            adapters,
+            loop=self._loop,
+            poll_interval_s=0.2,
+            connect_timeout_s=hil.connect_timeout_s,
+            recovery_s=hil.degraded_hold_s,
+        )
         self.bridge.start()
 
     def _path(self, value: str | None) -> Path | None:
@@ -112,11 +129,14 @@ class HardwareLink:
         assert self.bridge is not None
         # The EMS's lag inverse leaves round-off like -1e-12 kW where it means 0; a charge-only
         # charger would be asked to discharge and refuse, so anything below 1 W is sent as 0.
-        values = {b.charger_id: float(setpoints_kw[b.fleet][b.index])
-                  for b in self.bindings if b.fleet in setpoints_kw}
-        self.bridge.submit_setpoints({
-            cid: 0.0 if abs(kw) < SETPOINT_RESOLUTION_KW else kw for cid, kw in values.items()
-        })
+        values = {
+            b.charger_id: float(setpoints_kw[b.fleet][b.index])
+            for b in self.bindings
+            if b.fleet in setpoints_kw
+        }
+        self.bridge.submit_setpoints(
+            {cid: 0.0 if abs(kw) < SETPOINT_RESOLUTION_KW else kw for cid, kw in values.items()}
+        )
 
     def readings(self) -> dict[str, ChargerReading | None]:
         assert self.bridge is not None
@@ -139,7 +159,9 @@ class HardwareLink:
 class LatenessMeter:
     """Step lateness in real-time runs: wall time elapsed minus simulated time x rt_factor."""
 
-    def __init__(self, rt_factor: float | None, clock=time.monotonic, pacer: WallClockPacer | None = None):
+    def __init__(
+        self, rt_factor: float | None, clock=time.monotonic, pacer: WallClockPacer | None = None
+    ):
         # With the run's pacer, lateness counts from when the first step was due (so the first
         # step's own compute is included), on the same clock.
         self.rt_factor = rt_factor
@@ -155,7 +177,9 @@ class LatenessMeter:
         now = self.clock()
         if self.t0 is None:
             paced_t0 = self.pacer.t0 if self.pacer is not None else None
-            self.t0 = paced_t0 if paced_t0 is not None else now - sim_time_s * (self.rt_factor or 0.0)
+            self.t0 = (
+                paced_t0 if paced_t0 is not None else now - sim_time_s * (self.rt_factor or 0.0)
+            )
         late = (now - self.t0) - sim_time_s * (self.rt_factor or 0.0)
         self.samples_s.append(late)
         return late
@@ -164,5 +188,8 @@ class LatenessMeter:
         if not self.samples_s:
             return {}
         a = np.asarray(self.samples_s)
-        return {"lateness_p50_s": float(np.percentile(a, 50)), "lateness_p99_s": float(np.percentile(a, 99)),
-                "lateness_max_s": float(a.max())}
+        return {
+            "lateness_p50_s": float(np.percentile(a, 50)),
+            "lateness_p99_s": float(np.percentile(a, 99)),
+            "lateness_max_s": float(a.max()),
+        }

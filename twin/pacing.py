@@ -21,8 +21,11 @@ class WallClockPacer:
         sleep: sleep function, s.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rt_factor: float | None = None
         self._clock = clock
         self._sleep = sleep

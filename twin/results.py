@@ -70,8 +70,13 @@ class RunRecorder:
         clock: monotonic clock, s (injectable for tests).
     """
 
-    def __init__(self, out_dir: Path, chunk_steps: int = 2000, flush_interval_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        out_dir: Path,
+        chunk_steps: int = 2000,
+        flush_interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.chunk_steps = chunk_steps
@@ -87,21 +92,26 @@ class RunRecorder:
                 raise ValueError(f"{table}.{key}: {len(values)} values for {n} rows")
         self._append(table, _Block(n, dict(columns)))
 
-    def record_array_block(self, table: str, times: list[Any], ids: list[str], values: np.ndarray) -> None:
+    def record_array_block(
+        self, table: str, times: list[Any], ids: list[str], values: np.ndarray
+    ) -> None:
         """Append one row per time of per-element values (`values` is (len(times), len(ids))),
         written as columns `time`, then one per id."""
         # Kept as 2-D blocks and turned into columns at flush: hundreds of per-element columns
         # per step cost more than the power flow in a per-step run.
         values = np.asarray(values, dtype=float)
         if values.shape != (len(times), len(ids)):
-            raise ValueError(f"{table}: values of shape {values.shape} for {len(times)} rows x {len(ids)} ids")
+            raise ValueError(
+                f"{table}: values of shape {values.shape} for {len(times)} rows x {len(ids)} ids"
+            )
         self._append(table, _Block(len(times), {"time": list(times)}, values.copy(), tuple(ids)))
 
     def _append(self, table: str, block: _Block) -> None:
         pending = self._pending[table]
         # One assignment: the block is either recorded or not, whatever interrupts.
-        pending = self._pending[table] = replace(pending, blocks=(*pending.blocks, block),
-                                                 rows=pending.rows + block.n)
+        pending = self._pending[table] = replace(
+            pending, blocks=(*pending.blocks, block), rows=pending.rows + block.n
+        )
         while pending.rows >= self.chunk_steps:
             self._flush(table, self.chunk_steps)
             pending = self._pending[table]
@@ -129,9 +139,21 @@ class RunRecorder:
         pq.write_table(pa.table(columns), tmp)
         os.replace(tmp, final)
         # A block cut by the chunk size leaves its tail for the next part.
-        rest = () if take == count else (_Block(count - take, {k: v[take:] for k, v in joined.items()},
-                                                 None if matrix is None else matrix[take:], blocks[0].ids),)
-        self._pending[table] = _Pending(blocks=rest, next_part=pending.next_part + 1, rows=count - take)
+        rest = (
+            ()
+            if take == count
+            else (
+                _Block(
+                    count - take,
+                    {k: v[take:] for k, v in joined.items()},
+                    None if matrix is None else matrix[take:],
+                    blocks[0].ids,
+                ),
+            )
+        )
+        self._pending[table] = _Pending(
+            blocks=rest, next_part=pending.next_part + 1, rows=count - take
+        )
 
     def flush(self) -> None:
         for table in list(self._pending):
@@ -145,7 +167,8 @@ class RunRecorder:
             # One chunk: the merged file's layout must not depend on where the parts were cut
             # (time-based flushes), so the same run gives the same bytes.
             merged = pa.concat_tables(
-                [pq.read_table(p) for p in sorted(parts_dir.glob("part-*.parquet"))]).combine_chunks()
+                [pq.read_table(p) for p in sorted(parts_dir.glob("part-*.parquet"))]
+            ).combine_chunks()
             target = self.out_dir / f"{table}.parquet"
             tmp = target.with_suffix(".tmp")
             pq.write_table(merged, tmp)
@@ -165,7 +188,9 @@ def _joined(blocks: list[Any]) -> Any:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(data, indent=2, sort_keys=False, default=_json_default), encoding="utf-8"
+    )
     os.replace(tmp, path)
 
 
@@ -185,7 +210,15 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for name in ("ev-fleet-twin", "mosaik", "pandapower", "simbench", "lightsim2grid", "numpy", "pandas"):
+    for name in (
+        "ev-fleet-twin",
+        "mosaik",
+        "pandapower",
+        "simbench",
+        "lightsim2grid",
+        "numpy",
+        "pandas",
+    ):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -204,7 +237,9 @@ def read_table(run_dir: Path | str, table: str = "timeseries") -> pd.DataFrame:
     parts = sorted((run_dir / f"{table}.parts").glob("part-*.parquet"))
     if parts:
         return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    raise ResultsError(f"{run_dir}: no {table}.parquet (and no partial parts) - is this a run folder?")
+    raise ResultsError(
+        f"{run_dir}: no {table}.parquet (and no partial parts) - is this a run folder?"
+    )
 
 
 def read_summary(run_dir: Path | str) -> dict[str, Any]:

@@ -39,8 +39,10 @@ class ScenarioError(Exception):
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
-                for field, message in self.problems]
+        return [
+            f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
+            for field, message in self.problems
+        ]
 
 
 class _Strict(BaseModel):
@@ -132,7 +134,9 @@ class FleetSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> FleetSpec:
         if self.soc_target <= self.soc_floor:
-            raise ValueError(f"soc_target ({self.soc_target}) must be above soc_floor ({self.soc_floor})")
+            raise ValueError(
+                f"soc_target ({self.soc_target}) must be above soc_floor ({self.soc_floor})"
+            )
         lo, hi = self.soc_initial
         if lo > hi:
             raise ValueError(f"soc_initial range is reversed: ({lo}, {hi})")
@@ -186,7 +190,9 @@ class PriceSpec(_Strict):
     @model_validator(mode="after")
     def _csv_needs_path(self) -> PriceSpec:
         if self.source == "csv" and not self.path:
-            raise ValueError("a csv price source needs `path` (a CSV with columns time, price_per_kwh)")
+            raise ValueError(
+                "a csv price source needs `path` (a CSV with columns time, price_per_kwh)"
+            )
         return self
 
 
@@ -236,7 +242,11 @@ class SignalsSpec(_Strict):
         data = dict(data)
         for kind in (*SIGNAL_KINDS, "prices"):
             entry = data.get(kind)
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str) and not Path(entry["path"]).is_absolute():
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("path"), str)
+                and not Path(entry["path"]).is_absolute()
+            ):
                 data[kind] = {**entry, "path": str((base / entry["path"]).resolve())}
         return data
 
@@ -246,11 +256,17 @@ class SignalsSpec(_Strict):
 
         problems = signal_problems(self)
         if problems:
-            raise ValidationError.from_exception_data("SignalsSpec", [
-                InitErrorDetails(type=PydanticCustomError("signal", "{problem}", {"problem": message}),
-                                 loc=loc, input=None)
-                for loc, message in problems
-            ])
+            raise ValidationError.from_exception_data(
+                "SignalsSpec",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("signal", "{problem}", {"problem": message}),
+                        loc=loc,
+                        input=None,
+                    )
+                    for loc, message in problems
+                ],
+            )
         return self
 
 
@@ -349,7 +365,9 @@ class Scenario(_Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as 'Asia/Tokyo')") from None
+            raise ValueError(
+                f"unknown time zone '{value}' (use an IANA name such as 'Asia/Tokyo')"
+            ) from None
         return value
 
     @field_validator("fleets")
@@ -357,39 +375,72 @@ class Scenario(_Strict):
     def _fleet_names(cls, fleets: dict[str, FleetSpec]) -> dict[str, FleetSpec]:
         for name in fleets:
             if not name.replace("_", "").replace("-", "").isalnum():
-                raise ValueError(f"fleet name '{name}' may only contain letters, digits, '_' and '-'")
+                raise ValueError(
+                    f"fleet name '{name}' may only contain letters, digits, '_' and '-'"
+                )
         return fleets
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         problems: list[tuple[tuple[Any, ...], str]] = []
         if self.duration % self.step:
-            problems.append((("duration",), f"duration ({self.duration} s) is not a whole number "
-                                            f"of steps ({self.step} s)"))
+            problems.append(
+                (
+                    ("duration",),
+                    f"duration ({self.duration} s) is not a whole number of steps ({self.step} s)",
+                )
+            )
         seen: set[str] = set()
         for i, binding in enumerate(self.hardware):
             where = ("hardware", i)
             if binding.charger in seen:
-                problems.append(((*where, "charger"), f"hardware charger '{binding.charger}' is bound twice"))
+                problems.append(
+                    ((*where, "charger"), f"hardware charger '{binding.charger}' is bound twice")
+                )
             seen.add(binding.charger)
             if binding.adapter == "ocpp" and not binding.id:
-                problems.append(((*where, "id"), f"hardware charger '{binding.charger}': an OCPP binding "
-                                                 "needs `id` (the charger identity)"))
+                problems.append(
+                    (
+                        (*where, "id"),
+                        f"hardware charger '{binding.charger}': an OCPP binding "
+                        "needs `id` (the charger identity)",
+                    )
+                )
             if binding.adapter == "modbus" and (binding.port is None or binding.map is None):
-                problems.append(((*where, "port" if binding.port is None else "map"),
-                                 f"hardware charger '{binding.charger}': a Modbus binding needs `port` and `map`"))
+                problems.append(
+                    (
+                        (*where, "port" if binding.port is None else "map"),
+                        f"hardware charger '{binding.charger}': a Modbus binding needs `port` and `map`",
+                    )
+                )
             fleet, _, index = binding.charger.partition("/")
             if fleet not in self.fleets:
-                problems.append(((*where, "charger"), f"hardware charger '{binding.charger}': no fleet named '{fleet}'"))
+                problems.append(
+                    (
+                        (*where, "charger"),
+                        f"hardware charger '{binding.charger}': no fleet named '{fleet}'",
+                    )
+                )
             elif int(index) >= self.fleets[fleet].count:
-                problems.append(((*where, "charger"), f"hardware charger '{binding.charger}': fleet '{fleet}' "
-                                                      f"has only {self.fleets[fleet].count} EVs"))
+                problems.append(
+                    (
+                        (*where, "charger"),
+                        f"hardware charger '{binding.charger}': fleet '{fleet}' "
+                        f"has only {self.fleets[fleet].count} EVs",
+                    )
+                )
         if problems:
-            raise ValidationError.from_exception_data("Scenario", [
-                InitErrorDetails(type=PydanticCustomError("scenario", "{problem}", {"problem": message}),
-                                 loc=loc, input=None)
-                for loc, message in problems
-            ])
+            raise ValidationError.from_exception_data(
+                "Scenario",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("scenario", "{problem}", {"problem": message}),
+                        loc=loc,
+                        input=None,
+                    )
+                    for loc, message in problems
+                ],
+            )
         return self
 
     @property
@@ -438,7 +489,7 @@ def _message(error: dict[str, Any]) -> str:
     msg = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
     if error["type"] == "extra_forbidden":
         msg = "unknown field (check the spelling)"
     if error["type"] == "missing":
@@ -452,7 +503,9 @@ def validate_scenario_data(data: Any, path: Path | str = "<scenario>") -> Scenar
     Relative file paths inside the scenario (signal CSVs) resolve against the scenario file's
     folder, so a study runs the same from any working directory."""
     if not isinstance(data, dict):
-        raise ScenarioError(path, [("", "the file must contain a mapping of fields (name, start, ...)")])
+        raise ScenarioError(
+            path, [("", "the file must contain a mapping of fields (name, start, ...)")]
+        )
     base_dir = Path(path).parent if str(path) != "<scenario>" else Path(".")
     try:
         scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
@@ -493,7 +546,9 @@ def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> 
     return validate_scenario_data(data, path)
 
 
-def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], path: Path | str = "<scenario>") -> None:
+def apply_overrides(
+    data: dict[str, Any], overrides: dict[str, Any], path: Path | str = "<scenario>"
+) -> None:
     """Apply the selected case (`case`, from the file or the overrides), then the overrides.
 
     The case's values come first, so an explicit override still wins over them.
@@ -505,11 +560,17 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], path: Path 
     if case is not None:
         cases = data.get("cases") or {}
         if not isinstance(cases, dict) or str(case) not in cases:
-            known = ", ".join(map(str, cases)) if isinstance(cases, dict) and cases else "none defined"
-            raise ScenarioError(path, [("case", f"unknown case '{case}'; cases of this file: {known}")])
+            known = (
+                ", ".join(map(str, cases)) if isinstance(cases, dict) and cases else "none defined"
+            )
+            raise ScenarioError(
+                path, [("case", f"unknown case '{case}'; cases of this file: {known}")]
+            )
         chosen = cases[str(case)]
         if not isinstance(chosen, dict):
-            raise ScenarioError(path, [(f"cases.{case}", "a case is a mapping of field.path: value")])
+            raise ScenarioError(
+                path, [(f"cases.{case}", "a case is a mapping of field.path: value")]
+            )
         for dotted, value in chosen.items():
             apply_override(data, str(dotted), value)
         data["case"] = str(case)
@@ -529,10 +590,20 @@ def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
         where = ".".join(keys[:depth]) or "<top>"
         if isinstance(node, list):
             if not key.lstrip("-").isdigit():
-                raise ScenarioError("<override>", [(dotted, f"'{where}' is a list: use an index, not '{key}'")])
+                raise ScenarioError(
+                    "<override>", [(dotted, f"'{where}' is a list: use an index, not '{key}'")]
+                )
             index = int(key)
             if not -len(node) <= index < len(node):
-                raise ScenarioError("<override>", [(dotted, f"'{where}' has {len(node)} elements; index {index} is out of range")])
+                raise ScenarioError(
+                    "<override>",
+                    [
+                        (
+                            dotted,
+                            f"'{where}' has {len(node)} elements; index {index} is out of range",
+                        )
+                    ],
+                )
             if last:
                 node[index] = value
             else:
@@ -543,7 +614,9 @@ def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
             else:
                 node = node.setdefault(key, {})
         else:
-            raise ScenarioError("<override>", [(dotted, f"'{where}' is a single value, not a mapping or list")])
+            raise ScenarioError(
+                "<override>", [(dotted, f"'{where}' is a single value, not a mapping or list")]
+            )
 
 
 def scenario_as_run(scenario: Scenario) -> dict[str, Any]:

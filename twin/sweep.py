@@ -55,7 +55,9 @@ def parse_set_option(item: str) -> tuple[str, list[Any]]:
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not key or not raw.strip():
-        raise SweepError(f"--set {item}: use FIELD.PATH=VALUE[,VALUE...], e.g. fleets.home.count=1000,5000")
+        raise SweepError(
+            f"--set {item}: use FIELD.PATH=VALUE[,VALUE...], e.g. fleets.home.count=1000,5000"
+        )
     values, depth, current = [], 0, ""
     for char in raw:
         if char in "[{":
@@ -75,7 +77,9 @@ def parse_set_option(item: str) -> tuple[str, list[Any]]:
 
 
 def _label(value: Any) -> str:
-    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    text = (
+        value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    )
     return "".join(c if c.isalnum() or c in ".-" else "-" for c in str(text))
 
 
@@ -86,7 +90,9 @@ def expand_variants(sets: Mapping[str, Sequence[Any]], seeds: Sequence[int]) -> 
     for combo in itertools.product(*(sets[k] for k in keys)):
         for seed in seeds:
             overrides = {**dict(zip(keys, combo, strict=True)), "seed": seed}
-            name = "_".join([*(f"{k}={_label(v)}" for k, v in zip(keys, combo, strict=True)), f"seed={seed}"])
+            name = "_".join(
+                [*(f"{k}={_label(v)}" for k, v in zip(keys, combo, strict=True)), f"seed={seed}"]
+            )
             variants.append(Variant(name=name, overrides=overrides))
     return variants
 
@@ -99,18 +105,26 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def run_variant(scenario_data: dict[str, Any], variant: Variant, out_dir: str | Path,
-                source: str = "<scenario>") -> dict[str, Any]:
+def run_variant(
+    scenario_data: dict[str, Any], variant: Variant, out_dir: str | Path, source: str = "<scenario>"
+) -> dict[str, Any]:
     """Run one variant (on a Dask worker or in this process) and return its KPI row.
 
     Never raises for a failing variant: the row then has `status = "failed"` and `error`.
     """
     from twin.world import run_scenario
 
-    settings = {f"set.{k}": v if isinstance(v, int | float | str | bool) else str(v)
-                for k, v in variant.overrides.items()}
-    row: dict[str, Any] = {"variant": variant.name, **settings,
-                           "status": "failed", "error": "", "out_dir": str(out_dir)}
+    settings = {
+        f"set.{k}": v if isinstance(v, int | float | str | bool) else str(v)
+        for k, v in variant.overrides.items()
+    }
+    row: dict[str, Any] = {
+        "variant": variant.name,
+        **settings,
+        "status": "failed",
+        "error": "",
+        "out_dir": str(out_dir),
+    }
     t0 = time.perf_counter()
     try:
         data = copy.deepcopy(scenario_data)
@@ -177,8 +191,13 @@ def run_sweep(
     try:
         if scheduler is None:
             # One thread per worker: mosaik runs its own event loop per run, and runs are CPU-bound.
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
             client = Client(cluster)
         else:
             try:
@@ -187,8 +206,15 @@ def run_sweep(
                 raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         with client:
             futures = {
-                client.submit(run_variant, data, v, str((out_dir / v.name).resolve()), str(scenario_path),
-                              key=f"twin-variant-{v.name}", pure=False): v.name
+                client.submit(
+                    run_variant,
+                    data,
+                    v,
+                    str((out_dir / v.name).resolve()),
+                    str(scenario_path),
+                    key=f"twin-variant-{v.name}",
+                    pure=False,
+                ): v.name
                 for v in variants
             }
             rows: dict[str, dict[str, Any]] = {}
@@ -197,7 +223,11 @@ def run_sweep(
                 try:
                     row = future.result()
                 except Exception as err:  # noqa: BLE001 - a lost worker fails one variant, not all
-                    row = {"variant": name, "status": "failed", "error": f"{type(err).__name__}: {err}"}
+                    row = {
+                        "variant": name,
+                        "status": "failed",
+                        "error": f"{type(err).__name__}: {err}",
+                    }
                 rows[name] = row
                 if on_done is not None:
                     on_done(row)

@@ -15,9 +15,19 @@ from rich.table import Table
 from twin.scenario import ScenarioError
 from twin.sweep import SweepError, expand_variants, parse_set_option, run_sweep
 
-_SHOWN = ("variant", "status", "wall_s", "push_up_mw_mean", "push_up_mw_firm90", "push_down_mw_mean",
-          "push_down_mw_firm90", "min_bus_voltage_pu",
-          "max_line_loading_pct", "max_trafo_loading_pct", "error")
+_SHOWN = (
+    "variant",
+    "status",
+    "wall_s",
+    "push_up_mw_mean",
+    "push_up_mw_firm90",
+    "push_down_mw_mean",
+    "push_down_mw_firm90",
+    "min_bus_voltage_pu",
+    "max_line_loading_pct",
+    "max_trafo_loading_pct",
+    "error",
+)
 
 
 def _fail(lines: list[str]) -> None:
@@ -28,16 +38,31 @@ def _fail(lines: list[str]) -> None:
 
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Base scenario YAML file.")],
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Field and its alternatives, e.g. --set fleets.home.count=1000,5000 (repeatable: "
-                      "the sweep is the product).")] = None,
-    seeds: Annotated[int, typer.Option(
-        help="Seeds per combination: the scenario's seed, seed+1, ... (Monte Carlo).", min=1)] = 1,
-    scheduler: Annotated[str | None, typer.Option(
-        help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster on 127.0.0.1).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Field and its alternatives, e.g. --set fleets.home.count=1000,5000 (repeatable: "
+            "the sweep is the product).",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int,
+        typer.Option(
+            help="Seeds per combination: the scenario's seed, seed+1, ... (Monte Carlo).", min=1
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address, e.g. tcp://host:8786 (default: a local cluster on 127.0.0.1)."
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Local cluster worker processes.", min=1)] = 2,
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Sweep folder (default results/sweep-<scenario name>).")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Sweep folder (default results/sweep-<scenario name>)."),
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run every combination of --set alternatives x seeds; one KPI row per variant."""
@@ -56,12 +81,23 @@ def sweep(
     else:
         seed_list = [base_seed + i for i in range(seeds)]
     variants = expand_variants(sets, seed_list)
-    target = out_dir or Path(str((data.get("outputs") or {}).get("dir", "results"))) / f"sweep-{data.get('name', 'scenario')}"
+    target = (
+        out_dir
+        or Path(str((data.get("outputs") or {}).get("dir", "results")))
+        / f"sweep-{data.get('name', 'scenario')}"
+    )
     console = Console(stderr=True)
-    console.print(f"{len(variants)} variants -> {target} "
-                  f"({'scheduler ' + scheduler if scheduler else f'local cluster, {workers} workers'})")
-    columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[last]}"))
+    console.print(
+        f"{len(variants)} variants -> {target} "
+        f"({'scheduler ' + scheduler if scheduler else f'local cluster, {workers} workers'})"
+    )
+    columns = (
+        TextColumn("[bold]sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
     with Progress(*columns, console=console, disable=not progress) as bar:
         task = bar.add_task("sweep", total=len(variants), last="")
 
@@ -69,7 +105,9 @@ def sweep(
             bar.update(task, advance=1, last=f"{row.get('variant')}: {row.get('status')}")
 
         try:
-            table = run_sweep(scenario, variants, target, scheduler=scheduler, workers=workers, on_done=done)
+            table = run_sweep(
+                scenario, variants, target, scheduler=scheduler, workers=workers, on_done=done
+            )
         except SweepError as e:
             _fail([str(e)])
     view = Table(title=f"sweep of {scenario.name}: {len(table)} variants")
@@ -77,13 +115,21 @@ def sweep(
     for col in shown:
         view.add_column(col)
     for _, row in table.iterrows():
-        view.add_row(*("" if row[c] is None or row[c] != row[c] else
-                       (f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c])[:80]) for c in shown))
+        view.add_row(
+            *(
+                ""
+                if row[c] is None or row[c] != row[c]
+                else (f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c])[:80])
+                for c in shown
+            )
+        )
     # Wide enough for the KPI columns even when piped to a log (rich falls back to 80 there).
     Console(soft_wrap=True, width=max(shutil.get_terminal_size((200, 24)).columns, 200)).print(view)
     failed = int((table["status"] != "completed").sum())
-    print(f"KPIs: {target / 'sweep_kpis.parquet'} (+ .csv); runs in {target}/<variant>/"
-          + (f"; {failed} variant(s) failed (see the error column)" if failed else ""))
+    print(
+        f"KPIs: {target / 'sweep_kpis.parquet'} (+ .csv); runs in {target}/<variant>/"
+        + (f"; {failed} variant(s) failed (see the error column)" if failed else "")
+    )
 
 
 def register_cli(app: typer.Typer) -> None:

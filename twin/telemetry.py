@@ -120,7 +120,7 @@ def normalise_address(address: str, *, connect: bool = False) -> str:
         raise TelemetryError("telemetry address is empty: use e.g. tcp://127.0.0.1:5556")
     if text.startswith(("ipc://", "inproc://")):
         return text
-    rest = text[len("tcp://"):] if text.startswith("tcp://") else text
+    rest = text[len("tcp://") :] if text.startswith("tcp://") else text
     host, sep, port = rest.rpartition(":")
     if not sep:
         host, port = "", rest
@@ -130,10 +130,14 @@ def normalise_address(address: str, *, connect: bool = False) -> str:
     if port == "0":
         port = "*"
     if port != "*" and not port.isdigit():
-        raise TelemetryError(f"telemetry address '{address}': port '{port}' is not a number "
-                             "(use e.g. tcp://127.0.0.1:5556)")
+        raise TelemetryError(
+            f"telemetry address '{address}': port '{port}' is not a number "
+            "(use e.g. tcp://127.0.0.1:5556)"
+        )
     if connect and port == "*":
-        raise TelemetryError(f"telemetry address '{address}': a subscriber needs a real port, not '*'")
+        raise TelemetryError(
+            f"telemetry address '{address}': a subscriber needs a real port, not '*'"
+        )
     return f"tcp://{host}:{port}"
 
 
@@ -217,9 +221,16 @@ class TelemetryPublisher:
         TelemetryError: The address is malformed or cannot be bound (port in use).
     """
 
-    def __init__(self, address: str, prepared: Any, *, send_hwm: int = 8,
-                 history_points: int = 480, close_linger_s: float = 0.2,
-                 min_interval_s: float = 0.1):
+    def __init__(
+        self,
+        address: str,
+        prepared: Any,
+        *,
+        send_hwm: int = 8,
+        history_points: int = 480,
+        close_linger_s: float = 0.2,
+        min_interval_s: float = 0.1,
+    ):
         self.requested_address = address
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUB)
@@ -231,8 +242,10 @@ class TelemetryPublisher:
         except zmq.ZMQError as err:
             self._socket.close(0)
             self._context.term()
-            raise TelemetryError(f"telemetry address {endpoint}: cannot bind ({err.strerror}); "
-                                 "choose a free port, e.g. --live tcp://127.0.0.1:5557") from None
+            raise TelemetryError(
+                f"telemetry address {endpoint}: cannot bind ({err.strerror}); "
+                "choose a free port, e.g. --live tcp://127.0.0.1:5557"
+            ) from None
         self.address: str = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
         self.run_id = uuid.uuid4().hex[:12]
         self.stats = TelemetryStats()
@@ -260,35 +273,51 @@ class TelemetryPublisher:
         self._dt_h = sc.step / 3600.0
         self._up, self._down = _windows(sc)
         pf = prepared.powerflow
-        self._ids = {"bus": [str(i) for i in pf.bus_ids], "line": [str(i) for i in pf.line_ids],
-                     "trafo": [str(i) for i in pf.trafo_ids]}
-        self._kpi = {"push_up_kwh": 0.0, "push_down_kwh": 0.0, "energy_kwh": 0.0,
-                     "baseline_energy_kwh": 0.0, "peak_fleet_kw": -math.inf,
-                     "min_bus_voltage_pu": math.inf, "max_bus_voltage_pu": -math.inf,
-                     "max_line_loading_pct": -math.inf, "max_trafo_loading_pct": -math.inf, "steps": 0}
+        self._ids = {
+            "bus": [str(i) for i in pf.bus_ids],
+            "line": [str(i) for i in pf.line_ids],
+            "trafo": [str(i) for i in pf.trafo_ids],
+        }
+        self._kpi = {
+            "push_up_kwh": 0.0,
+            "push_down_kwh": 0.0,
+            "energy_kwh": 0.0,
+            "baseline_energy_kwh": 0.0,
+            "peak_fleet_kw": -math.inf,
+            "min_bus_voltage_pu": math.inf,
+            "max_bus_voltage_pu": -math.inf,
+            "max_line_loading_pct": -math.inf,
+            "max_trafo_loading_pct": -math.inf,
+            "steps": 0,
+        }
 
     def _init_from_first_row(self, row: dict[str, Any]) -> None:
         keys = list(row)
-        self._contrib_keys = {k[len("ems.contribution."):].removesuffix("_kw"): k
-                              for k in keys if k.startswith("ems.contribution.")}
-        self._signal_keys = {k[len("signal."):]: k for k in keys if k.startswith("signal.")}
-        self._grid_keys = {k[len("grid."):]: k for k in keys if k.startswith("grid.")}
+        self._contrib_keys = {
+            k[len("ems.contribution.") :].removesuffix("_kw"): k
+            for k in keys
+            if k.startswith("ems.contribution.")
+        }
+        self._signal_keys = {k[len("signal.") :]: k for k in keys if k.startswith("signal.")}
+        self._grid_keys = {k[len("grid.") :]: k for k in keys if k.startswith("grid.")}
         self._p_keys = [f"{n}.p_kw" for n in self._fleet_names]
         self._pb_keys = [f"{n}_baseline.p_kw" for n in self._fleet_names]
         self._plugged_keys = [f"{n}.plugged_count" for n in self._fleet_names]
-        freq = [k for k in keys if k == "signal.frequency_hz"] or \
-               [k for k in keys if k.startswith("signal.") and k.endswith("_hz")]
+        freq = [k for k in keys if k == "signal.frequency_hz"] or [
+            k for k in keys if k.startswith("signal.") and k.endswith("_hz")
+        ]
         self._freq_key = freq[0] if freq else None
         self._hil_keys: dict[str, dict[str, str]] = {}
         for k in keys:
             if k.startswith("hil."):
-                charger, _, fld = k[len("hil."):].rpartition(".")
+                charger, _, fld = k[len("hil.") :].rpartition(".")
                 self._hil_keys.setdefault(charger, {})[fld] = k
         from twin.hil import LatenessMeter
 
         # PreparedRun.run() adds its lateness meter before the first step of a paced run.
-        self._lateness_meter = next((o for o in self._prepared.observers
-                                     if isinstance(o, LatenessMeter)), None)
+        self._lateness_meter = next(
+            (o for o in self._prepared.observers if isinstance(o, LatenessMeter)), None
+        )
         trafos = self._ids["trafo"]
         self._trafo_in_history = len(trafos) <= MAX_TRAFOS_IN_HISTORY
         series = ["time_s", "p_kw", "baseline_p_kw", "target_kw", "plugged_count"]
@@ -302,13 +331,20 @@ class TelemetryPublisher:
         self._history = _History(len(series), self._history_points)
         sc = self._scenario
         meta = {
-            "scenario": sc.name, "description": sc.description, "timezone": sc.timezone,
-            "start": sc.start_local.isoformat(), "step_s": sc.step, "duration_s": sc.duration,
-            "ev_count": sc.ev_count, "fleets": {n: f.count for n, f in sc.fleets.items()},
+            "scenario": sc.name,
+            "description": sc.description,
+            "timezone": sc.timezone,
+            "start": sc.start_local.isoformat(),
+            "step_s": sc.step,
+            "duration_s": sc.duration,
+            "ev_count": sc.ev_count,
+            "fleets": {n: f.count for n, f in sc.fleets.items()},
             "grid": {"name": sc.grid.name, "params": sc.grid.params},
             "out_dir": str(Path(self._prepared.out_dir).resolve()),
             "windows": {"push_up": list(self._up), "push_down": list(self._down)},
-            "soc_bins": SOC_BINS.tolist(), "ids": self._ids, "history_series": series,
+            "soc_bins": SOC_BINS.tolist(),
+            "ids": self._ids,
+            "history_series": series,
         }
         self._meta_bytes = json.dumps(meta, default=str).encode()
 
@@ -329,8 +365,11 @@ class TelemetryPublisher:
         except Exception as err:  # noqa: BLE001 - an observer must never stop the run
             self.stats.errors += 1
             if self.stats.errors == 1:
-                log.warning("telemetry: step not published (%s: %s); later failures are only counted",
-                            type(err).__name__, err)
+                log.warning(
+                    "telemetry: step not published (%s: %s); later failures are only counted",
+                    type(err).__name__,
+                    err,
+                )
         self.stats.calls += 1
         self.stats.busy_s += time.perf_counter() - t0
 
@@ -350,10 +389,19 @@ class TelemetryPublisher:
         grid = {name: _num(row.get(k)) for name, k in self._grid_keys.items()}
         frequency = None
         if self._freq_key:
-            frequency = {"frequency_hz": _num(row.get(self._freq_key)), "response_kw": p_total - pb_total}
+            frequency = {
+                "frequency_hz": _num(row.get(self._freq_key)),
+                "response_kw": p_total - pb_total,
+            }
         kpis = self._update_kpis(local, p_total, pb_total, grid)
         nan = math.nan
-        hist = [float(time_s), p_total, pb_total, nan if target is None else target, float(plugged_total)]
+        hist = [
+            float(time_s),
+            p_total,
+            pb_total,
+            nan if target is None else target,
+            float(plugged_total),
+        ]
         hist += p_fleet
         hist += [nan if v is None else v for v in contributions.values()]
         if frequency is not None:
@@ -363,13 +411,29 @@ class TelemetryPublisher:
         if self._trafo_in_history:
             trafo = detail.get("trafo_loading_pct")
             n_trafo = len(self._ids["trafo"])
-            hist += trafo.tolist() if trafo is not None and len(trafo) == n_trafo else [nan] * n_trafo
+            hist += (
+                trafo.tolist() if trafo is not None and len(trafo) == n_trafo else [nan] * n_trafo
+            )
         self._history.append(hist)
-        return {"row": row, "detail": detail, "time_s": time_s, "stamp": stamp, "local": local,
-                "p_fleet": p_fleet, "pb_fleet": pb_fleet,
-                "total": {"p_kw": p_total, "baseline_p_kw": pb_total, "target_kw": target,
-                          "plugged_count": plugged_total},
-                "contributions": contributions, "grid": grid, "frequency": frequency, "kpis": kpis}
+        return {
+            "row": row,
+            "detail": detail,
+            "time_s": time_s,
+            "stamp": stamp,
+            "local": local,
+            "p_fleet": p_fleet,
+            "pb_fleet": pb_fleet,
+            "total": {
+                "p_kw": p_total,
+                "baseline_p_kw": pb_total,
+                "target_kw": target,
+                "plugged_count": plugged_total,
+            },
+            "contributions": contributions,
+            "grid": grid,
+            "frequency": frequency,
+            "kpis": kpis,
+        }
 
     def _publish(self, step: dict[str, Any], kind: str = "step", **extra: Any) -> None:
         row, detail = step["row"], step["detail"]
@@ -380,9 +444,11 @@ class TelemetryPublisher:
             # SOC lies in [0, 1]; bin 9 also takes SOC == 1.0
             bins = np.minimum((fleet.state.soc * 10.0).astype(np.intp), 9)
             fleets[name] = {
-                "p_kw": step["p_fleet"][i], "baseline_p_kw": step["pb_fleet"][i],
+                "p_kw": step["p_fleet"][i],
+                "baseline_p_kw": step["pb_fleet"][i],
                 "plugged_count": _num(row.get(f"{name}.plugged_count")),
-                "soc_mean": _num(row.get(f"{name}.soc_mean")), "soc_min": _num(row.get(f"{name}.soc_min")),
+                "soc_mean": _num(row.get(f"{name}.soc_mean")),
+                "soc_min": _num(row.get(f"{name}.soc_min")),
                 "soc_hist": np.bincount(bins, minlength=10).tolist(),
                 "soc_hist_plugged": np.bincount(bins[plugged], minlength=10).tolist(),
             }
@@ -399,20 +465,36 @@ class TelemetryPublisher:
         self._seq += 1
         sc = self._scenario
         header = {
-            "schema": SCHEMA, "version": SCHEMA_VERSION, "kind": kind, "run_id": self.run_id,
-            "seq": self._seq, "sent_unix_s": time.time(),
-            "time": step["stamp"].isoformat(), "time_local": step["local"].isoformat(),
-            "time_s": step["time_s"], "progress": min(1.0, (step["time_s"] + sc.step) / sc.duration),
-            "total": step["total"], "fleets": fleets,
-            "ems": {"target_kw": step["total"]["target_kw"],
-                    "feasible_lo_kw": _num(row.get("ems.feasible_lo_kw")),
-                    "feasible_hi_kw": _num(row.get("ems.feasible_hi_kw")),
-                    "contributions_kw": step["contributions"]},
+            "schema": SCHEMA,
+            "version": SCHEMA_VERSION,
+            "kind": kind,
+            "run_id": self.run_id,
+            "seq": self._seq,
+            "sent_unix_s": time.time(),
+            "time": step["stamp"].isoformat(),
+            "time_local": step["local"].isoformat(),
+            "time_s": step["time_s"],
+            "progress": min(1.0, (step["time_s"] + sc.step) / sc.duration),
+            "total": step["total"],
+            "fleets": fleets,
+            "ems": {
+                "target_kw": step["total"]["target_kw"],
+                "feasible_lo_kw": _num(row.get("ems.feasible_lo_kw")),
+                "feasible_hi_kw": _num(row.get("ems.feasible_hi_kw")),
+                "contributions_kw": step["contributions"],
+            },
             "signals": {name: _num(row.get(k)) for name, k in self._signal_keys.items()},
-            "frequency": step["frequency"], "grid": step["grid"], "kpis_so_far": step["kpis"],
-            "hil": self._hil(row), "arrays": arrays,
-            "history": {"rows": int(block.shape[0]), "cols": int(block.shape[1]), "offset": offset,
-                        "stride_steps": self._history.stride},
+            "frequency": step["frequency"],
+            "grid": step["grid"],
+            "kpis_so_far": step["kpis"],
+            "hil": self._hil(row),
+            "arrays": arrays,
+            "history": {
+                "rows": int(block.shape[0]),
+                "cols": int(block.shape[1]),
+                "offset": offset,
+                "stride_steps": self._history.stride,
+            },
             **extra,
         }
         self._last_step = step
@@ -421,16 +503,18 @@ class TelemetryPublisher:
     def _send(self, header: dict[str, Any], parts: list[bytes]) -> None:
         assert self._meta_bytes is not None
         head = json.dumps(header, separators=(",", ":")).encode()
-        frame = b"".join([_PREFIX.pack(MAGIC, len(head), len(self._meta_bytes)), head,
-                          self._meta_bytes, *parts])
+        frame = b"".join(
+            [_PREFIX.pack(MAGIC, len(head), len(self._meta_bytes)), head, self._meta_bytes, *parts]
+        )
         try:
             self._socket.send(frame, zmq.NOBLOCK)
             self.stats.sent += 1
         except zmq.Again:
             self.stats.dropped += 1
 
-    def _update_kpis(self, local: dt.datetime, p_kw: float, pb_kw: float,
-                     grid: dict[str, float | None]) -> dict[str, Any]:
+    def _update_kpis(
+        self, local: dt.datetime, p_kw: float, pb_kw: float, grid: dict[str, float | None]
+    ) -> dict[str, Any]:
         k = self._kpi
         k["steps"] += 1
         sod = local.hour * 3600 + local.minute * 60 + local.second
@@ -441,16 +525,22 @@ class TelemetryPublisher:
         k["energy_kwh"] += p_kw * self._dt_h
         k["baseline_energy_kwh"] += pb_kw * self._dt_h
         k["peak_fleet_kw"] = max(k["peak_fleet_kw"], p_kw)
-        for key, src, pick in (("min_bus_voltage_pu", "vm_min_pu", min),
-                               ("max_bus_voltage_pu", "vm_max_pu", max),
-                               ("max_line_loading_pct", "line_loading_max_pct", max),
-                               ("max_trafo_loading_pct", "trafo_loading_max_pct", max)):
+        for key, src, pick in (
+            ("min_bus_voltage_pu", "vm_min_pu", min),
+            ("max_bus_voltage_pu", "vm_max_pu", max),
+            ("max_line_loading_pct", "line_loading_max_pct", max),
+            ("max_trafo_loading_pct", "trafo_loading_max_pct", max),
+        ):
             value = grid.get(src)
             if value is not None:
                 k[key] = pick(k[key], value)
-        out = {"push_up_kwh_per_ev": k["push_up_kwh"] / self._n_ev,
-               "push_down_kwh_per_ev": k["push_down_kwh"] / self._n_ev}
-        out.update({key: _num(v) for key, v in k.items() if key not in ("push_up_kwh", "push_down_kwh")})
+        out = {
+            "push_up_kwh_per_ev": k["push_up_kwh"] / self._n_ev,
+            "push_down_kwh_per_ev": k["push_down_kwh"] / self._n_ev,
+        }
+        out.update(
+            {key: _num(v) for key, v in k.items() if key not in ("push_up_kwh", "push_down_kwh")}
+        )
         out["steps"] = int(k["steps"])
         return out
 
@@ -514,8 +604,11 @@ class TelemetryPublisher:
         except ResultsError:
             return {"status": "unknown"}
         kpis = {k: v for k, v in (summary.get("kpis") or {}).items() if not isinstance(v, dict)}
-        return {"status": summary.get("status"), "wall_time_s": summary.get("wall_time_s"),
-                "kpis": {k: v if isinstance(v, int | str) else _num(v) for k, v in kpis.items()}}
+        return {
+            "status": summary.get("status"),
+            "wall_time_s": summary.get("wall_time_s"),
+            "kpis": {k: v if isinstance(v, int | str) else _num(v) for k, v in kpis.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -567,21 +660,25 @@ def decode_snapshot(frame: bytes, received_s: float = 0.0) -> Snapshot:
         raise TelemetryFormatError(f"not a twin telemetry message (starts with {magic!r})")
     start = _PREFIX.size
     try:
-        header = json.loads(bytes(frame[start:start + head_len]))
-        meta = json.loads(bytes(frame[start + head_len:start + head_len + meta_len]))
+        header = json.loads(bytes(frame[start : start + head_len]))
+        meta = json.loads(bytes(frame[start + head_len : start + head_len + meta_len]))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise TelemetryFormatError(f"telemetry header is not valid JSON ({err})") from None
     if header.get("schema") != SCHEMA or header.get("version") != SCHEMA_VERSION:
         raise TelemetryFormatError(
             f"telemetry schema {header.get('schema')} v{header.get('version')} is not "
-            f"{SCHEMA} v{SCHEMA_VERSION}: update the dashboard or the twin so both match")
-    payload = memoryview(frame)[start + head_len + meta_len:]
+            f"{SCHEMA} v{SCHEMA_VERSION}: update the dashboard or the twin so both match"
+        )
+    payload = memoryview(frame)[start + head_len + meta_len :]
     try:
-        arrays = {name: np.frombuffer(payload, dtype="<f8", count=n, offset=off).copy()
-                  for name, (off, n) in header.get("arrays", {}).items()}
+        arrays = {
+            name: np.frombuffer(payload, dtype="<f8", count=n, offset=off).copy()
+            for name, (off, n) in header.get("arrays", {}).items()
+        }
         hist = header["history"]
-        block = np.frombuffer(payload, dtype="<f8", count=hist["rows"] * hist["cols"],
-                              offset=hist["offset"]).reshape(hist["rows"], hist["cols"])
+        block = np.frombuffer(
+            payload, dtype="<f8", count=hist["rows"] * hist["cols"], offset=hist["offset"]
+        ).reshape(hist["rows"], hist["cols"])
     except (ValueError, KeyError, TypeError) as err:
         raise TelemetryFormatError(f"telemetry payload does not match its header ({err})") from None
     history = {name: block[:, i].copy() for i, name in enumerate(meta.get("history_series", []))}

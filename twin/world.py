@@ -138,8 +138,10 @@ class PreparedRun:
                     self.hardware.stop()
                 events = list(self.hil_events or [])
                 write_json(out_dir / "hil_events.json", {"events": events})
-                summary["hil"] = {"chargers": [b.charger_id for b in self.hardware.bindings],
-                                  "events": len(events)}
+                summary["hil"] = {
+                    "chargers": [b.charger_id for b in self.hardware.bindings],
+                    "events": len(events),
+                }
             if lateness is not None:
                 summary["realtime"] = {"rt_factor": rt_factor, **lateness.summary()}
             summary["status"] = status
@@ -147,11 +149,15 @@ class PreparedRun:
             try:
                 table = read_table(out_dir, "timeseries")
                 summary["steps"] = len(table)
-                summary["kpis"] = compute_kpis(scenario, table, self.fleets, grid_sim_nonconverged(table))
+                summary["kpis"] = compute_kpis(
+                    scenario, table, self.fleets, grid_sim_nonconverged(table)
+                )
             except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
                 summary["kpis_error"] = str(err)
             write_json(out_dir / "summary.json", summary)
-        return RunOutcome(out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines)
+        return RunOutcome(
+            out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines
+        )
 
 
 def failure_summary(exc: BaseException) -> tuple[str, dict[str, Any]]:
@@ -186,7 +192,9 @@ def scenario_site_buses(scenario: Scenario, net: Any, fleet_name: str) -> np.nda
     spec = scenario.fleets[fleet_name]
     explicit = spec.sites if isinstance(spec.sites, list) else None
     try:
-        return assign_sites_to_buses(net, n_sites(spec), explicit, _site_seed(scenario.seed, fleet_name))
+        return assign_sites_to_buses(
+            net, n_sites(spec), explicit, _site_seed(scenario.seed, fleet_name)
+        )
     except GridError as err:
         raise _scenario_problem(scenario, f"fleets.{fleet_name}.sites", err) from None
 
@@ -224,16 +232,24 @@ def prepare_run(
             signal files); summary.json then says `"status": "invalid"` with the problems.
     """
     try:
-        return _build_run(scenario, Path(out_dir), observers if observers is not None else [],
-                          block_steps_of(scenario, realtime))
+        return _build_run(
+            scenario,
+            Path(out_dir),
+            observers if observers is not None else [],
+            block_steps_of(scenario, realtime),
+        )
     except Exception as err:
         status, why = failure_summary(err)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        write_json(Path(out_dir) / "summary.json", {"scenario": scenario.name, "status": status, **why})
+        write_json(
+            Path(out_dir) / "summary.json", {"scenario": scenario.name, "status": status, **why}
+        )
         raise
 
 
-def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver], block: int) -> PreparedRun:
+def _build_run(
+    scenario: Scenario, out_dir: Path, observers: list[StepObserver], block: int
+) -> PreparedRun:
     from grids import GridProfiles, PowerFlow
 
     wall_start = time.perf_counter()
@@ -256,24 +272,39 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver],
     start = scenario.start_local
     net = build_scenario_grid(scenario)
     powerflow = PowerFlow(net, backend=scenario.grid.backend)
-    profiles = GridProfiles.for_net(net, start, scenario.step, scenario.n_steps,
-                                    load_scale=scenario.grid.load_scale,
-                                    pv_scale=scenario.grid.pv_scale, seed=scenario.seed)
+    profiles = GridProfiles.for_net(
+        net,
+        start,
+        scenario.step,
+        scenario.n_steps,
+        load_scale=scenario.grid.load_scale,
+        pv_scale=scenario.grid.pv_scale,
+        seed=scenario.seed,
+    )
     n_bus = len(powerflow.bus_ids)
 
     fleets: dict[str, Fleet] = {}
     baselines: dict[str, Fleet] = {}
     bus_pos: dict[str, np.ndarray] = {}
     for name, spec in scenario.fleets.items():
-        fleets[name] = create_fleet(name, spec, start, scenario.duration, scenario.step, scenario.seed)
+        fleets[name] = create_fleet(
+            name, spec, start, scenario.duration, scenario.step, scenario.seed
+        )
         # Same draws as the controlled fleet: share its read-only table and sessions instead of
         # drawing them again (a year of sessions for 10,000 EVs is ~100 MB per copy).
-        baselines[name] = Fleet.create(name, fleets[name].table, fleets[name].sessions,
-                                       fleets[name].state.soc_initial, scenario.step)
+        baselines[name] = Fleet.create(
+            name,
+            fleets[name].table,
+            fleets[name].sessions,
+            fleets[name].state.soc_initial,
+            scenario.step,
+        )
         site_buses = scenario_site_buses(scenario, net, name)
         bus_pos[name] = powerflow.positions_of_buses(site_buses)[fleets[name].table.site]
 
-    series = build_signal_series(scenario)  # before the World: a bad signal file leaves nothing open
+    series = build_signal_series(
+        scenario
+    )  # before the World: a bad signal file leaves nothing open
     recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)
     world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
     timing = {"step_s": scenario.step, "block_steps": block, "n_steps": scenario.n_steps}
@@ -282,58 +313,118 @@ def _build_run(scenario: Scenario, out_dir: Path, observers: list[StepObserver],
     detail_tables: dict[str, tuple[str, list[str]]] = {}
     if scenario.outputs.grid_detail:
         buses = [str(b) for b in powerflow.bus_ids]
-        detail_tables |= {"vm_pu": ("grid_vm_pu", buses), "ev_p_mw": ("grid_ev_p_mw", buses),
-                          "line_loading_pct": ("grid_line_loading_pct", [str(i) for i in powerflow.line_ids]),
-                          "trafo_loading_pct": ("grid_trafo_loading_pct", [str(i) for i in powerflow.trafo_ids])}
+        detail_tables |= {
+            "vm_pu": ("grid_vm_pu", buses),
+            "ev_p_mw": ("grid_ev_p_mw", buses),
+            "line_loading_pct": ("grid_line_loading_pct", [str(i) for i in powerflow.line_ids]),
+            "trafo_loading_pct": ("grid_trafo_loading_pct", [str(i) for i in powerflow.trafo_ids]),
+        }
     per_ev = scenario.outputs.per_ev
     if per_ev:
         detail_tables |= ev_detail_tables(fleets)
     rec = world.start("RecorderSim", **timing).Recorder(
-        recorder=recorder, start_utc=start.astimezone(dt.UTC), detail_tables=detail_tables, observers=observers)
+        recorder=recorder,
+        start_utc=start.astimezone(dt.UTC),
+        detail_tables=detail_tables,
+        observers=observers,
+    )
     pacer = WallClockPacer()
     clock = local_clock(start, scenario.step, scenario.n_steps)
     ems = build_ems(scenario)
     link, hil_events = None, None
     if block > 1:
         # Fleets and EMS in one simulator, a block of model steps per mosaik step.
-        loop = FleetControlLoop(fleets, baselines, ems, bus_pos, n_bus, clock.second_of_day, scenario.step,
-                                per_ev=per_ev)
+        loop = FleetControlLoop(
+            fleets,
+            baselines,
+            ems,
+            bus_pos,
+            n_bus,
+            clock.second_of_day,
+            scenario.step,
+            per_ev=per_ev,
+        )
         control = world.start("FleetControlSim", **timing).FleetControl(loop=loop, pacer=pacer)
         world.connect(signals, control, ("block", "signals"))
         world.connect(control, grid, "p_bus_mw")
         world.connect(control, rec, "record")
         if per_ev:
             world.connect(control, rec, "detail")
-        world.connect(grid, control, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
+        world.connect(
+            grid, control, ("state", "grid"), time_shifted=True, initial_data={"state": {}}
+        )
     else:
-        link, hil_events = _wire_stepwise(world, scenario, fleets, baselines, ems, bus_pos, n_bus,
-                                          clock.second_of_day, pacer, grid, signals, rec)
+        link, hil_events = _wire_stepwise(
+            world,
+            scenario,
+            fleets,
+            baselines,
+            ems,
+            bus_pos,
+            n_bus,
+            clock.second_of_day,
+            pacer,
+            grid,
+            signals,
+            rec,
+        )
     world.connect(signals, rec, "record")
     world.connect(grid, rec, "record")
     if scenario.outputs.grid_detail:
         world.connect(grid, rec, "detail")
-    return PreparedRun(scenario=scenario, out_dir=out_dir, world=world, fleets=fleets,
-                       baselines=baselines, recorder=recorder, powerflow=powerflow,
-                       profiles=profiles, bus_pos=bus_pos, base_summary=base_summary,
-                       wall_start=wall_start, observers=observers, hardware=link,
-                       hil_events=hil_events, pacer=pacer, block_steps=block)
+    return PreparedRun(
+        scenario=scenario,
+        out_dir=out_dir,
+        world=world,
+        fleets=fleets,
+        baselines=baselines,
+        recorder=recorder,
+        powerflow=powerflow,
+        profiles=profiles,
+        bus_pos=bus_pos,
+        base_summary=base_summary,
+        wall_start=wall_start,
+        observers=observers,
+        hardware=link,
+        hil_events=hil_events,
+        pacer=pacer,
+        block_steps=block,
+    )
 
 
-def _wire_stepwise(world: Any, scenario: Scenario, fleets: dict[str, Fleet], baselines: dict[str, Fleet],
-                   ems: EnergyManagementSystem, bus_pos: dict[str, np.ndarray], n_bus: int,
-                   second_of_day_s: np.ndarray, pacer: WallClockPacer, grid: Any, signals: Any,
-                   rec: Any) -> tuple[HardwareLink | None, list[dict] | None]:
+def _wire_stepwise(
+    world: Any,
+    scenario: Scenario,
+    fleets: dict[str, Fleet],
+    baselines: dict[str, Fleet],
+    ems: EnergyManagementSystem,
+    bus_pos: dict[str, np.ndarray],
+    n_bus: int,
+    second_of_day_s: np.ndarray,
+    pacer: WallClockPacer,
+    grid: Any,
+    signals: Any,
+    rec: Any,
+) -> tuple[HardwareLink | None, list[dict] | None]:
     """One mosaik step per model step, fleets and EMS as their own simulators, and the hardware
     simulator between them when chargers are physical. Returns the HIL link and its event list."""
     step = scenario.step
     fleet_sim = world.start("FleetSim", step_s=step)
-    ems_entity = world.start("EmsSim", step_s=step).EMS(ems=ems, second_of_day_s=second_of_day_s, pacer=pacer)
+    ems_entity = world.start("EmsSim", step_s=step).EMS(
+        ems=ems, second_of_day_s=second_of_day_s, pacer=pacer
+    )
     ctrl_entities = {}
     for name in scenario.fleets:
-        ctrl = ctrl_entities[name] = fleet_sim.Fleet(fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus)
-        base = fleet_sim.Fleet(fleet=baselines[name], bus_pos=bus_pos[name], n_bus=n_bus, baseline=True)
+        ctrl = ctrl_entities[name] = fleet_sim.Fleet(
+            fleet=fleets[name], bus_pos=bus_pos[name], n_bus=n_bus
+        )
+        base = fleet_sim.Fleet(
+            fleet=baselines[name], bus_pos=bus_pos[name], n_bus=n_bus, baseline=True
+        )
         world.connect(ems_entity, ctrl, "setpoints_kw")
-        world.connect(ctrl, ems_entity, "view", time_shifted=True, initial_data={"view": fleets[name].view()})
+        world.connect(
+            ctrl, ems_entity, "view", time_shifted=True, initial_data={"view": fleets[name].view()}
+        )
         world.connect(ctrl, grid, "p_bus_mw")
         world.connect(ctrl, rec, "record")
         if scenario.outputs.per_ev:
@@ -345,15 +436,18 @@ def _wire_stepwise(world: Any, scenario: Scenario, fleets: dict[str, Fleet], bas
         link = HardwareLink(scenario)
         hw_sim = world.start("HardwareSim", step_s=step)
         hil_events = []
-        hw = hw_sim.Hardware(link=link, fleet_sizes={n: f.table.count for n, f in fleets.items()},
-                             events=hil_events)
+        hw = hw_sim.Hardware(
+            link=link, fleet_sizes={n: f.table.count for n, f in fleets.items()}, events=hil_events
+        )
         world.connect(ems_entity, hw, "setpoints_kw")
         world.connect(hw, ems_entity, "offline", time_shifted=True, initial_data={"offline": {}})
         world.connect(hw, rec, "record")
         for name in scenario.fleets:
             world.connect(hw, ctrl_entities[name], "measured_kw")
     world.connect(signals, ems_entity, ("values", "signals"))
-    world.connect(grid, ems_entity, ("state", "grid"), time_shifted=True, initial_data={"state": {}})
+    world.connect(
+        grid, ems_entity, ("state", "grid"), time_shifted=True, initial_data={"state": {}}
+    )
     world.connect(ems_entity, rec, "record")
     return link, hil_events
 
@@ -371,7 +465,9 @@ def run_scenario(
     A KeyboardInterrupt (Ctrl-C, SIGTERM via the CLI) stops the run: rows recorded so far are
     flushed and summary.json says `"status": "interrupted"`; the exception is then re-raised.
     """
-    return prepare_run(scenario, out_dir, observers=observers).run(rt_factor=rt_factor, progress=progress)
+    return prepare_run(scenario, out_dir, observers=observers).run(
+        rt_factor=rt_factor, progress=progress
+    )
 
 
 def grid_sim_nonconverged(table: Any) -> int:

@@ -294,8 +294,10 @@ async def serve_forever(
             online = central.connected()
             print_line(f"connected chargers: {len(online)} of {len(config.chargers)}")
             for info in online:
-                print_line(f"  {info.charger_id}  OCPP {info.version}  {info.remote_address}  "
-                           f"{info.vendor or '?'} {info.model or '?'}  transaction {info.transaction_id or '-'}")
+                print_line(
+                    f"  {info.charger_id}  OCPP {info.version}  {info.remote_address}  "
+                    f"{info.vendor or '?'} {info.model or '?'}  transaction {info.transaction_id or '-'}"
+                )
 
     central = CentralSystem(config, on_event=show)
     await central.start()

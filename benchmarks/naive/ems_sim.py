@@ -40,8 +40,14 @@ class NaiveEmsSim(mosaik_api_v3.Simulator):
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, ems: EnergyManagementSystem, start_second_of_day: int,
-               fleets: dict[str, tuple[FleetTable, list[str]]]) -> list[dict]:
+    def create(
+        self,
+        num: int,
+        model: str,
+        ems: EnergyManagementSystem,
+        start_second_of_day: int,
+        fleets: dict[str, tuple[FleetTable, list[str]]],
+    ) -> list[dict]:
         """`fleets`: name -> (static table, the full mosaik ids of its EV entities in table order)."""
         self.ems, self.start_second_of_day, self.fleets = ems, start_second_of_day, fleets
         return [{"eid": "ems", "type": model}]
@@ -51,13 +57,21 @@ class NaiveEmsSim(mosaik_api_v3.Simulator):
         inp = inputs.get("ems", {})
         views = {}
         for name, (table, ids) in sorted(self.fleets.items()):
+
             def column(attr: str, ids: list[str] = ids) -> np.ndarray:
                 got = inp.get(attr, {})
                 return np.array([got[i] for i in ids], dtype=float)
 
-            views[name] = FleetView(name=name, time_s=time, plugged=column("plugged").astype(bool),
-                                    soc=column("soc"), p_kw=column("p_kw"), depart_s=column("depart_s"),
-                                    session_target_soc=column("target_soc"), table=table)
+            views[name] = FleetView(
+                name=name,
+                time_s=time,
+                plugged=column("plugged").astype(bool),
+                soc=column("soc"),
+                p_kw=column("p_kw"),
+                depart_s=column("depart_s"),
+                session_target_soc=column("target_soc"),
+                table=table,
+            )
         signals = next(iter(inp.get("signals", {}).values()), {})
         grid = next(iter(inp.get("grid", {}).values()), {})
         second_of_day = (self.start_second_of_day + time) % 86400

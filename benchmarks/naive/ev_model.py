@@ -18,8 +18,14 @@ def _clip(x: float, lo: float, hi: float) -> float:
 class ScalarEV:
     """One EV: static parameters, its padded session rows, and scalar state."""
 
-    def __init__(self, params: dict[str, float], sessions: dict[str, list[float]], soc_initial: float,
-                 step_s: int, start_s: int = 0):
+    def __init__(
+        self,
+        params: dict[str, float],
+        sessions: dict[str, list[float]],
+        soc_initial: float,
+        step_s: int,
+        start_s: int = 0,
+    ):
         self.battery_kwh = params["battery_kwh"]
         self.p_charge_max_kw = params["p_charge_max_kw"]
         self.p_discharge_max_kw = params["p_discharge_max_kw"]
@@ -92,7 +98,9 @@ class ScalarEV:
         dt_s = float(self.step_s)
         dt_h = dt_s / 3600.0
         plugged = self.location == PLUGGED
-        p_set = _clip(setpoint_kw, -self.p_discharge_max_kw, self.p_charge_max_kw) if plugged else 0.0
+        p_set = (
+            _clip(setpoint_kw, -self.p_discharge_max_kw, self.p_charge_max_kw) if plugged else 0.0
+        )
         tau = self.response_time_s / 3.0
         if tau <= 0.0:
             decay = mean_factor = 0.0
@@ -104,8 +112,11 @@ class ScalarEV:
         p_avg = p_set + gap * mean_factor if plugged else 0.0
 
         e_want = p_avg * dt_h * self.eta_charge if p_avg >= 0 else p_avg * dt_h / self.eta_discharge
-        e_batt = _clip(e_want, -max(self.soc - self.soc_floor, 0.0) * self.battery_kwh,
-                       (1.0 - self.soc) * self.battery_kwh)
+        e_batt = _clip(
+            e_want,
+            -max(self.soc - self.soc_floor, 0.0) * self.battery_kwh,
+            (1.0 - self.soc) * self.battery_kwh,
+        )
         p_avg = (e_batt / self.eta_charge if e_batt >= 0 else e_batt * self.eta_discharge) / dt_h
         if e_batt != e_want and abs(p_avg) < abs(p_end):  # only a BMS cut drops the end power
             p_end = p_avg
@@ -116,7 +127,9 @@ class ScalarEV:
             arrive = self._col(self.arrive_s)
             gap_len_s = arrive - gap_start
             if math.isfinite(gap_len_s) and gap_len_s > 0:
-                overlap_s = _clip(min(self.time_s + dt_s, arrive) - max(self.time_s, gap_start), 0.0, dt_s)
+                overlap_s = _clip(
+                    min(self.time_s + dt_s, arrive) - max(self.time_s, gap_start), 0.0, dt_s
+                )
                 if math.isfinite(overlap_s):
                     e_drive_want = self._col(self.away_kwh) / gap_len_s * overlap_s
         e_avail = self.soc * self.battery_kwh + e_batt

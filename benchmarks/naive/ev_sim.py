@@ -21,8 +21,16 @@ META = {
         "EV": {
             "public": True,
             "params": ["ev", "fleet", "baseline"],
-            "attrs": ["setpoint_kw", "soc", "plugged", "p_kw", "depart_s", "target_soc", "p_avg_kw",
-                      "p_mw"],
+            "attrs": [
+                "setpoint_kw",
+                "soc",
+                "plugged",
+                "p_kw",
+                "depart_s",
+                "target_soc",
+                "p_avg_kw",
+                "p_mw",
+            ],
         }
     },
 }
@@ -40,7 +48,9 @@ class EvSim(mosaik_api_v3.Simulator):
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, ev: ScalarEV, fleet: str, baseline: bool = False) -> list[dict]:
+    def create(
+        self, num: int, model: str, ev: ScalarEV, fleet: str, baseline: bool = False
+    ) -> list[dict]:
         eid = f"{fleet}{'_baseline' if baseline else ''}.{len(self.evs)}"
         self.evs[eid] = ev
         self.baseline[eid] = baseline
@@ -61,8 +71,14 @@ class EvSim(mosaik_api_v3.Simulator):
         data: dict[str, dict[str, Any]] = {}
         for eid, attrs in outputs.items():
             ev = self.evs[eid]
-            values = {"soc": ev.soc, "plugged": ev.plugged, "p_kw": ev.p_kw, "depart_s": ev.depart_view_s(),
-                      "target_soc": ev.session_target_soc, "p_avg_kw": self.p_avg_kw[eid],
-                      "p_mw": self.p_avg_kw[eid] / 1000.0}
+            values = {
+                "soc": ev.soc,
+                "plugged": ev.plugged,
+                "p_kw": ev.p_kw,
+                "depart_s": ev.depart_view_s(),
+                "target_soc": ev.session_target_soc,
+                "p_avg_kw": self.p_avg_kw[eid],
+                "p_mw": self.p_avg_kw[eid] / 1000.0,
+            }
             data[eid] = {a: values[a] for a in attrs}
         return data

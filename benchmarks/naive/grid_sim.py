@@ -46,8 +46,9 @@ class NaiveGridSim(mosaik_api_v3.Simulator):
             if "scaling" in self.net[table]:
                 self.net[table]["scaling"] = 1.0
         self.n_net_loads = len(self.net.load)
-        self.ev_load_ids = np.asarray(pp.create_loads(self.net, self.net.bus.index.to_numpy(), p_mw=0.0,
-                                                      name="ev"))
+        self.ev_load_ids = np.asarray(
+            pp.create_loads(self.net, self.net.bus.index.to_numpy(), p_mw=0.0, name="ev")
+        )
         self.profiles = profiles
         children = [{"eid": f"Bus-{k}", "type": "Bus"} for k in range(len(self.net.bus))]
         return [{"eid": "Grid", "type": model, "children": children}]
@@ -72,11 +73,13 @@ class NaiveGridSim(mosaik_api_v3.Simulator):
             pp.runpp(net, numba=pp.NUMBA_INSTALLED)  # as mosaik-pandapower-2 calls it
             vm = net.res_bus["vm_pu"].to_numpy()
             self.state = {
-                "converged": 1.0, "vm_min_pu": float(np.nanmin(vm)), "vm_max_pu": float(np.nanmax(vm)),
+                "converged": 1.0,
+                "vm_min_pu": float(np.nanmin(vm)),
+                "vm_max_pu": float(np.nanmax(vm)),
                 "line_loading_max_pct": float(net.res_line["loading_percent"].max()),
                 "trafo_loading_max_pct": float(net.res_trafo["loading_percent"].max()),
                 "slack_p_mw": float(net.res_ext_grid["p_mw"].sum()),
-                "ev_p_mw": float(load_p[self.n_net_loads:].sum()),
+                "ev_p_mw": float(load_p[self.n_net_loads :].sum()),
             }
         except pp.LoadflowNotConverged:
             self.state = {"converged": 0.0}

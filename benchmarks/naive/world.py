@@ -28,8 +28,17 @@ SIM_CONFIG = {
     "RecorderSim": {"python": "benchmarks.naive.recorder_sim:NaiveRecorderSim"},
 }
 _EMS_ATTRS = ("soc", "plugged", "p_kw", "depart_s", "target_soc")
-_TABLE_FIELDS = ("battery_kwh", "p_charge_max_kw", "p_discharge_max_kw", "eta_charge", "eta_discharge",
-                 "soc_floor", "soc_target", "response_time_s", "plug_in_probability")
+_TABLE_FIELDS = (
+    "battery_kwh",
+    "p_charge_max_kw",
+    "p_discharge_max_kw",
+    "eta_charge",
+    "eta_discharge",
+    "soc_floor",
+    "soc_target",
+    "response_time_s",
+    "plug_in_probability",
+)
 _SESSION_FIELDS = ("arrive_s", "depart_s", "gap_start_s", "away_kwh", "plug_draw")
 
 
@@ -63,8 +72,15 @@ def run_naive(scenario: Scenario, until_s: int) -> NaiveRun:
     start, step = scenario.start_local, scenario.step
     net = build_grid(scenario.grid.name, **scenario.grid.params)
     positions = PowerFlow(net, backend="pandapower")  # only to map bus ids to positions
-    profiles = GridProfiles.for_net(net, start, step, until_s // step, load_scale=scenario.grid.load_scale,
-                                    pv_scale=scenario.grid.pv_scale, seed=scenario.seed)
+    profiles = GridProfiles.for_net(
+        net,
+        start,
+        step,
+        until_s // step,
+        load_scale=scenario.grid.load_scale,
+        pv_scale=scenario.grid.pv_scale,
+        seed=scenario.seed,
+    )
     world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
     ev_sim = world.start("EvSim", step_s=step)
     grid = world.start("GridSim", step_s=step).Grid(net=net, profiles=profiles)
@@ -79,10 +95,14 @@ def run_naive(scenario: Scenario, until_s: int) -> NaiveRun:
         # Full duration: the session draws depend on it, and must equal the twin's.
         fleet = create_fleet(name, spec, start, scenario.duration, step, scenario.seed)
         explicit = spec.sites if isinstance(spec.sites, list) else None
-        site_buses = assign_sites_to_buses(net, n_sites(spec), explicit, _site_seed(scenario.seed, name))
+        site_buses = assign_sites_to_buses(
+            net, n_sites(spec), explicit, _site_seed(scenario.seed, name)
+        )
         bus_pos = positions.positions_of_buses(site_buses)[fleet.table.site]
         ids = []
-        for i, (ctrl_ev, base_ev) in enumerate(zip(_scalar_evs(fleet), _scalar_evs(fleet), strict=True)):
+        for i, (ctrl_ev, base_ev) in enumerate(
+            zip(_scalar_evs(fleet), _scalar_evs(fleet), strict=True)
+        ):
             ctrl = ev_sim.EV(ev=ctrl_ev, fleet=name)
             base = ev_sim.EV(ev=base_ev, fleet=name, baseline=True)
             world.connect(base, recorder, "p_avg_kw")
@@ -92,11 +112,17 @@ def run_naive(scenario: Scenario, until_s: int) -> NaiveRun:
         fleets_for_ems[name] = (fleet.table, ids)
 
     start_sod = start.hour * 3600 + start.minute * 60 + start.second
-    ems = world.start("EmsSim", step_s=step).EMS(ems=build_ems(scenario), start_second_of_day=start_sod,
-                                                 fleets=fleets_for_ems)
+    ems = world.start("EmsSim", step_s=step).EMS(
+        ems=build_ems(scenario), start_second_of_day=start_sod, fleets=fleets_for_ems
+    )
     for ctrl, ev, pos in ctrl_entities:
-        initial = {"soc": ev.soc, "plugged": ev.plugged, "p_kw": ev.p_kw, "depart_s": ev.depart_view_s(),
-                   "target_soc": ev.session_target_soc}
+        initial = {
+            "soc": ev.soc,
+            "plugged": ev.plugged,
+            "p_kw": ev.p_kw,
+            "depart_s": ev.depart_view_s(),
+            "target_soc": ev.session_target_soc,
+        }
         world.connect(ctrl, ems, *_EMS_ATTRS, time_shifted=True, initial_data=initial)
         world.connect(ems, ctrl, "setpoint_kw")
         world.connect(ctrl, buses[f"Bus-{pos}"], "p_mw")
@@ -118,5 +144,11 @@ def run_naive(scenario: Scenario, until_s: int) -> NaiveRun:
     world.run(until=until_s, print_progress=False)
     t2 = time.perf_counter()
     stamps.append(t2)
-    return NaiveRun(setup_s=t1 - t0, run_s=t2 - t1, steps=until_s // step, entities=n_entities,
-                    step_wall_s=list(np.diff(stamps)), rows=rec_sim.rows)
+    return NaiveRun(
+        setup_s=t1 - t0,
+        run_s=t2 - t1,
+        steps=until_s // step,
+        entities=n_entities,
+        step_wall_s=list(np.diff(stamps)),
+        rows=rec_sim.rows,
+    )

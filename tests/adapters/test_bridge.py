@@ -289,8 +289,13 @@ def test_stop_ends_the_workers_even_when_set_points_race_it():
     # (282 of 300 stops in this loop before the fix). Every stop must finish, promptly.
     for _ in range(40):
         charger = SimulatedCharger("R", 11.0, time.monotonic)
-        bridge = HardwareBridge([charger], poll_interval_s=0.001, retry_interval_s=0.05,
-                                call_timeout_s=1.0, connect_timeout_s=1.0)
+        bridge = HardwareBridge(
+            [charger],
+            poll_interval_s=0.001,
+            retry_interval_s=0.05,
+            call_timeout_s=1.0,
+            connect_timeout_s=1.0,
+        )
         bridge.start()
         time.sleep(0.002)
         for k in range(20):

@@ -34,12 +34,20 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TOKYO = ZoneInfo("Asia/Tokyo")
 FLEETS = ("commuters", "business", "households")
-STATUS = re.compile(r"sim time (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(Asia/Tokyo\) · step (\d+) of (\d+) "
-                    r"· fleet power (-?[\d,]+\.\d) kW")
+STATUS = re.compile(
+    r"sim time (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(Asia/Tokyo\) · step (\d+) of (\d+) "
+    r"· fleet power (-?[\d,]+\.\d) kW"
+)
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium", allow_module_level=True)
@@ -103,8 +111,10 @@ class Output:
                 if m := re.search(pattern, line):
                     return m
             time.sleep(0.1)
-        raise AssertionError(f"no line matching {pattern!r} within {timeout_s} s; got:\n"
-                             + "\n".join(self.lines[-30:]))
+        raise AssertionError(
+            f"no line matching {pattern!r} within {timeout_s} s; got:\n"
+            + "\n".join(self.lines[-30:])
+        )
 
 
 @pytest.fixture(scope="module")
@@ -128,10 +138,25 @@ def dashboard_url() -> Iterator[str]:
     """A plain `streamlit run app.py` on a free loopback port, stopped at the end."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_healthy(port, proc)
         yield f"http://127.0.0.1:{port}"
@@ -143,8 +168,23 @@ def dashboard_url() -> Iterator[str]:
 def finished_run(tmp_path_factory) -> Path:
     """A short default run (2 h of 15-min steps), written by `twin run`."""
     out = tmp_path_factory.mktemp("replay") / "run"
-    subprocess.run([sys.executable, "-m", "twin.cli", "run", "--out", str(out), "--set", "duration=2h",
-                    "--no-progress"], cwd=ROOT, check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twin.cli",
+            "run",
+            "--out",
+            str(out),
+            "--set",
+            "duration=2h",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     return out
 
 
@@ -171,7 +211,9 @@ def status_line(page, timeout_s: float = 15.0) -> re.Match:
     deadline = time.monotonic() + timeout_s
     texts: list[str] = []
     while True:
-        texts = page.locator('[data-testid="stMarkdownContainer"]', has_text="sim time").all_inner_texts()
+        texts = page.locator(
+            '[data-testid="stMarkdownContainer"]', has_text="sim time"
+        ).all_inner_texts()
         for text in texts:
             if m := STATUS.search(text.replace("\n", " ")):
                 return m
@@ -181,8 +223,10 @@ def status_line(page, timeout_s: float = 15.0) -> re.Match:
 
 
 def metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]', has=page.locator(
-        '[data-testid="stMetricLabel"]', has_text=label)).first
+    box = page.locator(
+        '[data-testid="stMetric"]',
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=label),
+    ).first
     return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 
@@ -193,7 +237,11 @@ def assert_no_traceback(page) -> None:
 
 def fleet_kw_at(table, local_text: str) -> float:
     stamp = dt.datetime.strptime(local_text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=TOKYO)
-    times = table["time"].dt.tz_convert("UTC") if table["time"].dt.tz is not None else table["time"].dt.tz_localize("UTC")
+    times = (
+        table["time"].dt.tz_convert("UTC")
+        if table["time"].dt.tz is not None
+        else table["time"].dt.tz_localize("UTC")
+    )
     rows = table[times == stamp.astimezone(dt.UTC)]
     assert len(rows) == 1, f"no recorded step at {local_text}"
     return float(sum(rows.iloc[0][f"{n}.p_kw"] for n in FLEETS))
@@ -206,8 +254,12 @@ def twin_dashboard(page, args: list[str]) -> Iterator[tuple[Output, list[int]]]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "twin.cli", "dashboard", "--port", str(port), *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     output = Output(proc)
     streamlit: list[int] = []
     try:
@@ -223,8 +275,18 @@ def twin_dashboard(page, args: list[str]) -> Iterator[tuple[Output, list[int]]]:
 def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
     """`twin dashboard` runs 6 h of 1-min steps paced to ~17 s into the dashboard it started."""
     out = tmp_path / "live"
-    args = ["--live", f"tcp://127.0.0.1:{free_port()}", "--out", str(out),
-            "--set", "step=1min", "--set", "duration=6h", "--rt-factor", "0.0008"]
+    args = [
+        "--live",
+        f"tcp://127.0.0.1:{free_port()}",
+        "--out",
+        str(out),
+        "--set",
+        "step=1min",
+        "--set",
+        "duration=6h",
+        "--rt-factor",
+        "0.0008",
+    ]
     with twin_dashboard(page, args) as (output, streamlit):
         page.wait_for_selector("text=sim time", timeout=60_000)
         first = status_line(page)
@@ -242,7 +304,9 @@ def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
         output.wait_for(r"run finished", 90)
         page.wait_for_selector("text=Run finished (completed)", timeout=15_000)
         shot(page, "dashboard-live-finished")
-    assert streamlit and not pid_alive(streamlit[0]), "twin dashboard left its streamlit server running"
+    assert streamlit and not pid_alive(streamlit[0]), (
+        "twin dashboard left its streamlit server running"
+    )
     table = read_table(out, "timeseries")
     assert len(table) == 360
     for snap in (first, second):
@@ -259,7 +323,9 @@ def test_replay_shows_the_finished_runs_kpis_and_moves_in_time(page, dashboard_u
     expected = summary["kpis"]["push_up_kwh_per_ev_day"]
     assert shown == pytest.approx(expected, rel=5e-4, abs=5e-4)  # 4 significant digits shown
     shown_down = float(metric(page, "Push-down (kWh/EV/day)").replace(",", ""))
-    assert shown_down == pytest.approx(summary["kpis"]["push_down_kwh_per_ev_day"], rel=5e-4, abs=5e-4)
+    assert shown_down == pytest.approx(
+        summary["kpis"]["push_down_kwh_per_ev_day"], rel=5e-4, abs=5e-4
+    )
     last = status_line(page)
     assert last.group(1) == "2025-06-04 01:45:00" and last.group(2) == "8"
     # slider to the first step: the page shows step 1 and its recorded power
@@ -268,7 +334,9 @@ def test_replay_shows_the_finished_runs_kpis_and_moves_in_time(page, dashboard_u
     page.wait_for_selector("text=step 1 of 8", timeout=15_000)
     first = status_line(page)
     assert first.group(1) == "2025-06-04 00:00:00"
-    assert float(first.group(4).replace(",", "")) == pytest.approx(fleet_kw_at(table, first.group(1)), abs=0.051)
+    assert float(first.group(4).replace(",", "")) == pytest.approx(
+        fleet_kw_at(table, first.group(1)), abs=0.051
+    )
     wait_charts(page)
     page.wait_for_selector("text=Worst elements now")
     # the grid drawing is built in the background on first use: wait until it is drawn
@@ -310,9 +378,19 @@ def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
     csms_port, modbus_port = free_port(), free_port()
     lab = Lab(csms_port)
     lab.start(modbus_port)
-    args = [str(ROOT / "scenarios" / "hil_lab.yaml"), "--live", f"tcp://127.0.0.1:{free_port()}",
-            "--out", str(tmp_path / "hil"), "--set", f"hil.csms_port={csms_port}",
-            "--set", f"hardware.2.port={modbus_port}", "--rt-factor", "0.0004"]  # 0.36 s per 15-min step
+    args = [
+        str(ROOT / "scenarios" / "hil_lab.yaml"),
+        "--live",
+        f"tcp://127.0.0.1:{free_port()}",
+        "--out",
+        str(tmp_path / "hil"),
+        "--set",
+        f"hil.csms_port={csms_port}",
+        "--set",
+        f"hardware.2.port={modbus_port}",
+        "--rt-factor",
+        "0.0004",
+    ]  # 0.36 s per 15-min step
     try:
         with twin_dashboard(page, args) as (output, _):
             page.wait_for_selector("text=Hardware in the loop", timeout=60_000)
@@ -321,7 +399,8 @@ def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
                 page.wait_for_selector(f"td:has-text('{cid}')", timeout=60_000)
             page.wait_for_function(
                 "() => [...document.querySelectorAll('td')].filter(td => td.innerText.trim() === 'online').length >= 3",
-                timeout=60_000)
+                timeout=60_000,
+            )
             shot(page, "dashboard-live-hil", full=True)
             assert_no_traceback(page)
             output.wait_for(r"run finished", 120)

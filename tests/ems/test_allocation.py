@@ -30,10 +30,28 @@ def test_relay_fills_least_laxity_first():
 def _view(soc, depart_s, target=0.9, floor=0.3, pmax=6.0, pdis=6.0, cap=40.0):
     n = len(soc)
     full = lambda x: np.full(n, float(x))  # noqa: E731
-    table = FleetTable(full(cap), full(pmax), full(pdis), full(1.0), full(1.0), full(floor), full(target),
-                       full(0.0), full(1.0), np.zeros(n, int))
-    return FleetView("f", 0, np.ones(n, bool), np.array(soc, float), np.zeros(n), np.array(depart_s, float),
-                     full(target), table)
+    table = FleetTable(
+        full(cap),
+        full(pmax),
+        full(pdis),
+        full(1.0),
+        full(1.0),
+        full(floor),
+        full(target),
+        full(0.0),
+        full(1.0),
+        np.zeros(n, int),
+    )
+    return FleetView(
+        "f",
+        0,
+        np.ones(n, bool),
+        np.array(soc, float),
+        np.zeros(n),
+        np.array(depart_s, float),
+        full(target),
+        table,
+    )
 
 
 def test_feasible_range_hand_numbers():

@@ -9,13 +9,27 @@ from twin.fleet.trips import Sessions
 
 def one_ev(latency_s: float, response_time_s: float = 0.0) -> Fleet:
     full = lambda v: np.array([float(v)])  # noqa: E731
-    table = FleetTable(battery_kwh=full(40), p_charge_max_kw=full(6), p_discharge_max_kw=full(6),
-                       eta_charge=full(1), eta_discharge=full(1), soc_floor=full(0.1), soc_target=full(0.9),
-                       response_time_s=full(response_time_s), plug_in_probability=full(1), site=np.array([0]),
-                       latency_s=full(latency_s))
+    table = FleetTable(
+        battery_kwh=full(40),
+        p_charge_max_kw=full(6),
+        p_discharge_max_kw=full(6),
+        eta_charge=full(1),
+        eta_discharge=full(1),
+        soc_floor=full(0.1),
+        soc_target=full(0.9),
+        response_time_s=full(response_time_s),
+        plug_in_probability=full(1),
+        site=np.array([0]),
+        latency_s=full(latency_s),
+    )
     inf = np.array([[np.inf]])
-    sessions = Sessions(arrive_s=np.array([[-np.inf]]), depart_s=inf, gap_start_s=np.array([[-np.inf]]),
-                        away_kwh=np.zeros((1, 1)), plug_draw=np.zeros((1, 1)))
+    sessions = Sessions(
+        arrive_s=np.array([[-np.inf]]),
+        depart_s=inf,
+        gap_start_s=np.array([[-np.inf]]),
+        away_kwh=np.zeros((1, 1)),
+        plug_draw=np.zeros((1, 1)),
+    )
     fleet = Fleet.create("f", table, sessions, np.array([0.5]), step_s=1)
     assert fleet.state.location[0] == PLUGGED
     return fleet

@@ -15,8 +15,15 @@ LO, HI = [-6.0, -6.0], [6.0, 6.0]
 
 
 def co2_ctx(co2, place_fleets=(0, 1), soc=0.6, signals=None, lo=LO, hi=HI):
-    return make_ctx(lo, hi, signals={"co2_kg_per_kwh": co2, **(signals or {})}, dt_s=3600.0, soc=soc,
-                    fleet_index=list(place_fleets), fleet_names=("homes", "offices"))
+    return make_ctx(
+        lo,
+        hi,
+        signals={"co2_kg_per_kwh": co2, **(signals or {})},
+        dt_s=3600.0,
+        soc=soc,
+        fleet_index=list(place_fleets),
+        fleet_names=("homes", "offices"),
+    )
 
 
 def service(**kw):

@@ -10,7 +10,10 @@ from twin.ems.plan import FleetPlan
 from twin.ems.services import FlexibilityWindows
 from twin.ems.services.specs import ClockWindow
 
-WINDOWS = dict(push_up=ClockWindow(start="10:00", end="14:00"), push_down=ClockWindow(start="16:00", end="20:00"))
+WINDOWS = dict(
+    push_up=ClockWindow(start="10:00", end="14:00"),
+    push_down=ClockWindow(start="16:00", end="20:00"),
+)
 
 
 def test_push_up_raises_bounds_to_the_soc_cap_and_keeps_earlier_records():
@@ -31,5 +34,7 @@ def test_push_up_raises_bounds_to_the_soc_cap_and_keeps_earlier_records():
 def test_push_down_targets_the_floor_without_discharge_when_disallowed():
     ctx = make_ctx([-3.0, 1.5], [6.0, 6.0], second_of_day=17 * 3600, dt_s=900.0)
     plan = FlexibilityWindows(**WINDOWS, discharge_in_push_down=False).apply(ctx, plan_at(4.0, 2))
-    assert plan.target_kw == pytest.approx(1.5)  # 0 for the V2X car, its forced 1.5 kW for the other
+    assert plan.target_kw == pytest.approx(
+        1.5
+    )  # 0 for the V2X car, its forced 1.5 kW for the other
     assert plan.preferred_kw.tolist() == [0.0, 1.5]

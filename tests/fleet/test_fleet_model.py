@@ -44,18 +44,31 @@ def test_ems_keeps_floor_and_departure_need(kind, services, tokyo_start):
     chosen = {
         "uncontrolled": [Uncontrolled()],
         "smart": [SmartCharging()],
-        "windows": [SmartCharging(), FlexibilityWindows(ClockWindow(start="10:00", end="14:00"),
-                                                       ClockWindow(start="16:00", end="20:00"), order=1)],
+        "windows": [
+            SmartCharging(),
+            FlexibilityWindows(
+                ClockWindow(start="10:00", end="14:00"),
+                ClockWindow(start="16:00", end="20:00"),
+                order=1,
+            ),
+        ],
     }[services]
     ems = EnergyManagementSystem(chosen)
     start_floor_ok = f.state.soc >= f.table.soc_floor
     for k in range(3 * 96):
         before = f.state.soc.copy()
         plugged = f.state.location == PLUGGED
-        d = ems.decide({kind: f.view()}, 900, (k * 900) % 86400, {"price_quantile": 0.3 if (k % 96) < 28 else 1.0})
+        d = ems.decide(
+            {kind: f.view()},
+            900,
+            (k * 900) % 86400,
+            {"price_quantile": 0.3 if (k % 96) < 28 else 1.0},
+        )
         f.step(d.setpoints_kw[kind])
         # While plugged, the EMS never takes an EV below its floor (it may arrive below it).
-        dropped = plugged & (f.state.soc < f.table.soc_floor - 1e-9) & (f.state.soc < before - 1e-12)
+        dropped = (
+            plugged & (f.state.soc < f.table.soc_floor - 1e-9) & (f.state.soc < before - 1e-12)
+        )
         assert not dropped.any()
     assert _balance_error(f) < 1e-6
     assert f.state.unmet_departure_kwh.sum() == pytest.approx(0.0, abs=1e-6)
@@ -64,7 +77,12 @@ def test_ems_keeps_floor_and_departure_need(kind, services, tokyo_start):
 
 
 def test_lagged_power_matches_fine_integration():
-    p0, ps, resp, dt = np.array([0.0, 6.0, -3.0]), np.array([6.0, 0.0, 4.0]), np.array([3.0, 1.5, 0.0]), 2.0
+    p0, ps, resp, dt = (
+        np.array([0.0, 6.0, -3.0]),
+        np.array([6.0, 0.0, 4.0]),
+        np.array([3.0, 1.5, 0.0]),
+        2.0,
+    )
     p_end, p_avg = lagged_power(p0, ps, resp, dt)
     # Independent: explicit Euler with tiny steps of dp/dt = (ps - p) / tau.
     p = p0.copy()
@@ -125,8 +143,11 @@ def _numpy_reference_step(f, setpoint_kw):
     p_end, p_avg = lagged_power(st.p_kw, p_set, tb.response_time_s, dt_s)
     p_avg = np.where(plugged, p_avg, 0.0)
     e_want = np.where(p_avg >= 0, p_avg * dt_h * tb.eta_charge, p_avg * dt_h / tb.eta_discharge)
-    e_batt = np.clip(e_want, -np.maximum(st.soc - tb.soc_floor, 0.0) * tb.battery_kwh,
-                     (1.0 - st.soc) * tb.battery_kwh)
+    e_batt = np.clip(
+        e_want,
+        -np.maximum(st.soc - tb.soc_floor, 0.0) * tb.battery_kwh,
+        (1.0 - st.soc) * tb.battery_kwh,
+    )
     p_avg = np.where(e_batt >= 0, e_batt / tb.eta_charge, e_batt * tb.eta_discharge) / dt_h
     cut = e_batt != e_want
     p_end = np.where(cut & (np.abs(p_avg) < np.abs(p_end)), p_avg, p_end)
@@ -134,10 +155,15 @@ def _numpy_reference_step(f, setpoint_kw):
     gap_start, arrive = f._col(f.sessions.gap_start_s), f._col(f.sessions.arrive_s)
     with np.errstate(invalid="ignore"):
         gap_len = arrive - gap_start
-    rate = np.where(driving & np.isfinite(gap_len) & (gap_len > 0),
-                    f._col(f.sessions.away_kwh) / np.where(gap_len > 0, gap_len, 1.0), 0.0)
+    rate = np.where(
+        driving & np.isfinite(gap_len) & (gap_len > 0),
+        f._col(f.sessions.away_kwh) / np.where(gap_len > 0, gap_len, 1.0),
+        0.0,
+    )
     with np.errstate(invalid="ignore"):
-        overlap = np.clip(np.minimum(f.time_s + dt_s, arrive) - np.maximum(f.time_s, gap_start), 0.0, dt_s)
+        overlap = np.clip(
+            np.minimum(f.time_s + dt_s, arrive) - np.maximum(f.time_s, gap_start), 0.0, dt_s
+        )
     e_drive_want = np.where(np.isfinite(overlap), rate * overlap, 0.0)
     e_drive = np.minimum(e_drive_want, np.maximum(st.soc * tb.battery_kwh + e_batt, 0.0))
     soc = np.clip(st.soc + (e_batt - e_drive) / tb.battery_kwh, 0.0, 1.0)
@@ -154,7 +180,9 @@ def test_compiled_step_equals_the_array_formulas(kind, tokyo_start):
         p_ref, soc_ref, p_end_ref, drive_ref = _numpy_reference_step(f, setpoint)
         p_avg = f.step(setpoint)
         np.testing.assert_allclose(p_avg, p_ref, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(f.state.e_driven_kwh - driven_before, drive_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            f.state.e_driven_kwh - driven_before, drive_ref, rtol=0, atol=1e-12
+        )
         np.testing.assert_allclose(f.state.soc, soc_ref, rtol=0, atol=1e-12)
         # End power: an EV that departed at the step's end is unplugged (0 kW) by the event.
         stayed = f.state.departures == departures_before
@@ -168,8 +196,14 @@ def test_forced_plug_in_and_forced_charge_when_the_next_trip_needs_it(tokyo_star
     from twin.ems.feasibility import feasible_range
     from twin.fleet.model import DRIVING
 
-    f = _fleet("home", tokyo_start, count=40, days=4, trips={"plug_in_probability": 0.0},
-               vehicle={"battery_kwh": 40})
+    f = _fleet(
+        "home",
+        tokyo_start,
+        count=40,
+        days=4,
+        trips={"plug_in_probability": 0.0},
+        vehicle={"battery_kwh": 40},
+    )
     f.state.soc[:] = np.where(np.arange(40) < 20, 0.25, 0.95)  # half start below the 30 % floor
     forced_seen = unforced_plugged = 0
     for _ in range(4 * 96):

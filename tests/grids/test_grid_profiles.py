@@ -66,7 +66,9 @@ def test_profile_wraps_after_the_last_row(lv_net, lv_absolute):
     assert rows.shape[0] == 35136
     assert np.allclose(prof.load_p_mw, rows[[35134, 35135, 0, 1]], atol=1e-15)
     # a step straddling the wrap averages the last and the first row
-    straddle = GridProfiles.for_net(lv_net, dt.datetime(2024, 12, 31, 23, 45, tzinfo=TOKYO), 1800, 1)
+    straddle = GridProfiles.for_net(
+        lv_net, dt.datetime(2024, 12, 31, 23, 45, tzinfo=TOKYO), 1800, 1
+    )
     assert np.allclose(straddle.load_p_mw[0], (rows[35135] + rows[0]) / 2, atol=1e-15)
 
 
@@ -157,7 +159,9 @@ def test_bad_inputs_raise_profile_error(lv_net, kwargs, match):
         GridProfiles.for_net(lv_net, args["start"], args["step_s"], args["n_steps"], **extra)
 
 
-@pytest.mark.parametrize(("step_s", "offset_s"), [(1, 0), (60, 120), (900, 0), (900, 450), (600, 300), (1800, 0)])
+@pytest.mark.parametrize(
+    ("step_s", "offset_s"), [(1, 0), (60, 120), (900, 0), (900, 450), (600, 300), (1800, 0)]
+)
 def test_interval_mean_equals_a_brute_force_mean_over_every_second(step_s, offset_s):
     from grids.profiles import SIMBENCH_STEP_S, interval_mean
 

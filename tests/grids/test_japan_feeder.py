@@ -13,9 +13,16 @@ from grids import GridParameterError, build_grid
 
 def test_structure_follows_parameters():
     net = build_grid(
-        "japan_6kv_feeder", n_sections=3, section_km=0.5, transformers_per_section=2,
-        pole_transformer_kva=30, houses_per_transformer=5, house_peak_kw=2.0,
-        lv_buses_per_transformer=2, pv_share=0.4, pv_kw_per_house=4.0,
+        "japan_6kv_feeder",
+        n_sections=3,
+        section_km=0.5,
+        transformers_per_section=2,
+        pole_transformer_kva=30,
+        houses_per_transformer=5,
+        house_peak_kw=2.0,
+        lv_buses_per_transformer=2,
+        pv_share=0.4,
+        pv_kw_per_house=4.0,
     )
     # 66 kV + 6.6 kV substation bus + 3 MV nodes + 3*2 pole transformers * 2 LV buses
     assert len(net.bus) == 2 + 3 + 3 * 2 * 2
@@ -77,8 +84,15 @@ def test_substation_bank_carries_the_feeder_load():
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [("frequency_hz", 55), ("n_sections", 0), ("pole_transformer_kva", 1000), ("pv_share", 1.5),
-     ("conductor", "unobtainium"), ("section_km", -1.0), ("house_power_factor", 0.0)],
+    [
+        ("frequency_hz", 55),
+        ("n_sections", 0),
+        ("pole_transformer_kva", 1000),
+        ("pv_share", 1.5),
+        ("conductor", "unobtainium"),
+        ("section_km", -1.0),
+        ("house_power_factor", 0.0),
+    ],
 )
 def test_bad_parameters_are_named(param, value):
     with pytest.raises(GridParameterError, match=param if param != "conductor" else "conductor"):

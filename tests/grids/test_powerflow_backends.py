@@ -55,9 +55,11 @@ def _assert_equal_to_reference(res, ref):
     assert res.converged
     _assert_close_with_same_nans(res.vm_pu, ref.res_bus["vm_pu"].to_numpy(), VM_TOL_PU)
     _assert_close_with_same_nans(
-        res.line_loading_pct, ref.res_line["loading_percent"].to_numpy(), LOADING_TOL_PCT)
+        res.line_loading_pct, ref.res_line["loading_percent"].to_numpy(), LOADING_TOL_PCT
+    )
     _assert_close_with_same_nans(
-        res.trafo_loading_pct, ref.res_trafo["loading_percent"].to_numpy(), LOADING_TOL_PCT)
+        res.trafo_loading_pct, ref.res_trafo["loading_percent"].to_numpy(), LOADING_TOL_PCT
+    )
     assert res.slack_p_mw == pytest.approx(ref.res_ext_grid["p_mw"].sum(), abs=1e-5)
     assert res.slack_q_mvar == pytest.approx(ref.res_ext_grid["q_mvar"].sum(), abs=1e-5)
 
@@ -80,12 +82,14 @@ def test_lightsim_equals_runpp_over_sampled_steps_with_random_evs(grid, mvlv_net
     for k in range(prof.n_steps):  # every step, so the warm start is exercised between samples
         step = prof.at(k)
         ev = _random_ev(rng, len(net.bus))
-        res = pf.solve(step.load_p_mw, step.load_q_mvar, step.sgen_p_mw, ev,
-                       storage_p_mw=step.storage_p_mw)
+        res = pf.solve(
+            step.load_p_mw, step.load_q_mvar, step.sgen_p_mw, ev, storage_p_mw=step.storage_p_mw
+        )
         assert res.converged
         if k in sampled:
-            ref = _reference(net, step.load_p_mw, step.load_q_mvar, step.sgen_p_mw, ev,
-                             step.storage_p_mw)
+            ref = _reference(
+                net, step.load_p_mw, step.load_q_mvar, step.sgen_p_mw, ev, step.storage_p_mw
+            )
             _assert_equal_to_reference(res, ref)
             checked += 1
     assert checked == 5
@@ -93,8 +97,12 @@ def test_lightsim_equals_runpp_over_sampled_steps_with_random_evs(grid, mvlv_net
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("cigre_lv", {}), ("cigre_mv", {"with_der": "all"}), ("kerber_dorfnetz", {}),
-     ("kerber_landnetz_kabel_2", {})],
+    [
+        ("cigre_lv", {}),
+        ("cigre_mv", {"with_der": "all"}),
+        ("kerber_dorfnetz", {}),
+        ("kerber_landnetz_kabel_2", {}),
+    ],
 )
 def test_lightsim_equals_runpp_on_named_grids(name, params):
     # cigre_lv has closed bus-bus switches, cigre_mv open line switches and storages
@@ -112,14 +120,22 @@ def test_parallel_lines_and_trafos(lv_net):
     net.trafo["parallel"] = 2
     pf = PowerFlow(net)
     ev = np.full(len(net.bus), 0.004)
-    args = (net.load["p_mw"].to_numpy() * 3, net.load["q_mvar"].to_numpy(), net.sgen["p_mw"].to_numpy())
+    args = (
+        net.load["p_mw"].to_numpy() * 3,
+        net.load["q_mvar"].to_numpy(),
+        net.sgen["p_mw"].to_numpy(),
+    )
     _assert_equal_to_reference(pf.solve(*args, ev), _reference(net, *args, ev))
 
 
 def test_pandapower_backend_equals_direct_runpp(lv_net):
     pf = PowerFlow(lv_net, backend="pandapower")
     ev = _random_ev(np.random.default_rng(3), len(lv_net.bus))
-    args = (lv_net.load["p_mw"].to_numpy(), lv_net.load["q_mvar"].to_numpy(), lv_net.sgen["p_mw"].to_numpy())
+    args = (
+        lv_net.load["p_mw"].to_numpy(),
+        lv_net.load["q_mvar"].to_numpy(),
+        lv_net.sgen["p_mw"].to_numpy(),
+    )
     for _ in range(2):  # second call warm-starts from the results
         res = pf.solve(*args, ev)
         _assert_equal_to_reference(res, _reference(lv_net, *args, ev))
@@ -129,7 +145,11 @@ def test_pandapower_backend_equals_direct_runpp(lv_net):
 def test_impossible_step_reports_nonconvergence_then_recovers(backend):
     net = build_grid("japan_6kv_feeder", n_sections=4)
     pf = PowerFlow(net, backend=backend)
-    p, q, s = net.load["p_mw"].to_numpy(), net.load["q_mvar"].to_numpy(), net.sgen["p_mw"].to_numpy()
+    p, q, s = (
+        net.load["p_mw"].to_numpy(),
+        net.load["q_mvar"].to_numpy(),
+        net.sgen["p_mw"].to_numpy(),
+    )
     ev = np.zeros(len(net.bus))
     first = pf.solve(p, q, s, ev)
     assert first.converged
@@ -144,7 +164,11 @@ def test_impossible_step_reports_nonconvergence_then_recovers(backend):
 
 def test_ev_power_is_drawn_at_its_bus(lv_net):
     pf = PowerFlow(lv_net)
-    p, q, s = lv_net.load["p_mw"].to_numpy(), lv_net.load["q_mvar"].to_numpy(), lv_net.sgen["p_mw"].to_numpy() * 0
+    p, q, s = (
+        lv_net.load["p_mw"].to_numpy(),
+        lv_net.load["q_mvar"].to_numpy(),
+        lv_net.sgen["p_mw"].to_numpy() * 0,
+    )
     zero = np.zeros(len(lv_net.bus))
     base = pf.solve(p, q, s, zero)
     far_bus = int(lv_net.bus.index[np.argmin(base.vm_pu)])
@@ -160,15 +184,23 @@ def test_ev_power_is_drawn_at_its_bus(lv_net):
 def test_solve_does_not_touch_the_net(lv_net):
     before = copy.deepcopy(lv_net)
     pf = PowerFlow(lv_net)
-    pf.solve(lv_net.load["p_mw"].to_numpy() * 2, lv_net.load["q_mvar"].to_numpy(),
-             lv_net.sgen["p_mw"].to_numpy(), np.ones(len(lv_net.bus)) * 0.001)
+    pf.solve(
+        lv_net.load["p_mw"].to_numpy() * 2,
+        lv_net.load["q_mvar"].to_numpy(),
+        lv_net.sgen["p_mw"].to_numpy(),
+        np.ones(len(lv_net.bus)) * 0.001,
+    )
     assert len(lv_net.load) == len(before.load)
     assert lv_net.load["p_mw"].equals(before.load["p_mw"])
 
 
 def test_wrong_array_length_is_a_typed_error(lv_net):
     pf = PowerFlow(lv_net)
-    p, q, s = lv_net.load["p_mw"].to_numpy(), lv_net.load["q_mvar"].to_numpy(), lv_net.sgen["p_mw"].to_numpy()
+    p, q, s = (
+        lv_net.load["p_mw"].to_numpy(),
+        lv_net.load["q_mvar"].to_numpy(),
+        lv_net.sgen["p_mw"].to_numpy(),
+    )
     with pytest.raises(PowerFlowInputError, match="ev_p_mw_per_bus"):
         pf.solve(p, q, s, np.zeros(len(lv_net.bus) - 1))
     with pytest.raises(PowerFlowInputError, match="load_p_mw"):

@@ -24,25 +24,38 @@ def _run(scenario, out):
     return prepared, sims, outcome
 
 
-@pytest.mark.parametrize(("name", "overrides", "blocks"), [
-    ("default.yaml", {}, [96, 7]),  # 7 does not divide the day's 96 steps: a short last block
-    ("frequency_event.yaml", {"duration": "30min"}, [300]),  # 1-s steps, the event at 20 min
-])
+@pytest.mark.parametrize(
+    ("name", "overrides", "blocks"),
+    [
+        ("default.yaml", {}, [96, 7]),  # 7 does not divide the day's 96 steps: a short last block
+        ("frequency_event.yaml", {"duration": "30min"}, [300]),  # 1-s steps, the event at 20 min
+    ],
+)
 def test_any_block_size_gives_the_per_step_results(tmp_path, name, overrides, blocks):
     base = load_scenario(SCENARIOS / name, overrides)
-    stepwise, stepwise_sims, stepwise_out = _run(base.model_copy(update={"block_steps": 1}), tmp_path / "1")
+    stepwise, stepwise_sims, stepwise_out = _run(
+        base.model_copy(update={"block_steps": 1}), tmp_path / "1"
+    )
     assert stepwise.block_steps == 1 and {"FleetSim", "EmsSim"} <= stepwise_sims
     expected = read_table(tmp_path / "1", "timeseries")
     assert len(expected) == base.n_steps
     for block in blocks:
-        run, sims, outcome = _run(base.model_copy(update={"block_steps": block}), tmp_path / str(block))
+        run, sims, outcome = _run(
+            base.model_copy(update={"block_steps": block}), tmp_path / str(block)
+        )
         assert run.block_steps == block and "FleetControlSim" in sims and "FleetSim" not in sims
         got = read_table(tmp_path / str(block), "timeseries")
         pd.testing.assert_frame_equal(got[expected.columns], expected, check_exact=True)
         if base.outputs.grid_detail:
-            pd.testing.assert_frame_equal(read_table(tmp_path / str(block), "grid_vm_pu"),
-                                          read_table(tmp_path / "1", "grid_vm_pu"), check_exact=True)
-        assert outcome.summary["kpis"]["energy_charged_kwh"] == stepwise_out.summary["kpis"]["energy_charged_kwh"]
+            pd.testing.assert_frame_equal(
+                read_table(tmp_path / str(block), "grid_vm_pu"),
+                read_table(tmp_path / "1", "grid_vm_pu"),
+                check_exact=True,
+            )
+        assert (
+            outcome.summary["kpis"]["energy_charged_kwh"]
+            == stepwise_out.summary["kpis"]["energy_charged_kwh"]
+        )
         # The fleets end in the same state.
         for fleet_name, fleet in run.fleets.items():
             assert (fleet.state.soc == stepwise.fleets[fleet_name].state.soc).all()
@@ -60,8 +73,10 @@ def test_hardware_and_real_time_runs_step_one_model_step_at_a_time():
 
 
 def test_per_ev_tables_add_up_to_the_fleet_and_close_each_evs_energy_balance(tmp_path):
-    base = load_scenario(SCENARIOS / "default.yaml", {"duration": "12h", "outputs.per_ev": True,
-                                                      "outputs.grid_detail": False})
+    base = load_scenario(
+        SCENARIOS / "default.yaml",
+        {"duration": "12h", "outputs.per_ev": True, "outputs.grid_detail": False},
+    )
     blocks, _, _ = _run(base, tmp_path / "blocks")
     _run(base.model_copy(update={"block_steps": 1}), tmp_path / "steps")
     table = read_table(tmp_path / "blocks", "timeseries")
@@ -69,8 +84,10 @@ def test_per_ev_tables_add_up_to_the_fleet_and_close_each_evs_energy_balance(tmp
     for name, fleet in blocks.fleets.items():
         power = read_table(tmp_path / "blocks", f"ev_p_kw.{name}")
         soc = read_table(tmp_path / "blocks", f"ev_soc.{name}")
-        for got, per_step in ((power, read_table(tmp_path / "steps", f"ev_p_kw.{name}")),
-                              (soc, read_table(tmp_path / "steps", f"ev_soc.{name}"))):
+        for got, per_step in (
+            (power, read_table(tmp_path / "steps", f"ev_p_kw.{name}")),
+            (soc, read_table(tmp_path / "steps", f"ev_soc.{name}")),
+        ):
             pd.testing.assert_frame_equal(got, per_step, check_exact=True)
         ev_columns = [str(i) for i in range(fleet.table.count)]
         assert list(power.columns) == ["time", *ev_columns] and len(power) == base.n_steps
@@ -85,7 +102,9 @@ def test_per_ev_tables_add_up_to_the_fleet_and_close_each_evs_energy_balance(tmp
         p_next = p[1:]
         charging, discharging = p_next > 1e-9, p_next < -1e-9
         assert charging.any()
-        expected = np.where(charging, p_next * dt_h * tb.eta_charge, p_next * dt_h / tb.eta_discharge)
+        expected = np.where(
+            charging, p_next * dt_h * tb.eta_charge, p_next * dt_h / tb.eta_discharge
+        )
         moving = charging | discharging
         assert np.abs(d_soc_kwh[moving] - expected[moving]).max() < 1e-9
         # The last row is the fleet's state at the end of the run.

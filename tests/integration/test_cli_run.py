@@ -30,8 +30,12 @@ def _scenario(tmp_path: Path, **changes) -> Path:
 def test_run_and_report(tmp_path):
     path = _scenario(tmp_path, duration="6h", outputs={"grid_detail": False})
     out = tmp_path / "res"
-    res = subprocess.run([*TWIN, "run", str(path), "--out", str(out), "--seed", "5", "--no-progress"],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [*TWIN, "run", str(path), "--out", str(out), "--seed", "5", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["seed"] == 5 and summary["steps"] == 24
@@ -42,25 +46,37 @@ def test_run_and_report(tmp_path):
 
 
 def test_report_on_a_folder_that_is_not_a_run(tmp_path):
-    rep = subprocess.run([*TWIN, "report", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    rep = subprocess.run(
+        [*TWIN, "report", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
     assert rep.returncode == 2
     assert "no summary.json" in rep.stderr and "Traceback" not in rep.stderr
 
 
 def test_run_with_broken_scenario_is_a_message(tmp_path):
     path = _scenario(tmp_path, step="fast")
-    res = subprocess.run([*TWIN, "run", str(path), "--out", str(tmp_path / "r")],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [*TWIN, "run", str(path), "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 2 and f"{path}: step:" in res.stderr and "Traceback" not in res.stderr
 
 
 def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     path = _scenario(tmp_path, step="1min", outputs={"grid_detail": False, "chunk_steps": 20})
     out = tmp_path / "res"
-    proc = subprocess.Popen([*TWIN, "run", str(path), "--out", str(out), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*TWIN, "run", str(path), "--out", str(out), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list((out / "timeseries.parts").glob("part-0000[2-9].parquet")):
+    while time.monotonic() < deadline and not list(
+        (out / "timeseries.parts").glob("part-0000[2-9].parquet")
+    ):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
     return proc, out
@@ -95,11 +111,25 @@ def test_killed_default_run_keeps_rows_and_report_says_so(tmp_path):
     # Default chunking (2000 rows) is far more than this run's 96 steps: the rows survive a
     # SIGKILL only because parts are also flushed every few seconds of wall time.
     out = tmp_path / "out"
-    proc = subprocess.Popen([*TWIN, "run", str(ROOT / "scenarios" / "default.yaml"), "--out", str(out),
-                             "--no-progress", "--rt-factor", "0.0002"],  # 0.18 s per 15-min step
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *TWIN,
+            "run",
+            str(ROOT / "scenarios" / "default.yaml"),
+            "--out",
+            str(out),
+            "--no-progress",
+            "--rt-factor",
+            "0.0002",
+        ],  # 0.18 s per 15-min step
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list((out / "timeseries.parts").glob("part-*.parquet")):
+    while time.monotonic() < deadline and not list(
+        (out / "timeseries.parts").glob("part-*.parquet")
+    ):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
@@ -145,10 +175,26 @@ def test_hil_run_with_the_csms_port_taken_is_a_message(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        res = subprocess.run([*TWIN, "run", str(ROOT / "scenarios" / "hil_lab.yaml"), "--set", f"hil.csms_port={port}",
-                              "--rt-factor", "0.0001", "--out", str(tmp_path / "out"), "--no-progress"],
-                             capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [
+                *TWIN,
+                "run",
+                str(ROOT / "scenarios" / "hil_lab.yaml"),
+                "--set",
+                f"hil.csms_port={port}",
+                "--rt-factor",
+                "0.0001",
+                "--out",
+                str(tmp_path / "out"),
+                "--no-progress",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
-    assert "hil.csms_port" in res.stderr and "cannot listen" in res.stderr and str(port) in res.stderr
+    assert (
+        "hil.csms_port" in res.stderr and "cannot listen" in res.stderr and str(port) in res.stderr
+    )
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["status"] == "invalid"

@@ -34,7 +34,9 @@ def default_run(tmp_path_factory):
             stayed = (prev[1] == PLUGGED) & (st.location == PLUGGED)
             fell = stayed & (st.soc < tb.soc_floor - 1e-9) & (st.soc < prev[0] - 1e-12)
             if fell.any():
-                violations.append(f"{row['time']}: {name} EVs {np.nonzero(fell)[0]} discharged below floor")
+                violations.append(
+                    f"{row['time']}: {name} EVs {np.nonzero(fell)[0]} discharged below floor"
+                )
             holder[name] = (st.soc.copy(), st.location.copy())
 
     run = prepare_run(scenario, out, observers=[check_step])
@@ -50,9 +52,18 @@ def test_summary_has_required_fields(default_run):
     for key in ("scenario", "seed", "steps", "wall_time_s", "ev_count", "kpis"):
         assert key in s
     assert s["steps"] == 96 and s["ev_count"] == 300 and s["seed"] == 42
-    for key in ("push_up_kwh_per_ev_day", "push_down_kwh_per_ev_day", "unmet_departure_energy_kwh",
-                "energy_charged_kwh", "energy_discharged_kwh", "min_bus_voltage_pu", "max_bus_voltage_pu",
-                "max_line_loading_pct", "max_trafo_loading_pct", "nonconverged_steps"):
+    for key in (
+        "push_up_kwh_per_ev_day",
+        "push_down_kwh_per_ev_day",
+        "unmet_departure_energy_kwh",
+        "energy_charged_kwh",
+        "energy_discharged_kwh",
+        "min_bus_voltage_pu",
+        "max_bus_voltage_pu",
+        "max_line_loading_pct",
+        "max_trafo_loading_pct",
+        "nonconverged_steps",
+    ):
         assert s["kpis"][key] is not None, key
 
 
@@ -76,7 +87,11 @@ def test_energy_balance_closes_per_ev(default_run):
     for fleets in (run.fleets, run.baselines):
         for fleet in fleets.values():
             st, tb = fleet.state, fleet.table
-            lhs = st.e_grid_in_kwh * tb.eta_charge - st.e_grid_out_kwh / tb.eta_discharge - st.e_driven_kwh
+            lhs = (
+                st.e_grid_in_kwh * tb.eta_charge
+                - st.e_grid_out_kwh / tb.eta_discharge
+                - st.e_driven_kwh
+            )
             assert np.abs(lhs - (st.soc - st.soc_initial) * tb.battery_kwh).max() < 1e-6
 
 
@@ -88,7 +103,9 @@ def test_recorded_power_integrates_to_reported_energy(default_run):
     k = outcome.summary["kpis"]
     assert net_kwh == pytest.approx(k["energy_charged_kwh"] - k["energy_discharged_kwh"], rel=1e-9)
     # Fleet power at the grid equals the EV power the grid simulator solved with.
-    assert np.allclose(sum(table[f"{n}.p_kw"] for n in scenario.fleets) / 1000, table["grid.ev_p_mw"], atol=1e-9)
+    assert np.allclose(
+        sum(table[f"{n}.p_kw"] for n in scenario.fleets) / 1000, table["grid.ev_p_mw"], atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("step", [0, 41, 70, 95])
@@ -120,5 +137,9 @@ def test_same_seed_identical_other_seed_differs(default_run, tmp_path):
     scenario, _, outcome, _ = default_run
     again = prepare_run(scenario, tmp_path / "again").run(progress=False)
     pd.testing.assert_frame_equal(read_table(outcome.out_dir), read_table(again.out_dir))
-    other = prepare_run(scenario.model_copy(update={"seed": 7}), tmp_path / "other").run(progress=False)
-    assert not read_table(outcome.out_dir)["commuters.p_kw"].equals(read_table(other.out_dir)["commuters.p_kw"])
+    other = prepare_run(scenario.model_copy(update={"seed": 7}), tmp_path / "other").run(
+        progress=False
+    )
+    assert not read_table(outcome.out_dir)["commuters.p_kw"].equals(
+        read_table(other.out_dir)["commuters.p_kw"]
+    )

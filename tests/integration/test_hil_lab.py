@@ -47,12 +47,27 @@ class Lab:
         self.thread.start()
         self.modbus = ModbusChargerEmulator("phoenix_charx", port=modbus_port)
         self.call(self.modbus.start())
-        for cid, version, pw, v2x in (("CP001", "1.6", "lab-secret-1", False), ("CP002", "2.1", "lab-secret-2", True)):
-            emu = ChargePointEmulator(EmulatorConfig(url=self.url, charger_id=cid, version=version, password=pw,
-                                                     max_power_kw=6.0, can_discharge=v2x, battery_kwh=40,
-                                                     meter_interval_s=1, time_constant_s=0.1))
+        for cid, version, pw, v2x in (
+            ("CP001", "1.6", "lab-secret-1", False),
+            ("CP002", "2.1", "lab-secret-2", True),
+        ):
+            emu = ChargePointEmulator(
+                EmulatorConfig(
+                    url=self.url,
+                    charger_id=cid,
+                    version=version,
+                    password=pw,
+                    max_power_kw=6.0,
+                    can_discharge=v2x,
+                    battery_kwh=40,
+                    meter_interval_s=1,
+                    time_constant_s=0.1,
+                )
+            )
             self.ocpp[cid] = emu
-            self.tasks.append(asyncio.run_coroutine_threadsafe(self._keep_connecting(emu), self.loop))
+            self.tasks.append(
+                asyncio.run_coroutine_threadsafe(self._keep_connecting(emu), self.loop)
+            )
 
     async def _keep_connecting(self, emu: ChargePointEmulator) -> None:
         # The CSMS starts with the run: retry until it is there (bounded by the test's duration).
@@ -94,7 +109,9 @@ def hil_and_virtual(tmp_path_factory):
                 asyncio.run_coroutine_threadsafe(lab.ocpp["CP001"].reconnect(), lab.loop)
             # An unknown charger knocks at 06:00: refused at the handshake, recorded, nothing else.
             if row["time_s"] == 6 * 3600:
-                intruder = ChargePointEmulator(EmulatorConfig(url=lab.url, charger_id="INTRUDER", version="1.6"))
+                intruder = ChargePointEmulator(
+                    EmulatorConfig(url=lab.url, charger_id="INTRUDER", version="1.6")
+                )
                 asyncio.run_coroutine_threadsafe(intruder.start(), lab.loop)
             # CP002 refuses every profile from 15:00 to 18:00 (a charger rejecting smart charging).
             if row["time_s"] == 15 * 3600:
@@ -107,8 +124,14 @@ def hil_and_virtual(tmp_path_factory):
         def bound_ev_power(row, detail):
             # What the twin's own fleet model holds for the EV bound to CP001 after this step.
             fleet = run.fleets["commuters"]
-            model_power.append((row["time_s"], float(fleet.state.p_kw[0]), float(fleet.state.soc[0]),
-                                bool(fleet.plugged[0])))
+            model_power.append(
+                (
+                    row["time_s"],
+                    float(fleet.state.p_kw[0]),
+                    float(fleet.state.soc[0]),
+                    bool(fleet.plugged[0]),
+                )
+            )
 
         run.observers += [faults_midway, bound_ev_power]
         t0 = time.monotonic()
@@ -135,7 +158,16 @@ def test_hil_run_completes_in_paced_time(hil_and_virtual):
 def test_measured_power_flows_back_into_the_twin(hil_and_virtual):
     _, hil, _, _ = hil_and_virtual
     table = read_table(hil.out_dir)
-    for cid in ("CP001", "CP002", "127.0.0.1:" + str(json.loads((hil.out_dir / "summary.json").read_text())["hil"]["chargers"][2].split(":")[1])):
+    for cid in (
+        "CP001",
+        "CP002",
+        "127.0.0.1:"
+        + str(
+            json.loads((hil.out_dir / "summary.json").read_text())["hil"]["chargers"][2].split(":")[
+                1
+            ]
+        ),
+    ):
         col = f"hil.{cid}.power_kw"
         assert col in table, sorted(c for c in table if c.startswith("hil."))
     online = table[[c for c in table if c.endswith(".online")]]
@@ -158,9 +190,13 @@ def test_measured_power_replaces_the_model_in_the_fleet(hil_and_virtual):
     _, hil, _, _ = hil_and_virtual
     table = read_table(hil.out_dir).set_index("time_s")
     compared = 0
-    for (_, _, _, was_plugged), (time_s, p_model, soc, plugged) in zip(hil.model_power[:-1], hil.model_power[1:], strict=True):
+    for (_, _, _, was_plugged), (time_s, p_model, soc, plugged) in zip(
+        hil.model_power[:-1], hil.model_power[1:], strict=True
+    ):
         if table.loc[time_s, "hil.CP001.online"] == 1 and soc < 0.999 and was_plugged and plugged:
-            assert p_model == pytest.approx(table.loc[time_s, "hil.CP001.power_kw"], abs=1e-9), time_s
+            assert p_model == pytest.approx(table.loc[time_s, "hil.CP001.power_kw"], abs=1e-9), (
+                time_s
+            )
             compared += 1
     assert compared >= 10  # CP001 is plugged in from 08:00 to ~18:30, minus the 2 h it was offline
 
@@ -173,7 +209,10 @@ def test_rejected_profiles_degrade_the_charger_and_the_run_goes_on(hil_and_virtu
     assert rejected and all(15 * 3600 <= e["sim_time_s"] <= 19 * 3600 for e in rejected), cp2
     assert len(rejected) <= 3  # an episode is one link event, not one per step
     # The central system's own record of each refusal is there too.
-    assert any(e["source"] == "csms" and e["charger_id"] == "CP002" and e["kind"] == "rejected" for e in events)
+    assert any(
+        e["source"] == "csms" and e["charger_id"] == "CP002" and e["kind"] == "rejected"
+        for e in events
+    )
     table = read_table(hil.out_dir)
     during = table[(table["time_s"] >= 16 * 3600) & (table["time_s"] < 18 * 3600)]
     assert (during["hil.CP002.degraded"] == 1).any() and (during["hil.CP002.online"] == 1).all()

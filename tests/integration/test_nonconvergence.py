@@ -10,9 +10,16 @@ from twin.world import run_scenario
 
 def test_nonconverged_steps_are_flagged_and_the_run_completes(tmp_path):
     # 300 EVs and 4x the nominal load on the small CIGRE LV grid: the evening peak cannot be solved.
-    scenario = load_scenario(ROOT / "scenarios" / "default.yaml", {
-        "grid.name": "cigre_lv", "grid.load_scale": 4, "fleets.commuters.sites": 3,
-        "fleets.business.sites": 1, "duration": "1d"})
+    scenario = load_scenario(
+        ROOT / "scenarios" / "default.yaml",
+        {
+            "grid.name": "cigre_lv",
+            "grid.load_scale": 4,
+            "fleets.commuters.sites": 3,
+            "fleets.business.sites": 1,
+            "duration": "1d",
+        },
+    )
     outcome = run_scenario(scenario, tmp_path, progress=False)
     table = read_table(tmp_path)
     bad = table["grid.converged"] < 0.5

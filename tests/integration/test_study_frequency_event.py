@@ -32,7 +32,7 @@ def test_under_frequency_90_percent_within_10_s_held_5_min(run):
     meets = before_kw - p >= 0.9 * available_kw
     reach = event + int(np.argmax(meets[event:]))
     assert meets[reach] and reach - event <= 10  # 1-s steps
-    assert np.all(meets[reach:reach + 300])
+    assert np.all(meets[reach : reach + 300])
     kpis = outcome.summary["kpis"]
     assert kpis["ufr_passed"] is True
     assert kpis["ufr_time_to_90_s"] == reach - event

@@ -13,9 +13,15 @@ from twin.world import prepare_run
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    scenario = load_scenario(ROOT / "scenarios" / "island_year.yaml",
-                             {"duration": "3d", "start": "2025-05-01T00:00:00", "fleets.residents.count": 400,
-                              "fleets.commuters.count": 100})
+    scenario = load_scenario(
+        ROOT / "scenarios" / "island_year.yaml",
+        {
+            "duration": "3d",
+            "start": "2025-05-01T00:00:00",
+            "fleets.residents.count": 400,
+            "fleets.commuters.count": 100,
+        },
+    )
     out = tmp_path_factory.mktemp("island")
     violations: list[str] = []
     holder: dict = {}
@@ -45,11 +51,16 @@ def test_island_kpis_present_and_consistent(run):
     assert k["energy_charged_kwh"] > 0 and k["energy_discharged_kwh"] > 0
     assert k["pv_surplus_without_evs_kwh"] > 0
     assert 0 < k["pv_surplus_absorbed_kwh"] <= k["pv_surplus_without_evs_kwh"]
-    assert k["pv_surplus_with_evs_kwh"] == pytest.approx(k["pv_surplus_without_evs_kwh"] - k["pv_surplus_absorbed_kwh"])
+    assert k["pv_surplus_with_evs_kwh"] == pytest.approx(
+        k["pv_surplus_without_evs_kwh"] - k["pv_surplus_absorbed_kwh"]
+    )
     # Area PV surplus by hand: 1,852 PV houses (30 % of 6,174) x max(PV - load, 0) x 5 min.
     per_house = (table["signal.building_pv_kw"] - table["signal.building_load_kw"]).clip(lower=0)
     assert k["pv_surplus_without_evs_kwh"] == pytest.approx(1852 * per_house.sum() * 300 / 3600)
-    co2 = (table["signal.co2_kg_per_kwh"] * (table["residents.p_kw"] + table["commuters.p_kw"]).clip(lower=0)).sum() / 12
+    co2 = (
+        table["signal.co2_kg_per_kwh"]
+        * (table["residents.p_kw"] + table["commuters.p_kw"]).clip(lower=0)
+    ).sum() / 12
     assert k["co2_charged_kg"] == pytest.approx(co2)
     assert k["drive_energy_unserved_kwh"] == pytest.approx(0.0, abs=1e-6)
 

@@ -12,7 +12,9 @@ import yaml
 from tests.conftest import ROOT
 
 TWIN = [sys.executable, "-m", "twin.cli"]
-GOOD_ROWS = [f"2025-06-04T10:00:{s:02d}+09:00,{v}" for s, v in ((0, 0.1), (5, -0.2), (10, 0.3), (15, 0.0))]
+GOOD_ROWS = [
+    f"2025-06-04T10:00:{s:02d}+09:00,{v}" for s, v in ((0, 0.1), (5, -0.2), (10, 0.3), (15, 0.0))
+]
 
 
 def _scenario(tmp_path: Path, csv_text: str, duration: str = "20s") -> Path:
@@ -26,15 +28,26 @@ def _scenario(tmp_path: Path, csv_text: str, duration: str = "20s") -> Path:
     return path
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("time,value\n" + "\n".join(GOOD_ROWS) + "\n", "missing column(s) ['regulation']"),
-    ("time,regulation\n" + "\n".join(GOOD_ROWS[:1] + GOOD_ROWS[2:]) + "\n", "gap of 10 s"),
-    ("time,regulation\n" + "\n".join(GOOD_ROWS[:2]) + "\n2025-06-04T10:00:10+09:00,40\n", "out of range"),
-    ("time,regulation\n" + "\n".join(GOOD_ROWS[:2]) + "\n2025-06-04T10:00:10+09:00,NaN\n", "missing value (NaN)"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("time,value\n" + "\n".join(GOOD_ROWS) + "\n", "missing column(s) ['regulation']"),
+        ("time,regulation\n" + "\n".join(GOOD_ROWS[:1] + GOOD_ROWS[2:]) + "\n", "gap of 10 s"),
+        (
+            "time,regulation\n" + "\n".join(GOOD_ROWS[:2]) + "\n2025-06-04T10:00:10+09:00,40\n",
+            "out of range",
+        ),
+        (
+            "time,regulation\n" + "\n".join(GOOD_ROWS[:2]) + "\n2025-06-04T10:00:10+09:00,NaN\n",
+            "missing value (NaN)",
+        ),
+    ],
+)
 def test_bad_regulation_csv_gives_one_clear_line(tmp_path, body, expected):
     path = _scenario(tmp_path, body)
-    res = subprocess.run([*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert "signals.regulation.path" in res.stderr and "reg.csv" in res.stderr
@@ -43,8 +56,12 @@ def test_bad_regulation_csv_gives_one_clear_line(tmp_path, body, expected):
 
 def test_csv_not_covering_the_run_is_refused_by_run(tmp_path):
     path = _scenario(tmp_path, "time,regulation\n" + "\n".join(GOOD_ROWS) + "\n", duration="1min")
-    res = subprocess.run([*TWIN, "run", str(path), "--out", str(tmp_path / "out"), "--no-progress"],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [*TWIN, "run", str(path), "--out", str(tmp_path / "out"), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert "signals.regulation.path" in res.stderr and "before the simulation end" in res.stderr
@@ -52,7 +69,9 @@ def test_csv_not_covering_the_run_is_refused_by_run(tmp_path):
 
 def test_good_csv_validates_and_runs(tmp_path):
     path = _scenario(tmp_path, "time,regulation\n" + "\n".join(GOOD_ROWS) + "\n")
-    res = subprocess.run([*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
 
 
@@ -71,7 +90,9 @@ def test_bad_signal_parameters_map_to_scenario_field_paths():
 
 def test_validate_builds_the_signals_and_finds_a_short_csv(tmp_path):
     path = _scenario(tmp_path, "time,regulation\n" + "\n".join(GOOD_ROWS) + "\n", duration="1min")
-    res = subprocess.run([*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert "before the simulation end" in res.stderr
@@ -87,9 +108,14 @@ def test_relative_csv_path_resolves_from_the_scenario_folder(tmp_path):
     (study / "scenario.yaml").write_text(yaml.safe_dump(data))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    res = subprocess.run([*TWIN, "validate", str(study / "scenario.yaml")], capture_output=True,
-                         text=True, timeout=120, cwd=elsewhere,
-                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    res = subprocess.run(
+        [*TWIN, "validate", str(study / "scenario.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=elsewhere,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     assert res.returncode == 0, res.stderr
 
 
@@ -109,20 +135,31 @@ def test_price_csv_drives_the_run(tmp_path):
     rows = [f"2025-06-04T{h:02d}:00:00+09:00,{p:.3f}" for h, p in enumerate(prices)]
     path = _price_scenario(tmp_path, rows)
     out = tmp_path / "out"
-    res = subprocess.run([*TWIN, "run", str(path), "--out", str(out), "--no-progress"],
-                         capture_output=True, text=True, timeout=300, cwd=tmp_path.parent)
+    res = subprocess.run(
+        [*TWIN, "run", str(path), "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path.parent,
+    )
     assert res.returncode == 0, res.stderr
     import pandas as pd
 
     table = pd.read_parquet(out / "timeseries.parquet")
     hour = pd.to_datetime(table["time"], utc=True).dt.tz_convert("Asia/Tokyo").dt.hour
-    assert table["signal.price_per_kwh"].to_numpy() == pytest.approx([round(prices[h], 3) for h in hour])
+    assert table["signal.price_per_kwh"].to_numpy() == pytest.approx(
+        [round(prices[h], 3) for h in hour]
+    )
     # The quantile ranks each step within its day: 03:00 is the cheapest of the day.
     assert table.loc[hour == 3, "signal.price_quantile"].max() == pytest.approx(4 / 96)
 
 
 def test_short_price_csv_is_a_clear_error(tmp_path):
-    path = _price_scenario(tmp_path, ["2025-06-04T00:00:00+09:00,0.2", "2025-06-04T01:00:00+09:00,0.2"])
-    res = subprocess.run([*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    path = _price_scenario(
+        tmp_path, ["2025-06-04T00:00:00+09:00,0.2", "2025-06-04T01:00:00+09:00,0.2"]
+    )
+    res = subprocess.run(
+        [*TWIN, "validate", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "signals.prices.path" in res.stderr and "prices.csv" in res.stderr

@@ -54,8 +54,11 @@ def test_kwh_accuracy_reported_and_matches_slot_sums(run):
     assert slots[0]["delivered_kwh"] == pytest.approx(delivered_kwh)
     assert slots[0]["requested_kwh"] == pytest.approx(table["signal.fems_kwh"][inside].iloc[0])
     # Each slot counts in its requested direction (discharge slots deliver negative kWh).
-    total = (sum(s["delivered_kwh"] * np.sign(s["requested_kwh"]) for s in slots)
-             / sum(abs(s["requested_kwh"]) for s in slots) * 100)
+    total = (
+        sum(s["delivered_kwh"] * np.sign(s["requested_kwh"]) for s in slots)
+        / sum(abs(s["requested_kwh"]) for s in slots)
+        * 100
+    )
     assert kpis["kwh_accuracy_percent"] == pytest.approx(total)
     assert 90.0 <= kpis["kwh_accuracy_percent"] <= 110.0
 
@@ -69,6 +72,8 @@ def test_business_floor_never_broken_and_plan_kept(run):
     _, outcome, table, lowest = run
     assert min(lowest) >= 0.5 - 1e-9
     # The evening discharge really happened, so the floor was under pressure.
-    assert (table["phev.p_kw"] < -10).any() and outcome.summary["kpis"]["energy_discharged_kwh"] > 20
+    assert (table["phev.p_kw"] < -10).any() and outcome.summary["kpis"][
+        "energy_discharged_kwh"
+    ] > 20
     assert outcome.summary["kpis"]["plan_accuracy_percent"] == pytest.approx(100.0)
     assert np.isfinite(outcome.summary["kpis"]["energy_discharged_kwh"])

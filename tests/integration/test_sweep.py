@@ -19,8 +19,12 @@ from twin.sweep import (
 
 SCENARIO = ROOT / "scenarios" / "default.yaml"
 # A tiny default day: 2 hours, a few EVs per fleet (the grid build dominates each run).
-TINY = {"duration": "2h", "fleets.commuters.count": 6, "fleets.business.count": 4,
-        "outputs.grid_detail": False}
+TINY = {
+    "duration": "2h",
+    "fleets.commuters.count": 6,
+    "fleets.business.count": 4,
+    "outputs.grid_detail": False,
+}
 
 
 def test_set_option_values_split_on_top_level_commas_only():
@@ -34,14 +38,19 @@ def test_set_option_values_split_on_top_level_commas_only():
 def test_variants_are_the_product_of_alternatives_and_seeds():
     variants = expand_variants({"a": [1, 2], "b": ["x"]}, seeds=[7, 8])
     assert [v.overrides for v in variants] == [
-        {"a": 1, "b": "x", "seed": 7}, {"a": 1, "b": "x", "seed": 8},
-        {"a": 2, "b": "x", "seed": 7}, {"a": 2, "b": "x", "seed": 8},
+        {"a": 1, "b": "x", "seed": 7},
+        {"a": 1, "b": "x", "seed": 8},
+        {"a": 2, "b": "x", "seed": 7},
+        {"a": 2, "b": "x", "seed": 8},
     ]
     assert len({v.name for v in variants}) == 4  # one folder each
 
 
 def test_sweep_on_local_cluster_reports_a_failing_variant_and_matches_a_lone_run(tmp_path):
-    good = [Variant(f"households={n}", {**TINY, "fleets.households.count": n, "seed": 42}) for n in (5, 9)]
+    good = [
+        Variant(f"households={n}", {**TINY, "fleets.households.count": n, "seed": 42})
+        for n in (5, 9)
+    ]
     # Validates (a list of ints) but fails inside the run: the bus does not exist.
     bad = Variant("bad-site", {**TINY, "fleets.business.sites": [999999], "seed": 42})
     table = run_sweep(SCENARIO, [good[0], bad, good[1]], tmp_path / "sweep", workers=2)

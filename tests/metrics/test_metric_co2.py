@@ -11,7 +11,9 @@ from twin.metrics.errors import MetricInputError
 
 def test_energy_co2_totals_by_hand() -> None:
     # 30-min steps: 6 kW -> 3 kWh, -3 kW -> -1.5 kWh.
-    totals = energy_co2_totals(np.array([6.0, 6.0, -3.0, 0.0]), np.array([0.5, 0.7, 0.8, 0.6]), step_s=1800)
+    totals = energy_co2_totals(
+        np.array([6.0, 6.0, -3.0, 0.0]), np.array([0.5, 0.7, 0.8, 0.6]), step_s=1800
+    )
     assert totals.charged_kwh == pytest.approx(6.0)
     assert totals.discharged_kwh == pytest.approx(1.5)
     assert totals.net_kwh == pytest.approx(4.5)
@@ -29,7 +31,9 @@ def test_scalar_intensity_and_length_check() -> None:
 
 
 def test_pv_surplus_absorbed_by_hand() -> None:
-    result = pv_surplus_absorbed(np.array([4.0, 2.0, 0.0, -1.0]), np.array([6.0, 1.0, 3.0, 0.0]), step_s=1800)
+    result = pv_surplus_absorbed(
+        np.array([4.0, 2.0, 0.0, -1.0]), np.array([6.0, 1.0, 3.0, 0.0]), step_s=1800
+    )
     # Surplus 4 + 2 = 6 kW-steps -> 3 kWh; absorbed min(6,4) + min(1,2) = 5 kW-steps -> 2.5 kWh.
     assert result.surplus_kwh == pytest.approx(3.0)
     assert result.absorbed_kwh == pytest.approx(2.5)

@@ -11,7 +11,9 @@ from twin.metrics.errors import MetricInputError
 
 def test_two_points_by_hand() -> None:
     # 100 kW rating, R = 5 % at 50 Hz: slope = 100 / (50 * 0.05) = 40 kW/Hz, so +-0.1 Hz -> +-4 kW.
-    result = effective_droop(np.array([49.9, 50.1]), np.array([46.0, 54.0]), rated_kw=100.0, f_nom_hz=50.0)
+    result = effective_droop(
+        np.array([49.9, 50.1]), np.array([46.0, 54.0]), rated_kw=100.0, f_nom_hz=50.0
+    )
     assert result.droop_percent == pytest.approx(5.0)
     assert result.slope_kw_per_hz == pytest.approx(40.0)
     assert result.baseline_kw == pytest.approx(50.0)
@@ -41,10 +43,18 @@ def test_fleet_moving_against_the_grid_has_negative_droop() -> None:
 
 
 def test_no_response_gives_infinite_droop() -> None:
-    result = effective_droop(np.array([49.9, 50.0, 50.1]), np.full(3, 7.0), rated_kw=10.0, f_nom_hz=50.0)
+    result = effective_droop(
+        np.array([49.9, 50.0, 50.1]), np.full(3, 7.0), rated_kw=10.0, f_nom_hz=50.0
+    )
     assert result.droop_percent == float("inf")
 
 
 def test_frequency_inside_deadband_raises() -> None:
     with pytest.raises(MetricInputError, match="deadband"):
-        effective_droop(np.array([49.99, 50.01, 50.0]), np.ones(3), rated_kw=10.0, f_nom_hz=50.0, deadband_hz=0.02)
+        effective_droop(
+            np.array([49.99, 50.01, 50.0]),
+            np.ones(3),
+            rated_kw=10.0,
+            f_nom_hz=50.0,
+            deadband_hz=0.02,
+        )

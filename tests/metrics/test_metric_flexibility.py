@@ -26,9 +26,13 @@ def _two_days():
 def test_kwh_per_ev_day_by_hand():
     ctrl, base, sod, _ = _two_days()
     # Push-up: (4 h x 500 kW + 4 h x 1500 kW) / (100 EVs x 2 days) = 40 kWh/EV/day.
-    assert window_shift_kwh_per_ev_day(ctrl, base, sod, (10 * HOUR, 14 * HOUR), HOUR, 100, +1) == pytest.approx(40.0)
+    assert window_shift_kwh_per_ev_day(
+        ctrl, base, sod, (10 * HOUR, 14 * HOUR), HOUR, 100, +1
+    ) == pytest.approx(40.0)
     # Push-down: 2 days x 4 h x 200 kW / (100 x 2) = 8 kWh/EV/day.
-    assert window_shift_kwh_per_ev_day(ctrl, base, sod, (16 * HOUR, 20 * HOUR), HOUR, 100, -1) == pytest.approx(8.0)
+    assert window_shift_kwh_per_ev_day(
+        ctrl, base, sod, (16 * HOUR, 20 * HOUR), HOUR, 100, -1
+    ) == pytest.approx(8.0)
 
 
 def test_mw_per_day_and_firm_level_by_hand():

@@ -43,7 +43,9 @@ def test_held_to_end_of_record_passes() -> None:
 
 def test_slow_fleet_fails_deadline() -> None:
     time_s, freq_hz, power_kw = _ramp_case(recover_at_s=1e9)
-    result = under_frequency_response(time_s, freq_hz, power_kw, available_kw=150.0, required_within_s=5.0)
+    result = under_frequency_response(
+        time_s, freq_hz, power_kw, available_kw=150.0, required_within_s=5.0
+    )
     assert result is not None and result.t_to_90_s == 7.0 and not result.passed
 
 
@@ -56,6 +58,8 @@ def test_never_reaching_target() -> None:
 
 def test_no_event_returns_none_and_bad_start_raises() -> None:
     time_s = np.arange(10.0)
-    assert under_frequency_response(time_s, np.full(10, 50.0), np.zeros(10), available_kw=1.0) is None
+    assert (
+        under_frequency_response(time_s, np.full(10, 50.0), np.zeros(10), available_kw=1.0) is None
+    )
     with pytest.raises(MetricInputError, match="starts below"):
         under_frequency_response(time_s, np.full(10, 49.7), np.zeros(10), available_kw=1.0)

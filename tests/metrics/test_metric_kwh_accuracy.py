@@ -44,6 +44,8 @@ def test_in_band_rate_by_hand() -> None:
 
 def test_plan_accuracy_by_hand() -> None:
     # Slot 4 has one car beyond the plan: it does not count.
-    assert plan_accuracy(np.array([3, 2, 3, 4]), np.array([3, 3, 3, 3])) == pytest.approx(11 / 12 * 100)
+    assert plan_accuracy(np.array([3, 2, 3, 4]), np.array([3, 3, 3, 3])) == pytest.approx(
+        11 / 12 * 100
+    )
     with pytest.raises(MetricInputError, match="no vehicle"):
         plan_accuracy(np.array([1, 2]), np.array([0, 0]))

@@ -33,15 +33,17 @@ def test_sixty_second_delay_gives_delay_score_point_eight() -> None:
     signal_10s = full_10s[lead_in:]
     response_10s = full_10s[:-lead_in]  # response(t) = signal(t - 60 s)
     # Sampled every 5 s to exercise the resampling too.
-    result = pjm_performance_score(np.repeat(signal_10s, 2), np.repeat(response_10s, 2), sample_s=5.0)
+    result = pjm_performance_score(
+        np.repeat(signal_10s, 2), np.repeat(response_10s, 2), sample_s=5.0
+    )
 
     # Delay score of a 60 s lag: |(60 - 300) / 300| = 0.8.
     np.testing.assert_allclose(result.hourly_delay, 0.8, atol=1e-12)
     np.testing.assert_allclose(result.hourly_mean_delay_s, 60.0)
     np.testing.assert_allclose(result.hourly_correlation, 1.0, atol=1e-9)
     for hour in range(2):
-        s = signal_10s[hour * 360:(hour + 1) * 360]
-        r = response_10s[hour * 360:(hour + 1) * 360]
+        s = signal_10s[hour * 360 : (hour + 1) * 360]
+        r = response_10s[hour * 360 : (hour + 1) * 360]
         expected_p = max(0.0, 1.0 - np.mean(np.abs(r - s)) / np.mean(np.abs(s)))
         assert result.hourly_precision[hour] == pytest.approx(expected_p, abs=1e-12)
         assert result.hourly_score[hour] == pytest.approx((1.0 + 0.8 + expected_p) / 3, abs=1e-9)
@@ -70,13 +72,15 @@ def test_half_amplitude_response_by_hand() -> None:
     assert result.passed  # 0.833 >= 0.75
 
 
-def _reference_hour(s: np.ndarray, r: np.ndarray, window_step: int = 1) -> tuple[float, float, float]:
+def _reference_hour(
+    s: np.ndarray, r: np.ndarray, window_step: int = 1
+) -> tuple[float, float, float]:
     """Straightforward loop version of the documented formula (windows inside the hour)."""
     corr_scores, delay_scores = [], []
     for t in range(0, len(s) - 60 + 1, window_step):
         best_total, best_c, best_d = -np.inf, 0.0, 0.0
         for d in range(31):
-            c = np.corrcoef(s[t:t + 30], r[t + d:t + d + 30])[0, 1]
+            c = np.corrcoef(s[t : t + 30], r[t + d : t + d + 30])[0, 1]
             dscore = abs((d * 10 - 300) / 300)
             if c + dscore > best_total:
                 best_total, best_c, best_d = c + dscore, c, dscore

@@ -22,7 +22,7 @@ START = dt.datetime(2024, 5, 1, 0, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     ("co2", "level", "direction", "power_kw"),
     [
         (0.816, 10, "discharge", 6.0),
-        (0.810, 10, "discharge", 6.0),   # threshold itself counts (>=)
+        (0.810, 10, "discharge", 6.0),  # threshold itself counts (>=)
         (0.8099, 9, "discharge", 5.4),
         (0.806, 8, "discharge", 4.8),
         (0.797, 4, "discharge", 2.4),
@@ -30,10 +30,10 @@ START = dt.datetime(2024, 5, 1, 0, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
         (0.7899, 0, "none", 0.0),
         (0.76, 0, "none", 0.0),
         (0.7441, 0, "none", 0.0),
-        (0.744, 1, "charge", 0.6),       # threshold itself counts (<=)
+        (0.744, 1, "charge", 0.6),  # threshold itself counts (<=)
         (0.596, 5, "charge", 3.0),
         (0.5961, 4, "charge", 2.4),
-        (0.52, 7, "charge", 4.2),        # <= 0.521 (7) but > 0.484 (8)
+        (0.52, 7, "charge", 4.2),  # <= 0.521 (7) but > 0.484 (8)
         (0.484, 8, "charge", 4.8),
         (0.410, 10, "charge", 6.0),
         (0.4101, 9, "charge", 5.4),

@@ -31,15 +31,21 @@ def _frequency_rows(values: list[str], step_s: int = 1, offset_s: int = 0) -> li
 
 def test_good_file_is_held_onto_steps(tmp_path: Path) -> None:
     # 5-s regulation file, other zone (UTC) and an extra column; simulated at 2-s steps for 20 s.
-    utc_times = [(START + dt.timedelta(seconds=5 * i)).astimezone(dt.UTC).isoformat() for i in range(4)]
-    rows = ["# recorded test signal"] + [f"{t},{v},x" for t, v in zip(utc_times, ["0.1", "-0.5", "1", "0"], strict=True)]
+    utc_times = [
+        (START + dt.timedelta(seconds=5 * i)).astimezone(dt.UTC).isoformat() for i in range(4)
+    ]
+    rows = ["# recorded test signal"] + [
+        f"{t},{v},x" for t, v in zip(utc_times, ["0.1", "-0.5", "1", "0"], strict=True)
+    ]
     path = _write(tmp_path, "reg.csv", "time,regulation,note", rows)
     values = load_signal_csv(path, "regulation", START, 2.0, 10)
     # Steps at 0,2,4 | 6,8 | 10,12,14 | 16,18 s -> rows at 0 | 5 | 10 | 15 s.
     np.testing.assert_array_equal(values, [0.1, 0.1, 0.1, -0.5, -0.5, 1, 1, 1, 0, 0])
 
 
-def _assert_problem(path: Path, kind: str, n_steps: int, *phrases: str, step_s: float = 1.0) -> None:
+def _assert_problem(
+    path: Path, kind: str, n_steps: int, *phrases: str, step_s: float = 1.0
+) -> None:
     with pytest.raises(SignalFileError) as info:
         load_signal_csv(path, kind, START, step_s, n_steps)
     message = str(info.value)
@@ -117,7 +123,9 @@ def test_frequency_in_millihertz(tmp_path: Path) -> None:
 
 
 def test_file_starts_after_simulation(tmp_path: Path) -> None:
-    path = _write(tmp_path, "late.csv", "time,frequency_hz", _frequency_rows(["50.0"] * 5, offset_s=3))
+    path = _write(
+        tmp_path, "late.csv", "time,frequency_hz", _frequency_rows(["50.0"] * 5, offset_s=3)
+    )
     _assert_problem(path, "frequency", 5, "after the simulation start")
 
 

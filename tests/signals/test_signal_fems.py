@@ -16,7 +16,9 @@ START = dt.datetime(2024, 6, 3, 0, 0, tzinfo=TOKYO)
 
 
 def test_daily_shape_by_hand() -> None:
-    kwh = fems_request_kwh(START, 60.0, 1440, seed=0, charge_kw=10.0, discharge_kw=5.0, day_variation=0.0)
+    kwh = fems_request_kwh(
+        START, 60.0, 1440, seed=0, charge_kw=10.0, discharge_kw=5.0, day_variation=0.0
+    )
     assert kwh.shape == (1440,)
     # Constant within every 30-min slot.
     np.testing.assert_array_equal(kwh, np.repeat(kwh[::30], 30))

@@ -24,7 +24,9 @@ def test_same_seed_same_array_and_shape() -> None:
 
 
 def test_noise_std_and_correlation_time() -> None:
-    f = grid_frequency_hz(START, 1.0, 400_000, seed=1, nominal_hz=60.0, noise_std_hz=0.025, correlation_time_s=20.0)
+    f = grid_frequency_hz(
+        START, 1.0, 400_000, seed=1, nominal_hz=60.0, noise_std_hz=0.025, correlation_time_s=20.0
+    )
     x = f - 60.0
     assert abs(x.mean()) < 0.003
     assert x.std() == pytest.approx(0.025, rel=0.05)
@@ -34,7 +36,11 @@ def test_noise_std_and_correlation_time() -> None:
 
 def test_hold_event_appears_at_ceil_index() -> None:
     f = grid_frequency_hz(
-        START, 7.0, 100, seed=2, events=[{"at": 100, "kind": "hold", "to_hz": 49.75, "duration": 60}]
+        START,
+        7.0,
+        100,
+        seed=2,
+        events=[{"at": 100, "kind": "hold", "to_hz": 49.75, "duration": 60}],
     )
     # Steps at 0, 7, 14, ... s: first inside [100, 160) is 105 s (index 15), last is 154 s (index 22).
     held = np.flatnonzero(f == 49.75)
@@ -43,7 +49,11 @@ def test_hold_event_appears_at_ceil_index() -> None:
 
 def test_ramp_event_by_hand() -> None:
     f = grid_frequency_hz(
-        START, 1.0, 600, seed=0, noise_std_hz=0.0,
+        START,
+        1.0,
+        600,
+        seed=0,
+        noise_std_hz=0.0,
         events=[{"at": 100, "kind": "ramp", "to_hz": 49.7, "ramp_s": 10, "duration": "5min"}],
     )
     assert f[99] == 50.0
@@ -56,7 +66,11 @@ def test_ramp_event_by_hand() -> None:
 
 def test_step_event_until_end_and_iso_time() -> None:
     f = grid_frequency_hz(
-        START, 60.0, 120, seed=0, noise_std_hz=0.0,
+        START,
+        60.0,
+        120,
+        seed=0,
+        noise_std_hz=0.0,
         events=[{"at": "2024-06-01T01:00:00+09:00", "kind": "step", "to_hz": 49.9}],
     )
     assert f[59] == 50.0

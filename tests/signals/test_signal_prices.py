@@ -26,12 +26,19 @@ def test_table_wraps_past_midnight_and_weekend() -> None:
     price = tou_price_per_kwh(MONDAY, 3600.0, 7 * 24, periods=periods, weekend_periods=weekend)
     assert price[3] == 10.0  # Monday 03:00 is still in the 22:00 period
     assert price[7] == 30.0 and price[21] == 30.0 and price[22] == 10.0
-    np.testing.assert_array_equal(price[5 * 24:], 5.0)  # Saturday and Sunday
+    np.testing.assert_array_equal(price[5 * 24 :], 5.0)  # Saturday and Sunday
 
 
 def test_bad_table_raises() -> None:
     with pytest.raises(SignalConfigError, match="HH:MM"):
         tou_price_per_kwh(MONDAY, 3600.0, 2, periods=[{"start": "7am", "price_per_kwh": 1.0}])
     with pytest.raises(SignalConfigError, match="same time"):
-        tou_price_per_kwh(MONDAY, 3600.0, 2, periods=[{"start": "07:00", "price_per_kwh": 1.0},
-                                                       {"start": "07:00", "price_per_kwh": 2.0}])
+        tou_price_per_kwh(
+            MONDAY,
+            3600.0,
+            2,
+            periods=[
+                {"start": "07:00", "price_per_kwh": 1.0},
+                {"start": "07:00", "price_per_kwh": 2.0},
+            ],
+        )

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def allocate_proportional(lo_kw: np.ndarray, hi_kw: np.ndarray, preferred_kw: np.ndarray,
-                          target_kw: float) -> np.ndarray:
+def allocate_proportional(
+    lo_kw: np.ndarray, hi_kw: np.ndarray, preferred_kw: np.ndarray, target_kw: float
+) -> np.ndarray:
     """Per-EV powers within [lo, hi] summing to the target clipped to [sum lo, sum hi]."""
     p0 = np.clip(preferred_kw, lo_kw, hi_kw)
     gap = float(np.clip(target_kw, lo_kw.sum(), hi_kw.sum())) - float(p0.sum())
@@ -30,8 +31,13 @@ def allocate_proportional(lo_kw: np.ndarray, hi_kw: np.ndarray, preferred_kw: np
     return np.clip(p0 + room * (gap / total), lo_kw, hi_kw)
 
 
-def allocate_relay(lo_kw: np.ndarray, hi_kw: np.ndarray, preferred_kw: np.ndarray,
-                   target_kw: float, rank: np.ndarray) -> np.ndarray:
+def allocate_relay(
+    lo_kw: np.ndarray,
+    hi_kw: np.ndarray,
+    preferred_kw: np.ndarray,
+    target_kw: float,
+    rank: np.ndarray,
+) -> np.ndarray:
     """Fill (or empty) cars one after another in `rank` order (0 = first) until the target is met."""
     p0 = np.clip(preferred_kw, lo_kw, hi_kw)
     gap = float(np.clip(target_kw, lo_kw.sum(), hi_kw.sum())) - float(p0.sum())

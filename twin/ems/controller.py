@@ -33,15 +33,23 @@ class EmsDecision:
 class EnergyManagementSystem:
     """Priority-ordered services over one allocation core, for one or more fleets."""
 
-    def __init__(self, services: Sequence[Service],
-                 allocation: Literal["proportional", "relay"] = "proportional"):
+    def __init__(
+        self,
+        services: Sequence[Service],
+        allocation: Literal["proportional", "relay"] = "proportional",
+    ):
         self.services = sorted(services, key=lambda s: s.order)
         self.allocation = allocation
 
-    def decide(self, views: Mapping[str, FleetView], dt_s: float, second_of_day: int,
-               signals: Mapping[str, float] | None = None,
-               grid: Mapping[str, Any] | None = None,
-               offline: Mapping[str, np.ndarray] | None = None) -> EmsDecision:
+    def decide(
+        self,
+        views: Mapping[str, FleetView],
+        dt_s: float,
+        second_of_day: int,
+        signals: Mapping[str, float] | None = None,
+        grid: Mapping[str, Any] | None = None,
+        offline: Mapping[str, np.ndarray] | None = None,
+    ) -> EmsDecision:
         """Set-points for the step starting at the views' time.
 
         Args:
@@ -49,8 +57,12 @@ class EnergyManagementSystem:
                 a zero range so the rest of the fleet takes over their share.
         """
         names = list(views)
-        cat = (lambda attr: getattr(views[names[0]], attr)) if len(names) == 1 else (  # noqa: E731
-            lambda attr: np.concatenate([getattr(views[n], attr) for n in names]))
+        cat = (
+            (lambda attr: getattr(views[names[0]], attr))
+            if len(names) == 1
+            # noqa: E731
+            else (lambda attr: np.concatenate([getattr(views[n], attr) for n in names]))
+        )
         # Static per-EV parameters are concatenated once per set of fleet tables, not every step.
         static = self.__dict__.setdefault("_static", {})
         tables_key = tuple(id(views[n].table) for n in names)
@@ -68,28 +80,67 @@ class EnergyManagementSystem:
             return static[attr]
 
         if "lag_margin_s" not in static:
-            static["lag_margin_s"] = np.concatenate([
-                np.broadcast_to(views[n].lag_margin_s if views[n].lag_margin_s is not None
-                                else lag_margin_s(views[n].table.response_time_s), (len(views[n].soc),))
-                for n in names])
-        soc, plugged, depart_s, target_soc = cat("soc"), cat("plugged"), cat("depart_s"), cat("session_target_soc")
+            static["lag_margin_s"] = np.concatenate(
+                [
+                    np.broadcast_to(
+                        views[n].lag_margin_s
+                        if views[n].lag_margin_s is not None
+                        else lag_margin_s(views[n].table.response_time_s),
+                        (len(views[n].soc),),
+                    )
+                    for n in names
+                ]
+            )
+        soc, plugged, depart_s, target_soc = (
+            cat("soc"),
+            cat("plugged"),
+            cat("depart_s"),
+            cat("session_target_soc"),
+        )
         time_s = views[names[0]].time_s
         # One compiled pass over all fleets' EVs (the same bounds as feasible_range per fleet).
-        ranges = feasible_bounds(plugged, soc, target_soc, depart_s, time_s, dt_s, tab("battery_kwh"),
-                                 tab("p_charge_max_kw"), tab("p_discharge_max_kw"), tab("eta_charge"),
-                                 tab("eta_discharge"), tab("soc_floor"), static["lag_margin_s"])
+        ranges = feasible_bounds(
+            plugged,
+            soc,
+            target_soc,
+            depart_s,
+            time_s,
+            dt_s,
+            tab("battery_kwh"),
+            tab("p_charge_max_kw"),
+            tab("p_discharge_max_kw"),
+            tab("eta_charge"),
+            tab("eta_discharge"),
+            tab("soc_floor"),
+            static["lag_margin_s"],
+        )
         lo, hi = ranges.lo_kw, ranges.hi_kw
         if offline:
-            mask = np.concatenate([offline.get(n, np.zeros(len(views[n].soc), bool)) for n in names])
+            mask = np.concatenate(
+                [offline.get(n, np.zeros(len(views[n].soc), bool)) for n in names]
+            )
             lo, hi = np.where(mask, 0.0, lo), np.where(mask, 0.0, hi)
         ctx = EmsContext(
-            time_s=time_s, second_of_day=second_of_day, dt_s=dt_s, lo_kw=lo, hi_kw=hi,
-            soc=soc, plugged=plugged, depart_s=depart_s,
-            target_soc=target_soc, battery_kwh=tab("battery_kwh"),
-            eta_charge=tab("eta_charge"), p_charge_max_kw=tab("p_charge_max_kw"), signals=dict(signals or {}), grid=dict(grid or {}),
-            p_kw=cat("p_kw"), p_discharge_max_kw=tab("p_discharge_max_kw"), soc_floor=tab("soc_floor"),
+            time_s=time_s,
+            second_of_day=second_of_day,
+            dt_s=dt_s,
+            lo_kw=lo,
+            hi_kw=hi,
+            soc=soc,
+            plugged=plugged,
+            depart_s=depart_s,
+            target_soc=target_soc,
+            battery_kwh=tab("battery_kwh"),
+            eta_charge=tab("eta_charge"),
+            p_charge_max_kw=tab("p_charge_max_kw"),
+            signals=dict(signals or {}),
+            grid=dict(grid or {}),
+            p_kw=cat("p_kw"),
+            p_discharge_max_kw=tab("p_discharge_max_kw"),
+            soc_floor=tab("soc_floor"),
             fleet_index=static["fleet_index"],
-            fleet_names=tuple(names), energy_net_kwh=float(sum(views[n].e_net_kwh for n in names)),
+            fleet_names=tuple(names),
+            energy_net_kwh=float(sum(views[n].e_net_kwh for n in names)),
         )
         plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
         for service in self.services:
@@ -119,7 +170,10 @@ class EnergyManagementSystem:
         p = np.clip(p, -tab("p_discharge_max_kw"), tab("p_charge_max_kw"))
         edges = static["bounds"]
         return EmsDecision(
-            setpoints_kw={n: p[edges[i]:edges[i + 1]] for i, n in enumerate(names)},
-            target_kw=plan.target_kw, feasible_lo_kw=float(lo.sum()), feasible_hi_kw=float(hi.sum()),
-            contributions_kw=plan.contributions_kw, records=records,
+            setpoints_kw={n: p[edges[i] : edges[i + 1]] for i, n in enumerate(names)},
+            target_kw=plan.target_kw,
+            feasible_lo_kw=float(lo.sum()),
+            feasible_hi_kw=float(hi.sum()),
+            contributions_kw=plan.contributions_kw,
+            records=records,
         )

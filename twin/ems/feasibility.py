@@ -34,7 +34,9 @@ class FeasibleRange:
         return float(self.hi_kw.sum())
 
 
-def feasible_range(view: FleetView, dt_s: float, lag_margin_s: float | None = None) -> FeasibleRange:
+def feasible_range(
+    view: FleetView, dt_s: float, lag_margin_s: float | None = None
+) -> FeasibleRange:
     """Bounds on each EV's average power over the next step.
 
     Args:
@@ -47,30 +49,83 @@ def feasible_range(view: FleetView, dt_s: float, lag_margin_s: float | None = No
     if lag_margin_s is None and view.lag_margin_s is not None:
         margin_s = view.lag_margin_s
     else:
-        margin_s = default_lag_margin_s(tb.response_time_s) if lag_margin_s is None else lag_margin_s
+        margin_s = (
+            default_lag_margin_s(tb.response_time_s) if lag_margin_s is None else lag_margin_s
+        )
         margin_s = np.broadcast_to(np.asarray(margin_s, dtype=float), tb.battery_kwh.shape)
-    return feasible_bounds(view.plugged, view.soc, view.session_target_soc, view.depart_s, view.time_s, dt_s,
-                           tb.battery_kwh, tb.p_charge_max_kw, tb.p_discharge_max_kw, tb.eta_charge,
-                           tb.eta_discharge, tb.soc_floor, margin_s)
+    return feasible_bounds(
+        view.plugged,
+        view.soc,
+        view.session_target_soc,
+        view.depart_s,
+        view.time_s,
+        dt_s,
+        tb.battery_kwh,
+        tb.p_charge_max_kw,
+        tb.p_discharge_max_kw,
+        tb.eta_charge,
+        tb.eta_discharge,
+        tb.soc_floor,
+        margin_s,
+    )
 
 
-def feasible_bounds(plugged: np.ndarray, soc: np.ndarray, target_soc: np.ndarray, depart_s: np.ndarray,
-                    time_s: float, dt_s: float, battery_kwh: np.ndarray, p_charge_max_kw: np.ndarray,
-                    p_discharge_max_kw: np.ndarray, eta_charge: np.ndarray, eta_discharge: np.ndarray,
-                    soc_floor: np.ndarray, margin_s: np.ndarray) -> FeasibleRange:
+def feasible_bounds(
+    plugged: np.ndarray,
+    soc: np.ndarray,
+    target_soc: np.ndarray,
+    depart_s: np.ndarray,
+    time_s: float,
+    dt_s: float,
+    battery_kwh: np.ndarray,
+    p_charge_max_kw: np.ndarray,
+    p_discharge_max_kw: np.ndarray,
+    eta_charge: np.ndarray,
+    eta_discharge: np.ndarray,
+    soc_floor: np.ndarray,
+    margin_s: np.ndarray,
+) -> FeasibleRange:
     """feasible_range over plain per-EV arrays (e.g. several fleets concatenated, as the EMS
     holds them): one compiled pass instead of one per fleet."""
     lo, hi = np.empty(len(soc)), np.empty(len(soc))
-    _bounds(plugged, soc, target_soc, depart_s, float(time_s), float(dt_s), battery_kwh, p_charge_max_kw,
-            p_discharge_max_kw, eta_charge, eta_discharge, soc_floor, margin_s, lo, hi)
+    _bounds(
+        plugged,
+        soc,
+        target_soc,
+        depart_s,
+        float(time_s),
+        float(dt_s),
+        battery_kwh,
+        p_charge_max_kw,
+        p_discharge_max_kw,
+        eta_charge,
+        eta_discharge,
+        soc_floor,
+        margin_s,
+        lo,
+        hi,
+    )
     return FeasibleRange(lo_kw=lo, hi_kw=hi)
 
 
 @njit(cache=True, error_model="numpy")
-def _bounds(plugged: np.ndarray, soc: np.ndarray, target_soc: np.ndarray, depart_s: np.ndarray,
-            time_s: float, dt_s: float, cap: np.ndarray, p_charge_max_kw: np.ndarray,
-            p_discharge_max_kw: np.ndarray, eta_charge: np.ndarray, eta_discharge: np.ndarray,
-            soc_floor: np.ndarray, margin_s: np.ndarray, lo_out: np.ndarray, hi_out: np.ndarray) -> None:
+def _bounds(
+    plugged: np.ndarray,
+    soc: np.ndarray,
+    target_soc: np.ndarray,
+    depart_s: np.ndarray,
+    time_s: float,
+    dt_s: float,
+    cap: np.ndarray,
+    p_charge_max_kw: np.ndarray,
+    p_discharge_max_kw: np.ndarray,
+    eta_charge: np.ndarray,
+    eta_discharge: np.ndarray,
+    soc_floor: np.ndarray,
+    margin_s: np.ndarray,
+    lo_out: np.ndarray,
+    hi_out: np.ndarray,
+) -> None:
     # One pass per EV (compiled): at city scale the array version's ~25 numpy calls per fleet
     # and step cost more than the arithmetic. Formulas as in the module docstring.
     dt_h = dt_s / 3600.0
@@ -85,7 +140,11 @@ def _bounds(plugged: np.ndarray, soc: np.ndarray, target_soc: np.ndarray, depart
         lo = -min(p_discharge_max_kw[i], e_above_floor * eta_discharge[i] / dt_h)
         # Energy that full-power charging after this step can still add; the rest is needed now.
         after_step_h = max(depart_s[i] - time_s - dt_s - margin_s[i], 0.0) / 3600.0
-        later_kwh = p_charge_max_kw[i] * eta_charge[i] * after_step_h if math.isfinite(after_step_h) else math.inf
+        later_kwh = (
+            p_charge_max_kw[i] * eta_charge[i] * after_step_h
+            if math.isfinite(after_step_h)
+            else math.inf
+        )
         # Battery energy this step must be at least e_min; negative e_min = that much may be discharged.
         e_min = e_to_target - later_kwh
         lo_need = e_min / (eta_charge[i] * dt_h) if e_min >= 0 else e_min * eta_discharge[i] / dt_h

@@ -71,12 +71,17 @@ class FleetPlan:
     """Per-EV PV surplus at the place the EV is plugged, kW; the controller records how much of
     it the allocated charging absorbed (`ems.pv_absorbed_kw`)."""
 
-    def with_target(self, service: str, target_kw: float,
-                    preferred_kw: np.ndarray | None = None) -> FleetPlan:
+    def with_target(
+        self, service: str, target_kw: float, preferred_kw: np.ndarray | None = None
+    ) -> FleetPlan:
         contributions = dict(self.contributions_kw)
         contributions[service] = contributions.get(service, 0.0) + (target_kw - self.target_kw)
-        return replace(self, target_kw=float(target_kw), contributions_kw=contributions,
-                       preferred_kw=self.preferred_kw if preferred_kw is None else preferred_kw)
+        return replace(
+            self,
+            target_kw=float(target_kw),
+            contributions_kw=contributions,
+            preferred_kw=self.preferred_kw if preferred_kw is None else preferred_kw,
+        )
 
     def with_records(self, **values: float) -> FleetPlan:
         """The plan with more per-step numbers to record (see `records`)."""

@@ -14,7 +14,9 @@ from twin.scenario import FleetSpec
 
 def fleet_rng(seed: int, fleet_name: str, purpose: str = "fleet") -> np.random.Generator:
     """Independent stream per (seed, fleet, purpose): adding a fleet never changes another's draws."""
-    return np.random.default_rng([seed, zlib.crc32(fleet_name.encode()), zlib.crc32(purpose.encode())])
+    return np.random.default_rng(
+        [seed, zlib.crc32(fleet_name.encode()), zlib.crc32(purpose.encode())]
+    )
 
 
 def n_sites(spec: FleetSpec) -> int:
@@ -43,8 +45,9 @@ def create_fleet_table(spec: FleetSpec, rng: np.random.Generator) -> FleetTable:
     )
 
 
-def create_fleet(name: str, spec: FleetSpec, start: dt.datetime, duration_s: int, step_s: int,
-                 seed: int) -> Fleet:
+def create_fleet(
+    name: str, spec: FleetSpec, start: dt.datetime, duration_s: int, step_s: int, seed: int
+) -> Fleet:
     rng = fleet_rng(seed, name)
     table = create_fleet_table(spec, rng)
     sessions = draw_sessions(spec, start, duration_s, step_s, rng)

@@ -40,8 +40,13 @@ def lag_margin_s(response_time_s: np.ndarray | float) -> np.ndarray | float:
     return 60.0 + 3.0 * np.asarray(response_time_s, dtype=float)
 
 
-def setpoint_for_average(p_avg_kw: np.ndarray, p_start_kw: np.ndarray, response_time_s: np.ndarray,
-                         dt_s: float, mean_factor: np.ndarray | None = None) -> np.ndarray:
+def setpoint_for_average(
+    p_avg_kw: np.ndarray,
+    p_start_kw: np.ndarray,
+    response_time_s: np.ndarray,
+    dt_s: float,
+    mean_factor: np.ndarray | None = None,
+) -> np.ndarray:
     """Set-point whose lagged response averages `p_avg_kw` over the step (inverse of lagged_power).
 
     The EMS allocates *energy* per step; sending that average as the set-point would lose

@@ -31,10 +31,17 @@ def _nmax(a: float, b: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def lag_response(p_kw: np.ndarray, setpoint_kw: np.ndarray, plugged: np.ndarray,
-                 p_charge_max_kw: np.ndarray, p_discharge_max_kw: np.ndarray,
-                 decay: np.ndarray, mean_factor: np.ndarray,
-                 p_end_out: np.ndarray, p_avg_out: np.ndarray) -> None:
+def lag_response(
+    p_kw: np.ndarray,
+    setpoint_kw: np.ndarray,
+    plugged: np.ndarray,
+    p_charge_max_kw: np.ndarray,
+    p_discharge_max_kw: np.ndarray,
+    decay: np.ndarray,
+    mean_factor: np.ndarray,
+    p_end_out: np.ndarray,
+    p_avg_out: np.ndarray,
+) -> None:
     """First-order charger lag with precomputed decay/mean factors (no communication latency).
 
     p_set = clip(set-point, -p_discharge_max, p_charge_max) where plugged, else 0;
@@ -51,14 +58,27 @@ def lag_response(p_kw: np.ndarray, setpoint_kw: np.ndarray, plugged: np.ndarray,
 
 @njit(cache=True, error_model="numpy")
 def battery_and_driving(
-    p_end: np.ndarray, p_avg: np.ndarray, measured_kw: np.ndarray, has_measured: bool,
-    plugged: np.ndarray, driving: np.ndarray,
-    soc: np.ndarray, soc_floor: np.ndarray, battery_kwh: np.ndarray,
-    eta_charge: np.ndarray, eta_discharge: np.ndarray,
-    gap_start_s: np.ndarray, arrive_s: np.ndarray, away_kwh: np.ndarray,
-    time_s: float, dt_s: float,
-    e_grid_in_kwh: np.ndarray, e_grid_out_kwh: np.ndarray, e_driven_kwh: np.ndarray,
-    e_drive_unserved_kwh: np.ndarray, p_kw_out: np.ndarray,
+    p_end: np.ndarray,
+    p_avg: np.ndarray,
+    measured_kw: np.ndarray,
+    has_measured: bool,
+    plugged: np.ndarray,
+    driving: np.ndarray,
+    soc: np.ndarray,
+    soc_floor: np.ndarray,
+    battery_kwh: np.ndarray,
+    eta_charge: np.ndarray,
+    eta_discharge: np.ndarray,
+    gap_start_s: np.ndarray,
+    arrive_s: np.ndarray,
+    away_kwh: np.ndarray,
+    time_s: float,
+    dt_s: float,
+    e_grid_in_kwh: np.ndarray,
+    e_grid_out_kwh: np.ndarray,
+    e_driven_kwh: np.ndarray,
+    e_drive_unserved_kwh: np.ndarray,
+    p_kw_out: np.ndarray,
 ) -> None:
     """Measured power override, BMS limits, driving draw, energy accounting and the new SOC.
 
@@ -105,15 +125,33 @@ def battery_and_driving(
 
 @njit(cache=True, error_model="numpy")
 def step_without_latency(
-    location: np.ndarray, plugged_code: int, driving_code: int,
-    p_kw: np.ndarray, setpoint_kw: np.ndarray, p_charge_max_kw: np.ndarray, p_discharge_max_kw: np.ndarray,
-    decay: np.ndarray, mean_factor: np.ndarray, measured_kw: np.ndarray, has_measured: bool,
-    soc: np.ndarray, soc_floor: np.ndarray, battery_kwh: np.ndarray,
-    eta_charge: np.ndarray, eta_discharge: np.ndarray,
-    gap_start_s: np.ndarray, arrive_s: np.ndarray, away_kwh: np.ndarray, depart_s: np.ndarray,
-    time_s: float, dt_s: float,
-    e_grid_in_kwh: np.ndarray, e_grid_out_kwh: np.ndarray, e_driven_kwh: np.ndarray,
-    e_drive_unserved_kwh: np.ndarray, p_avg_out: np.ndarray,
+    location: np.ndarray,
+    plugged_code: int,
+    driving_code: int,
+    p_kw: np.ndarray,
+    setpoint_kw: np.ndarray,
+    p_charge_max_kw: np.ndarray,
+    p_discharge_max_kw: np.ndarray,
+    decay: np.ndarray,
+    mean_factor: np.ndarray,
+    measured_kw: np.ndarray,
+    has_measured: bool,
+    soc: np.ndarray,
+    soc_floor: np.ndarray,
+    battery_kwh: np.ndarray,
+    eta_charge: np.ndarray,
+    eta_discharge: np.ndarray,
+    gap_start_s: np.ndarray,
+    arrive_s: np.ndarray,
+    away_kwh: np.ndarray,
+    depart_s: np.ndarray,
+    time_s: float,
+    dt_s: float,
+    e_grid_in_kwh: np.ndarray,
+    e_grid_out_kwh: np.ndarray,
+    e_driven_kwh: np.ndarray,
+    e_drive_unserved_kwh: np.ndarray,
+    p_avg_out: np.ndarray,
 ) -> tuple[int, float, float, float]:
     """The whole fleet step (lag_response, then battery_and_driving) in one call. Returns the
     number of EVs with a departure or an arrival due at the step's end (0 = no event to process),
@@ -129,11 +167,40 @@ def step_without_latency(
         plugged[i] = location[i] == plugged_code
         driving[i] = location[i] == driving_code
     p_end = np.empty(n)
-    lag_response(p_kw, setpoint_kw, plugged, p_charge_max_kw, p_discharge_max_kw, decay, mean_factor,
-                 p_end, p_avg_out)
-    battery_and_driving(p_end, p_avg_out, measured_kw, has_measured, plugged, driving, soc, soc_floor,
-                        battery_kwh, eta_charge, eta_discharge, gap_start_s, arrive_s, away_kwh, time_s,
-                        dt_s, e_grid_in_kwh, e_grid_out_kwh, e_driven_kwh, e_drive_unserved_kwh, p_kw)
+    lag_response(
+        p_kw,
+        setpoint_kw,
+        plugged,
+        p_charge_max_kw,
+        p_discharge_max_kw,
+        decay,
+        mean_factor,
+        p_end,
+        p_avg_out,
+    )
+    battery_and_driving(
+        p_end,
+        p_avg_out,
+        measured_kw,
+        has_measured,
+        plugged,
+        driving,
+        soc,
+        soc_floor,
+        battery_kwh,
+        eta_charge,
+        eta_discharge,
+        gap_start_s,
+        arrive_s,
+        away_kwh,
+        time_s,
+        dt_s,
+        e_grid_in_kwh,
+        e_grid_out_kwh,
+        e_driven_kwh,
+        e_drive_unserved_kwh,
+        p_kw,
+    )
     t_end = time_s + dt_s
     due = 0
     p_sum, soc_sum, soc_min = 0.0, 0.0, math.inf
@@ -148,15 +215,34 @@ def step_without_latency(
 
 @njit(cache=True, error_model="numpy")
 def settle_events(
-    time_s: float, plugged_code: int, parked_code: int, driving_code: int,
-    location: np.ndarray, session: np.ndarray, soc: np.ndarray, p_kw: np.ndarray,
-    session_target_soc: np.ndarray, unmet_departure_kwh: np.ndarray, departures: np.ndarray,
-    arrive_tab: np.ndarray, depart_tab: np.ndarray, gap_start_tab: np.ndarray, away_tab: np.ndarray,
+    time_s: float,
+    plugged_code: int,
+    parked_code: int,
+    driving_code: int,
+    location: np.ndarray,
+    session: np.ndarray,
+    soc: np.ndarray,
+    p_kw: np.ndarray,
+    session_target_soc: np.ndarray,
+    unmet_departure_kwh: np.ndarray,
+    departures: np.ndarray,
+    arrive_tab: np.ndarray,
+    depart_tab: np.ndarray,
+    gap_start_tab: np.ndarray,
+    away_tab: np.ndarray,
     plug_draw_tab: np.ndarray,
-    arrive_col: np.ndarray, depart_col: np.ndarray, gap_start_col: np.ndarray, away_col: np.ndarray,
+    arrive_col: np.ndarray,
+    depart_col: np.ndarray,
+    gap_start_col: np.ndarray,
+    away_col: np.ndarray,
     plug_draw_col: np.ndarray,
-    soc_floor: np.ndarray, soc_target: np.ndarray, battery_kwh: np.ndarray, p_charge_max_kw: np.ndarray,
-    eta_charge: np.ndarray, plug_in_probability: np.ndarray, lag_margin_s: np.ndarray,
+    soc_floor: np.ndarray,
+    soc_target: np.ndarray,
+    battery_kwh: np.ndarray,
+    p_charge_max_kw: np.ndarray,
+    eta_charge: np.ndarray,
+    plug_in_probability: np.ndarray,
+    lag_margin_s: np.ndarray,
 ) -> tuple[int, int]:
     """Departures, then arrivals, due at `time_s`, per EV; returns how many happened and how many
     EVs are plugged in afterwards.

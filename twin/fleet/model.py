@@ -126,25 +126,46 @@ class Fleet:
     """Set-points sent in the last steps (row -1 = this step's), for the communication latency."""
 
     @classmethod
-    def create(cls, name: str, table: FleetTable, sessions: Sessions, soc_initial: np.ndarray,
-               step_s: int, start_s: int = 0) -> Fleet:
+    def create(
+        cls,
+        name: str,
+        table: FleetTable,
+        sessions: Sessions,
+        soc_initial: np.ndarray,
+        step_s: int,
+        start_s: int = 0,
+    ) -> Fleet:
         fleet = cls(name=name, table=table, sessions=sessions, step_s=step_s)
         n = table.count
         zeros = np.zeros(n)
         fleet.state = FleetState(
-            soc=soc_initial.astype(float).copy(), location=np.full(n, DRIVING, dtype=np.int8),
-            p_kw=zeros.copy(), session=np.zeros(n, dtype=np.int64),
-            session_target_soc=table.soc_target.copy(), e_grid_in_kwh=zeros.copy(),
-            e_grid_out_kwh=zeros.copy(), e_driven_kwh=zeros.copy(), e_drive_unserved_kwh=zeros.copy(),
-            unmet_departure_kwh=zeros.copy(), departures=np.zeros(n, dtype=np.int64),
+            soc=soc_initial.astype(float).copy(),
+            location=np.full(n, DRIVING, dtype=np.int8),
+            p_kw=zeros.copy(),
+            session=np.zeros(n, dtype=np.int64),
+            session_target_soc=table.soc_target.copy(),
+            e_grid_in_kwh=zeros.copy(),
+            e_grid_out_kwh=zeros.copy(),
+            e_driven_kwh=zeros.copy(),
+            e_drive_unserved_kwh=zeros.copy(),
+            unmet_departure_kwh=zeros.copy(),
+            departures=np.zeros(n, dtype=np.int64),
             soc_initial=soc_initial.astype(float).copy(),
         )
         fleet.time_s = start_s
         # Current session = first one not yet departed; plug in if it has already begun.
-        fleet.state.session = (np.argmax(sessions.depart_s > start_s, axis=1) if sessions.depart_s.size
-                               else np.zeros(n, dtype=np.int64))  # an empty fleet (adoption 0 %)
+        fleet.state.session = (
+            np.argmax(sessions.depart_s > start_s, axis=1)
+            if sessions.depart_s.size
+            else np.zeros(n, dtype=np.int64)
+        )  # an empty fleet (adoption 0 %)
         plugged = fleet._settle_events()  # plug in the EVs whose first session has already begun
-        fleet._set_totals(0.0, plugged, float(fleet.state.soc.sum()), float(fleet.state.soc.min()) if n else np.nan)
+        fleet._set_totals(
+            0.0,
+            plugged,
+            float(fleet.state.soc.sum()),
+            float(fleet.state.soc.min()) if n else np.nan,
+        )
         return fleet
 
     # -- small accessors -------------------------------------------------------------------
@@ -172,14 +193,18 @@ class Fleet:
         rows = np.arange(self.table.count) if rows is None else rows
         n_sessions = self.sessions.away_kwh.shape[1]
         after = self.state.session[rows] + 1
-        return np.where(after < n_sessions, self.sessions.away_kwh[rows, np.minimum(after, n_sessions - 1)], 0.0)
+        return np.where(
+            after < n_sessions, self.sessions.away_kwh[rows, np.minimum(after, n_sessions - 1)], 0.0
+        )
 
     def _lag_margin_s(self) -> np.ndarray:
         # Per-EV time kept before departure for the charger lag; depends only on the table.
         margin = self.__dict__.get("_lag_margin")
         if margin is None:
             margin = self.__dict__["_lag_margin"] = np.ascontiguousarray(
-                np.broadcast_to(lag_margin_s(self.table.response_time_s), (self.table.count,)), dtype=float)
+                np.broadcast_to(lag_margin_s(self.table.response_time_s), (self.table.count,)),
+                dtype=float,
+            )
         return margin
 
     def view(self) -> FleetView:
@@ -187,20 +212,34 @@ class Fleet:
         # after one (at 1-s steps most steps have none).
         cache = self.__dict__.get("_view_cache")
         if cache is None or cache[0] != self._events:
-            depart = np.where(self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s))
+            depart = np.where(
+                self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s)
+            )
             cache = self.__dict__["_view_cache"] = (self._events, self.plugged, depart)
         _, plugged, depart = cache
-        return FleetView(name=self.name, time_s=self.time_s, plugged=plugged, soc=self.state.soc,
-                         p_kw=self.state.p_kw, depart_s=depart,
-                         session_target_soc=self.state.session_target_soc, table=self.table,
-                         e_grid_in_kwh=self.state.e_grid_in_kwh, e_grid_out_kwh=self.state.e_grid_out_kwh,
-                         lag_margin_s=self._lag_margin_s())
+        return FleetView(
+            name=self.name,
+            time_s=self.time_s,
+            plugged=plugged,
+            soc=self.state.soc,
+            p_kw=self.state.p_kw,
+            depart_s=depart,
+            session_target_soc=self.state.session_target_soc,
+            table=self.table,
+            e_grid_in_kwh=self.state.e_grid_in_kwh,
+            e_grid_out_kwh=self.state.e_grid_out_kwh,
+            lag_margin_s=self._lag_margin_s(),
+        )
 
     # -- events ----------------------------------------------------------------------------
     def _set_totals(self, p_sum: float, plugged: int, soc_sum: float, soc_min: float) -> None:
         n = self.table.count
-        self.totals = StepTotals(p_kw=p_sum, plugged_count=plugged, soc_mean=soc_sum / n if n else float("nan"),
-                                 soc_min=soc_min if n else float("nan"))
+        self.totals = StepTotals(
+            p_kw=p_sum,
+            plugged_count=plugged,
+            soc_mean=soc_sum / n if n else float("nan"),
+            soc_min=soc_min if n else float("nan"),
+        )
 
     def _settle_events(self) -> int:
         """Departures, then arrivals, due at the current time (kernels.settle_events); returns
@@ -210,17 +249,42 @@ class Fleet:
             return 0
         col = self._col
         events, plugged = kernels.settle_events(
-            float(self.time_s), PLUGGED, PARKED, DRIVING, st.location, st.session, st.soc, st.p_kw,
-            st.session_target_soc, st.unmet_departure_kwh, st.departures,
-            se.arrive_s, se.depart_s, se.gap_start_s, se.away_kwh, se.plug_draw,
-            col(se.arrive_s), col(se.depart_s), col(se.gap_start_s), col(se.away_kwh), col(se.plug_draw),
-            tb.soc_floor, tb.soc_target, tb.battery_kwh, tb.p_charge_max_kw, tb.eta_charge,
-            tb.plug_in_probability, self._lag_margin_s())
+            float(self.time_s),
+            PLUGGED,
+            PARKED,
+            DRIVING,
+            st.location,
+            st.session,
+            st.soc,
+            st.p_kw,
+            st.session_target_soc,
+            st.unmet_departure_kwh,
+            st.departures,
+            se.arrive_s,
+            se.depart_s,
+            se.gap_start_s,
+            se.away_kwh,
+            se.plug_draw,
+            col(se.arrive_s),
+            col(se.depart_s),
+            col(se.gap_start_s),
+            col(se.away_kwh),
+            col(se.plug_draw),
+            tb.soc_floor,
+            tb.soc_target,
+            tb.battery_kwh,
+            tb.p_charge_max_kw,
+            tb.eta_charge,
+            tb.plug_in_probability,
+            self._lag_margin_s(),
+        )
         if events:
             self._events += 1
         return plugged
 
-    def _delayed_response(self, p_set: np.ndarray, plugged: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+    def _delayed_response(
+        self, p_set: np.ndarray, plugged: np.ndarray, dt_s: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Charger response when set-points arrive `latency_s` late (exact for a first-order lag).
 
         With latency L = n dt + r (0 <= r < dt), the charger follows over [t, t + r) the
@@ -266,32 +330,77 @@ class Fleet:
         col = self._col
         no_latency = self.__dict__.get("_no_latency")
         if no_latency is None:
-            no_latency = self.__dict__["_no_latency"] = tb.latency_s is None or not np.any(tb.latency_s > 0)
+            no_latency = self.__dict__["_no_latency"] = tb.latency_s is None or not np.any(
+                tb.latency_s > 0
+            )
         if no_latency:
             # The lag's decay and mean factors depend only on the response times and dt: computed
             # once (lagged_power of a unit step from 1 to 0 returns exactly them), not every step.
             factors = self.__dict__.setdefault("_lag_factors", {})
             if dt_s not in factors:
-                factors[dt_s] = lagged_power(np.ones(tb.count), np.zeros(tb.count), tb.response_time_s, dt_s)
+                factors[dt_s] = lagged_power(
+                    np.ones(tb.count), np.zeros(tb.count), tb.response_time_s, dt_s
+                )
             decay, mean_factor = factors[dt_s]
             p_avg = np.empty(tb.count)
             due, p_sum, soc_sum, soc_min = kernels.step_without_latency(
-                st.location, PLUGGED, DRIVING, st.p_kw, setpoint_kw, tb.p_charge_max_kw,
-                tb.p_discharge_max_kw, decay, mean_factor, measured_kw if has_measured else setpoint_kw,
-                has_measured, st.soc, tb.soc_floor, tb.battery_kwh, tb.eta_charge, tb.eta_discharge,
-                col(self.sessions.gap_start_s), col(self.sessions.arrive_s), col(self.sessions.away_kwh),
-                col(self.sessions.depart_s), float(self.time_s), dt_s,
-                st.e_grid_in_kwh, st.e_grid_out_kwh, st.e_driven_kwh, st.e_drive_unserved_kwh, p_avg)
+                st.location,
+                PLUGGED,
+                DRIVING,
+                st.p_kw,
+                setpoint_kw,
+                tb.p_charge_max_kw,
+                tb.p_discharge_max_kw,
+                decay,
+                mean_factor,
+                measured_kw if has_measured else setpoint_kw,
+                has_measured,
+                st.soc,
+                tb.soc_floor,
+                tb.battery_kwh,
+                tb.eta_charge,
+                tb.eta_discharge,
+                col(self.sessions.gap_start_s),
+                col(self.sessions.arrive_s),
+                col(self.sessions.away_kwh),
+                col(self.sessions.depart_s),
+                float(self.time_s),
+                dt_s,
+                st.e_grid_in_kwh,
+                st.e_grid_out_kwh,
+                st.e_driven_kwh,
+                st.e_drive_unserved_kwh,
+                p_avg,
+            )
         else:
             plugged = st.location == PLUGGED
-            p_set = np.where(plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0)
+            p_set = np.where(
+                plugged, np.clip(setpoint_kw, -tb.p_discharge_max_kw, tb.p_charge_max_kw), 0.0
+            )
             p_end, p_avg = self._delayed_response(p_set, plugged, dt_s)
             kernels.battery_and_driving(
-                p_end, p_avg, measured_kw if has_measured else p_end, has_measured, plugged,
-                st.location == DRIVING, st.soc, tb.soc_floor, tb.battery_kwh, tb.eta_charge,
-                tb.eta_discharge, col(self.sessions.gap_start_s), col(self.sessions.arrive_s),
-                col(self.sessions.away_kwh), float(self.time_s), dt_s,
-                st.e_grid_in_kwh, st.e_grid_out_kwh, st.e_driven_kwh, st.e_drive_unserved_kwh, st.p_kw)
+                p_end,
+                p_avg,
+                measured_kw if has_measured else p_end,
+                has_measured,
+                plugged,
+                st.location == DRIVING,
+                st.soc,
+                tb.soc_floor,
+                tb.battery_kwh,
+                tb.eta_charge,
+                tb.eta_discharge,
+                col(self.sessions.gap_start_s),
+                col(self.sessions.arrive_s),
+                col(self.sessions.away_kwh),
+                float(self.time_s),
+                dt_s,
+                st.e_grid_in_kwh,
+                st.e_grid_out_kwh,
+                st.e_driven_kwh,
+                st.e_drive_unserved_kwh,
+                st.p_kw,
+            )
             due, p_sum, soc_sum = 1, float(p_avg.sum()), float(st.soc.sum())
             soc_min = float(st.soc.min()) if tb.count else float("nan")
         self.time_s += self.step_s

@@ -24,15 +24,39 @@ from twin.scenario import FleetSpec, SeasonalEfficiency, TripSpec
 DAY_S = 86400
 
 _TYPE_DEFAULTS: dict[str, dict[str, object]] = {
-    "commuter": dict(arrive="08:30", arrive_std="30min", depart="17:45", depart_std="45min",
-                     daily_km_median=30.0, daily_km_sigma=0.5, plug_in_probability=1.0,
-                     weekend_trip_probability=0.0, work_days=[0, 1, 2, 3, 4]),
-    "business": dict(arrive="17:30", arrive_std="1h", depart="07:30", depart_std="30min",
-                     daily_km_median=70.0, daily_km_sigma=0.35, plug_in_probability=1.0,
-                     weekend_trip_probability=0.0, work_days=[0, 1, 2, 3, 4]),
-    "home": dict(arrive="18:30", arrive_std="75min", depart="07:45", depart_std="45min",
-                 daily_km_median=30.0, daily_km_sigma=0.6, plug_in_probability=0.85,
-                 weekend_trip_probability=0.6, work_days=[0, 1, 2, 3, 4]),
+    "commuter": dict(
+        arrive="08:30",
+        arrive_std="30min",
+        depart="17:45",
+        depart_std="45min",
+        daily_km_median=30.0,
+        daily_km_sigma=0.5,
+        plug_in_probability=1.0,
+        weekend_trip_probability=0.0,
+        work_days=[0, 1, 2, 3, 4],
+    ),
+    "business": dict(
+        arrive="17:30",
+        arrive_std="1h",
+        depart="07:30",
+        depart_std="30min",
+        daily_km_median=70.0,
+        daily_km_sigma=0.35,
+        plug_in_probability=1.0,
+        weekend_trip_probability=0.0,
+        work_days=[0, 1, 2, 3, 4],
+    ),
+    "home": dict(
+        arrive="18:30",
+        arrive_std="75min",
+        depart="07:45",
+        depart_std="45min",
+        daily_km_median=30.0,
+        daily_km_sigma=0.6,
+        plug_in_probability=0.85,
+        weekend_trip_probability=0.6,
+        work_days=[0, 1, 2, 3, 4],
+    ),
 }
 
 
@@ -104,7 +128,11 @@ def _compact(start: np.ndarray, end: np.ndarray, weight: np.ndarray, valid: np.n
     key = np.where(valid, start, np.inf)
     order = np.argsort(key, axis=1, kind="stable")
     take = np.take_along_axis
-    s, e, w = take(key, order, 1), take(np.where(valid, end, np.inf), order, 1), take(weight, order, 1)
+    s, e, w = (
+        take(key, order, 1),
+        take(np.where(valid, end, np.inf), order, 1),
+        take(weight, order, 1),
+    )
     k = int(valid.sum(axis=1).max()) if valid.size else 0
     return s[:, :k], e[:, :k], np.where(np.isfinite(s[:, :k]), w[:, :k], 0.0)
 
@@ -122,10 +150,14 @@ def draw_sessions(
     first_day = start.date() - dt.timedelta(days=1)
     n_days = int(np.ceil(duration_s / DAY_S)) + 3
     tz = start.tzinfo
-    midnights = np.array([
-        (dt.datetime.combine(first_day + dt.timedelta(days=d), dt.time(0), tzinfo=tz) - start).total_seconds()
-        for d in range(n_days)
-    ])
+    midnights = np.array(
+        [
+            (
+                dt.datetime.combine(first_day + dt.timedelta(days=d), dt.time(0), tzinfo=tz) - start
+            ).total_seconds()
+            for d in range(n_days)
+        ]
+    )
     dates = [first_day + dt.timedelta(days=d) for d in range(n_days)]
     km_per_day = params.daily_km_median * np.exp(params.daily_km_sigma * rng.standard_normal(n))
 
@@ -161,14 +193,22 @@ def draw_sessions(
     s, e, w = _compact(*(np.stack(x, axis=1) for x in (starts, ends, weights, valids)))
     eff_by_day = np.stack(effs, axis=1)
     # Efficiency of an interval = that of the day it starts on (index of the midnight before it).
-    day_index = np.clip(np.searchsorted(midnights, np.where(np.isfinite(s), s, 0.0), side="right") - 1, 0, n_days - 1)
+    day_index = np.clip(
+        np.searchsorted(midnights, np.where(np.isfinite(s), s, 0.0), side="right") - 1,
+        0,
+        n_days - 1,
+    )
     eff_k = np.take_along_axis(eff_by_day, day_index, 1)
 
     if spec.type == "commuter":
         arrive, depart = s, e
-        gap_h = (arrive - np.concatenate([np.full((n, 1), midnights[0]), depart[:, :-1]], axis=1)) / 3600
+        gap_h = (
+            arrive - np.concatenate([np.full((n, 1), midnights[0]), depart[:, :-1]], axis=1)
+        ) / 3600
         # A weekday gap is one round trip; each extra day in the gap (weekends) adds half a day.
-        day_weight = np.where(np.isfinite(gap_h), 1.0 + 0.5 * np.floor(np.nan_to_num(gap_h, posinf=0) / 24), 0.0)
+        day_weight = np.where(
+            np.isfinite(gap_h), 1.0 + 0.5 * np.floor(np.nan_to_num(gap_h, posinf=0) / 24), 0.0
+        )
         away_km = km_per_day[:, None] * day_weight
         away_kwh = np.where(np.isfinite(arrive), away_km / eff_k, 0.0)
     else:
@@ -177,7 +217,9 @@ def draw_sessions(
         arrive = np.concatenate([pad, e], axis=1)
         depart = np.concatenate([s, np.full((n, 1), np.inf)], axis=1)
         away_km = km_per_day[:, None] * w
-        away_kwh = np.concatenate([np.zeros((n, 1)), np.where(np.isfinite(e), away_km / eff_k, 0.0)], axis=1)
+        away_kwh = np.concatenate(
+            [np.zeros((n, 1)), np.where(np.isfinite(e), away_km / eff_k, 0.0)], axis=1
+        )
 
     noise = np.exp(0.25 * rng.standard_normal(away_kwh.shape))
     away_kwh = away_kwh * noise
@@ -189,5 +231,10 @@ def draw_sessions(
     depart = np.maximum(depart, arrive + step_s)
     first_gap = np.full((n, 1), midnights[0] if spec.type == "commuter" else -np.inf)
     gap_start = np.concatenate([first_gap, depart[:, :-1]], axis=1)
-    return Sessions(arrive_s=arrive, depart_s=depart, gap_start_s=gap_start, away_kwh=away_kwh,
-                    plug_draw=plug_draw)
+    return Sessions(
+        arrive_s=arrive,
+        depart_s=depart,
+        gap_start_s=gap_start,
+        away_kwh=away_kwh,
+        plug_draw=plug_draw,
+    )

@@ -74,7 +74,9 @@ def _energy_kwh(power_kw: np.ndarray, step_s: float) -> np.ndarray:
     return power_kw * step_s / _S_PER_H
 
 
-def energy_co2_totals(power_kw: np.ndarray, co2_kg_per_kwh: np.ndarray | float, step_s: float) -> EnergyCo2Totals:
+def energy_co2_totals(
+    power_kw: np.ndarray, co2_kg_per_kwh: np.ndarray | float, step_s: float
+) -> EnergyCo2Totals:
     """Energy and CO2 totals of a consumption series.
 
     Args:
@@ -110,11 +112,15 @@ def energy_co2_totals(power_kw: np.ndarray, co2_kg_per_kwh: np.ndarray | float, 
         co2_charged_kg=co2_charged,
         co2_displaced_kg=co2_displaced,
         net_co2_kg=co2_charged - co2_displaced,
-        mean_charging_intensity_kg_per_kwh=co2_charged / charged_kwh if charged_kwh > 0 else float("nan"),
+        mean_charging_intensity_kg_per_kwh=co2_charged / charged_kwh
+        if charged_kwh > 0
+        else float("nan"),
     )
 
 
-def pv_surplus_absorbed(pv_surplus_kw: np.ndarray, ev_power_kw: np.ndarray, step_s: float) -> PvSurplusAbsorption:
+def pv_surplus_absorbed(
+    pv_surplus_kw: np.ndarray, ev_power_kw: np.ndarray, step_s: float
+) -> PvSurplusAbsorption:
     """PV surplus energy and the part of it EV charging absorbed.
 
     Args:

@@ -48,7 +48,9 @@ class DroopResult:
     n_outside_deadband: int
 
 
-def deviation_beyond_deadband_hz(freq_hz: np.ndarray, f_nom_hz: float, deadband_hz: float) -> np.ndarray:
+def deviation_beyond_deadband_hz(
+    freq_hz: np.ndarray, f_nom_hz: float, deadband_hz: float
+) -> np.ndarray:
     """Frequency deviation with the deadband removed: sign(df) * max(|df| - deadband, 0), Hz."""
     deviation_hz = np.asarray(freq_hz, dtype=float) - f_nom_hz
     return np.sign(deviation_hz) * np.maximum(np.abs(deviation_hz) - deadband_hz, 0.0)

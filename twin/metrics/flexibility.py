@@ -18,9 +18,15 @@ def window_mask(second_of_day: np.ndarray, start_s: int, end_s: int) -> np.ndarr
     return (second_of_day >= start_s) | (second_of_day < end_s)
 
 
-def window_shift_kwh_per_ev_day(p_ctrl_kw: np.ndarray, p_base_kw: np.ndarray,
-                                second_of_day: np.ndarray, window: tuple[int, int],
-                                dt_s: float, n_ev: int, direction: int) -> float:
+def window_shift_kwh_per_ev_day(
+    p_ctrl_kw: np.ndarray,
+    p_base_kw: np.ndarray,
+    second_of_day: np.ndarray,
+    window: tuple[int, int],
+    dt_s: float,
+    n_ev: int,
+    direction: int,
+) -> float:
     """Energy shifted in a clock window per EV per day; direction +1 = push-up, -1 = push-down."""
     if n_ev == 0:
         return 0.0  # no EVs shift nothing (a 0 % adoption case)
@@ -30,8 +36,14 @@ def window_shift_kwh_per_ev_day(p_ctrl_kw: np.ndarray, p_base_kw: np.ndarray,
     return shift_kwh / (n_ev * days)
 
 
-def window_shift_mw_by_day(p_ctrl_kw: np.ndarray, p_base_kw: np.ndarray, second_of_day: np.ndarray,
-                           day_index: np.ndarray, window: tuple[int, int], direction: int) -> np.ndarray:
+def window_shift_mw_by_day(
+    p_ctrl_kw: np.ndarray,
+    p_base_kw: np.ndarray,
+    second_of_day: np.ndarray,
+    day_index: np.ndarray,
+    window: tuple[int, int],
+    direction: int,
+) -> np.ndarray:
     """Mean power shifted in the window, one value per local day that has window steps, MW.
 
     direction +1 = push-up (P_ctrl - P_base), -1 = push-down (P_base - P_ctrl). An aggregator

@@ -111,7 +111,9 @@ def under_frequency_response(
             f"time_s, freq_hz and power_kw differ in length ({time_s.size}, {freq_hz.size}, {power_kw.size})"
         )
     if not all(np.all(np.isfinite(a)) for a in (time_s, freq_hz, power_kw)):
-        raise MetricInputError("time_s, freq_hz and power_kw must not contain NaN or infinite values")
+        raise MetricInputError(
+            "time_s, freq_hz and power_kw must not contain NaN or infinite values"
+        )
     if time_s.size > 1 and np.any(np.diff(time_s) <= 0):
         raise MetricInputError("time_s must be strictly increasing")
     if available_kw <= 0:

@@ -25,7 +25,10 @@ def _windows(scenario: Scenario) -> tuple[tuple[int, int], tuple[int, int]]:
         if isinstance(s, FlexibilityWindowsSpec):
             up = (s.push_up.start, s.push_up.end) if s.push_up else up
             down = (s.push_down.start, s.push_down.end) if s.push_down else down
-    return ((parse_clock_s(up[0]), parse_clock_s(up[1])), (parse_clock_s(down[0]), parse_clock_s(down[1])))
+    return (
+        (parse_clock_s(up[0]), parse_clock_s(up[1])),
+        (parse_clock_s(down[0]), parse_clock_s(down[1])),
+    )
 
 
 def _col(table: pd.DataFrame, name: str, reduce: str) -> float | None:
@@ -34,8 +37,14 @@ def _col(table: pd.DataFrame, name: str, reduce: str) -> float | None:
     return float(getattr(table[name], reduce)())
 
 
-def _window_mw_kpis(p_ctrl: np.ndarray, p_base: np.ndarray, second_of_day: np.ndarray, local: pd.Series,
-                    up: tuple[int, int], down: tuple[int, int]) -> dict[str, float]:
+def _window_mw_kpis(
+    p_ctrl: np.ndarray,
+    p_base: np.ndarray,
+    second_of_day: np.ndarray,
+    local: pd.Series,
+    up: tuple[int, int],
+    down: tuple[int, int],
+) -> dict[str, float]:
     day = (local.dt.year * 1000 + local.dt.dayofyear).to_numpy()
     out: dict[str, float] = {}
     for key, window, direction in (("push_up", up, +1), ("push_down", down, -1)):
@@ -45,8 +54,9 @@ def _window_mw_kpis(p_ctrl: np.ndarray, p_base: np.ndarray, second_of_day: np.nd
     return out
 
 
-def compute_kpis(scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, Fleet],
-                 nonconverged_steps: int) -> dict[str, Any]:
+def compute_kpis(
+    scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, Fleet], nonconverged_steps: int
+) -> dict[str, Any]:
     if table.empty:
         return {}
     names = list(scenario.fleets)
@@ -58,15 +68,23 @@ def compute_kpis(scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, F
     n_ev = scenario.ev_count
     dt_h = scenario.step / 3600.0
     kpis: dict[str, Any] = {
-        "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(p_ctrl, p_base, second_of_day, up, scenario.step, n_ev, +1),
-        "push_down_kwh_per_ev_day": window_shift_kwh_per_ev_day(p_ctrl, p_base, second_of_day, down, scenario.step, n_ev, -1),
+        "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(
+            p_ctrl, p_base, second_of_day, up, scenario.step, n_ev, +1
+        ),
+        "push_down_kwh_per_ev_day": window_shift_kwh_per_ev_day(
+            p_ctrl, p_base, second_of_day, down, scenario.step, n_ev, -1
+        ),
         **_window_mw_kpis(p_ctrl, p_base, second_of_day, local, up, down),
-        "unmet_departure_energy_kwh": float(sum(f.state.unmet_departure_kwh.sum() for f in fleets.values())),
+        "unmet_departure_energy_kwh": float(
+            sum(f.state.unmet_departure_kwh.sum() for f in fleets.values())
+        ),
         "energy_charged_kwh": float(sum(f.state.e_grid_in_kwh.sum() for f in fleets.values())),
         "energy_discharged_kwh": float(sum(f.state.e_grid_out_kwh.sum() for f in fleets.values())),
         "energy_baseline_kwh": float(p_base.sum() * dt_h),
         "energy_driven_kwh": float(sum(f.state.e_driven_kwh.sum() for f in fleets.values())),
-        "drive_energy_unserved_kwh": float(sum(f.state.e_drive_unserved_kwh.sum() for f in fleets.values())),
+        "drive_energy_unserved_kwh": float(
+            sum(f.state.e_drive_unserved_kwh.sum() for f in fleets.values())
+        ),
         "peak_fleet_kw": float(p_ctrl.max()),
         "peak_baseline_kw": float(p_base.max()),
         "min_bus_voltage_pu": _col(table, "grid.vm_min_pu", "min"),
@@ -81,8 +99,12 @@ def compute_kpis(scenario: Scenario, table: pd.DataFrame, fleets: Mapping[str, F
         pc, pb = table[f"{n}.p_kw"].to_numpy(), table[f"{n}_baseline.p_kw"].to_numpy()
         kpis["per_fleet"][n] = {
             "ev_count": fleet_n,
-            "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(pc, pb, second_of_day, up, scenario.step, fleet_n, +1),
-            "push_down_kwh_per_ev_day": window_shift_kwh_per_ev_day(pc, pb, second_of_day, down, scenario.step, fleet_n, -1),
+            "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(
+                pc, pb, second_of_day, up, scenario.step, fleet_n, +1
+            ),
+            "push_down_kwh_per_ev_day": window_shift_kwh_per_ev_day(
+                pc, pb, second_of_day, down, scenario.step, fleet_n, -1
+            ),
             "energy_charged_kwh": float(fleets[n].state.e_grid_in_kwh.sum()),
             "energy_discharged_kwh": float(fleets[n].state.e_grid_out_kwh.sum()),
             "soc_min": float(np.min(table[f"{n}.soc_min"])),

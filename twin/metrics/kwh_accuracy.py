@@ -83,7 +83,9 @@ def _pair(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> tuple[np.ndar
     return a, b
 
 
-def kwh_accuracy(delivered_kwh_per_slot: np.ndarray, requested_kwh_per_slot: np.ndarray) -> KwhAccuracy:
+def kwh_accuracy(
+    delivered_kwh_per_slot: np.ndarray, requested_kwh_per_slot: np.ndarray
+) -> KwhAccuracy:
     """kWh accuracy of delivered energy against the FEMS requests, per slot and overall.
 
     Args:
@@ -97,7 +99,9 @@ def kwh_accuracy(delivered_kwh_per_slot: np.ndarray, requested_kwh_per_slot: np.
         MetricInputError: Length mismatch, NaN, or no energy requested at all.
     """
     delivered, requested = _pair(
-        delivered_kwh_per_slot, requested_kwh_per_slot, ("delivered_kwh_per_slot", "requested_kwh_per_slot")
+        delivered_kwh_per_slot,
+        requested_kwh_per_slot,
+        ("delivered_kwh_per_slot", "requested_kwh_per_slot"),
     )
     direction = np.sign(requested)
     magnitude = np.abs(requested)
@@ -137,7 +141,9 @@ def in_band_rate(
     Raises:
         MetricInputError: Length mismatch, NaN, empty input or a negative band.
     """
-    delivered, commanded = _pair(delivered_per_slot, commanded_per_slot, ("delivered_per_slot", "commanded_per_slot"))
+    delivered, commanded = _pair(
+        delivered_per_slot, commanded_per_slot, ("delivered_per_slot", "commanded_per_slot")
+    )
     if band < 0:
         raise MetricInputError(f"band must not be negative, got {band}")
     allowed = np.maximum(band * np.abs(commanded), zero_tolerance)

@@ -205,7 +205,9 @@ def pjm_performance_score(
         raise MetricInputError(f"sample_s must be positive, got {sample_s}")
     ratio = window_step_s / SCORE_SAMPLE_S
     if window_step_s <= 0 or abs(ratio - round(ratio)) > 1e-9:
-        raise MetricInputError(f"window_step_s must be a positive multiple of 10 s, got {window_step_s}")
+        raise MetricInputError(
+            f"window_step_s must be a positive multiple of 10 s, got {window_step_s}"
+        )
 
     s10 = resample_to_10s(signal, sample_s)
     r10 = resample_to_10s(response, sample_s)

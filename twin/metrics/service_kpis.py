@@ -57,12 +57,18 @@ def _plain(value: float | None) -> float | None:
 
 def wall_slot_index(table: pd.DataFrame, scenario: Scenario, period_s: int) -> np.ndarray:
     """Index of the local-clock period (e.g. 30-min slot) of every row, counted from the epoch."""
-    local = pd.to_datetime(table["time"], utc=True).dt.tz_convert(scenario.timezone).dt.tz_localize(None)
+    local = (
+        pd.to_datetime(table["time"], utc=True)
+        .dt.tz_convert(scenario.timezone)
+        .dt.tz_localize(None)
+    )
     wall_s = np.round((local - pd.Timestamp(0)).dt.total_seconds().to_numpy()).astype(np.int64)
     return wall_s // period_s
 
 
-def _full_slots(slot: np.ndarray, steps_per_slot: int, mask: np.ndarray | None = None) -> np.ndarray:
+def _full_slots(
+    slot: np.ndarray, steps_per_slot: int, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Slot ids whose every step is in the table (and in `mask`)."""
     ids, counts = np.unique(slot if mask is None else slot[mask], return_counts=True)
     return ids[counts == steps_per_slot]
@@ -80,10 +86,18 @@ def frequency_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) ->
     recent = np.convolve(emergency.astype(float), np.ones(recovery_steps + 1))[: emergency.size] > 0
     normal = ~recent
     try:
-        droop = effective_droop(freq[normal], p_kw[normal], float(table["ems.fcr_rated_kw"][normal].mean()),
-                                spec.nominal_hz, spec.deadband_hz)
-        out.update(effective_droop_percent=droop.droop_percent, droop_r2=droop.r2,
-                   droop_slope_kw_per_hz=droop.slope_kw_per_hz)
+        droop = effective_droop(
+            freq[normal],
+            p_kw[normal],
+            float(table["ems.fcr_rated_kw"][normal].mean()),
+            spec.nominal_hz,
+            spec.deadband_hz,
+        )
+        out.update(
+            effective_droop_percent=droop.droop_percent,
+            droop_r2=droop.r2,
+            droop_slope_kw_per_hz=droop.slope_kw_per_hz,
+        )
     except MetricInputError as err:
         out["effective_droop_error"] = str(err)
     below = freq < spec.under_frequency_hz
@@ -91,21 +105,39 @@ def frequency_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) ->
         event = int(np.argmax(below))
         available_kw = float(p_kw[event - 1] - table["ems.fcr_min_kw"].iloc[event])
         if available_kw > 0:
-            ufr = under_frequency_response(table["time_s"].to_numpy(dtype=float), freq, p_kw, available_kw,
-                                           threshold_hz=spec.under_frequency_hz)
+            ufr = under_frequency_response(
+                table["time_s"].to_numpy(dtype=float),
+                freq,
+                p_kw,
+                available_kw,
+                threshold_hz=spec.under_frequency_hz,
+            )
             if ufr is not None:
-                out.update(ufr_event_s=ufr.t_event_s, ufr_available_kw=available_kw, ufr_target_kw=ufr.target_kw,
-                           ufr_time_to_90_s=ufr.t_to_90_s, ufr_held_s=ufr.held_s,
-                           ufr_max_response_kw=ufr.max_response_kw, ufr_passed=ufr.passed)
+                out.update(
+                    ufr_event_s=ufr.t_event_s,
+                    ufr_available_kw=available_kw,
+                    ufr_target_kw=ufr.target_kw,
+                    ufr_time_to_90_s=ufr.t_to_90_s,
+                    ufr_held_s=ufr.held_s,
+                    ufr_max_response_kw=ufr.max_response_kw,
+                    ufr_passed=ufr.passed,
+                )
     return out
 
 
 def regulation_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
     if _spec(scenario, RegulationSpec) is None or "ems.reg_basepoint_kw" not in table:
         return {}
-    signal = table["signal.regulation_pu"].to_numpy() if "signal.regulation_pu" in table else table["ems.reg_signal_pu"].to_numpy()
-    response = table["ems.reg_sign"].to_numpy() * (p_kw - table["ems.reg_basepoint_kw"].to_numpy()) \
+    signal = (
+        table["signal.regulation_pu"].to_numpy()
+        if "signal.regulation_pu" in table
+        else table["ems.reg_signal_pu"].to_numpy()
+    )
+    response = (
+        table["ems.reg_sign"].to_numpy()
+        * (p_kw - table["ems.reg_basepoint_kw"].to_numpy())
         / table["ems.reg_capacity_kw"].to_numpy()
+    )
     try:
         score = pjm_performance_score(signal, response, scenario.step)
     except MetricInputError as err:
@@ -117,11 +149,22 @@ def fems_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict
     if _spec(scenario, FemsScheduleSpec) is None or "signal.fems_kwh" not in table:
         return {}
     slot = wall_slot_index(table, scenario, SLOT_S)
-    full = _full_slots(slot, SLOT_S // scenario.step) if SLOT_S % scenario.step == 0 else np.array([])
-    frame = pd.DataFrame({"slot": slot, "e_kwh": p_kw * scenario.step / 3600.0,
-                          "req": table["signal.fems_kwh"].to_numpy(), "time": table["time"]})
-    per = frame[frame["slot"].isin(full)].groupby("slot").agg(delivered=("e_kwh", "sum"), req=("req", "first"),
-                                                               start=("time", "first"))
+    full = (
+        _full_slots(slot, SLOT_S // scenario.step) if SLOT_S % scenario.step == 0 else np.array([])
+    )
+    frame = pd.DataFrame(
+        {
+            "slot": slot,
+            "e_kwh": p_kw * scenario.step / 3600.0,
+            "req": table["signal.fems_kwh"].to_numpy(),
+            "time": table["time"],
+        }
+    )
+    per = (
+        frame[frame["slot"].isin(full)]
+        .groupby("slot")
+        .agg(delivered=("e_kwh", "sum"), req=("req", "first"), start=("time", "first"))
+    )
     per = per[per["req"] != 0]
     if per.empty:
         return {"kwh_accuracy_error": "no full 30-min slot with a non-zero FEMS request"}
@@ -132,9 +175,15 @@ def fems_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict
         "fems_requested_kwh": acc.requested_kwh,
         "fems_delivered_kwh": acc.delivered_kwh,
         "kwh_accuracy_per_slot": [
-            {"start": pd.Timestamp(t).isoformat(), "requested_kwh": float(r), "delivered_kwh": float(d),
-             "percent": _plain(pc)}
-            for t, r, d, pc in zip(per["start"], per["req"], per["delivered"], acc.per_slot_percent, strict=True)
+            {
+                "start": pd.Timestamp(t).isoformat(),
+                "requested_kwh": float(r),
+                "delivered_kwh": float(d),
+                "percent": _plain(pc),
+            }
+            for t, r, d, pc in zip(
+                per["start"], per["req"], per["delivered"], acc.per_slot_percent, strict=True
+            )
         ],
     }
 
@@ -154,17 +203,32 @@ def reserve_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> d
         full = _full_slots(slot, period_s // scenario.step, active)
         if full.size == 0:
             continue
-        frame = pd.DataFrame({"slot": slot, "delivered": delivered_kw, "command": command_kw, "time": table["time"]})
-        per = frame[frame["slot"].isin(full) & active].groupby("slot").agg(
-            delivered=("delivered", "mean"), command=("command", "mean"), start=("time", "first"))
+        frame = pd.DataFrame(
+            {"slot": slot, "delivered": delivered_kw, "command": command_kw, "time": table["time"]}
+        )
+        per = (
+            frame[frame["slot"].isin(full) & active]
+            .groupby("slot")
+            .agg(
+                delivered=("delivered", "mean"),
+                command=("command", "mean"),
+                start=("time", "first"),
+            )
+        )
         rate = in_band_rate(per["delivered"].to_numpy(), per["command"].to_numpy())
         out[f"in_band_rate_per_{label}_percent"] = rate.rate_percent
         out[f"in_band_{label}s"] = rate.n_slots
         if label == "slot":
             out["in_band_per_slot"] = [
-                {"start": pd.Timestamp(t).isoformat(), "commanded_kw": float(c), "delivered_kw": float(d),
-                 "in_band": bool(ok)}
-                for t, c, d, ok in zip(per["start"], per["command"], per["delivered"], rate.in_band, strict=True)
+                {
+                    "start": pd.Timestamp(t).isoformat(),
+                    "commanded_kw": float(c),
+                    "delivered_kw": float(d),
+                    "in_band": bool(ok),
+                }
+                for t, c, d, ok in zip(
+                    per["start"], per["command"], per["delivered"], rate.in_band, strict=True
+                )
             ]
     if active.any():
         out["reserve_commanded_kwh"] = float(command_kw[active].sum() * scenario.step / 3600.0)
@@ -177,35 +241,65 @@ def plan_accuracy_kpis(scenario: Scenario, table: pd.DataFrame) -> dict[str, Any
         return {}
     slot = wall_slot_index(table, scenario, SLOT_S)
     plugged = sum(table[f"{n}.plugged_count"].to_numpy(dtype=float) for n in scenario.fleets)
-    per = pd.DataFrame({"slot": slot, "plugged": plugged}).groupby("slot")["plugged"].mean().to_numpy()
-    return {"plan_accuracy_percent": plan_accuracy(per, np.full(per.size, float(scenario.ev_count)))}
+    per = (
+        pd.DataFrame({"slot": slot, "plugged": plugged})
+        .groupby("slot")["plugged"]
+        .mean()
+        .to_numpy()
+    )
+    return {
+        "plan_accuracy_percent": plan_accuracy(per, np.full(per.size, float(scenario.ev_count)))
+    }
 
 
-def energy_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray, p_base_kw: np.ndarray) -> dict[str, Any]:
+def energy_kpis(
+    scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray, p_base_kw: np.ndarray
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     dt_h = scenario.step / 3600.0
     if "signal.co2_kg_per_kwh" in table:
         co2 = table["signal.co2_kg_per_kwh"].to_numpy()
         for label, power in (("", p_kw), ("baseline_", p_base_kw)):
             t = energy_co2_totals(power, co2, scenario.step)
-            out.update({f"{label}co2_charged_kg": t.co2_charged_kg, f"{label}co2_displaced_kg": t.co2_displaced_kg,
-                        f"{label}net_co2_kg": t.net_co2_kg,
-                        f"{label}mean_charging_intensity_kg_per_kwh": _plain(t.mean_charging_intensity_kg_per_kwh)})
+            out.update(
+                {
+                    f"{label}co2_charged_kg": t.co2_charged_kg,
+                    f"{label}co2_displaced_kg": t.co2_displaced_kg,
+                    f"{label}net_co2_kg": t.net_co2_kg,
+                    f"{label}mean_charging_intensity_kg_per_kwh": _plain(
+                        t.mean_charging_intensity_kg_per_kwh
+                    ),
+                }
+            )
     if "signal.area_pv_surplus_kw" in table:
         without = float(table["signal.area_pv_surplus_kw"].sum() * dt_h)
-        absorbed = float(table["ems.pv_absorbed_kw"].sum() * dt_h) if "ems.pv_absorbed_kw" in table else 0.0
-        out.update(pv_surplus_without_evs_kwh=without, pv_surplus_absorbed_kwh=absorbed,
-                   pv_surplus_with_evs_kwh=without - absorbed,
-                   area_pv_kwh=float(table["signal.area_pv_kw"].sum() * dt_h),
-                   area_load_kwh=float(table["signal.area_load_kw"].sum() * dt_h))
+        absorbed = (
+            float(table["ems.pv_absorbed_kw"].sum() * dt_h)
+            if "ems.pv_absorbed_kw" in table
+            else 0.0
+        )
+        out.update(
+            pv_surplus_without_evs_kwh=without,
+            pv_surplus_absorbed_kwh=absorbed,
+            pv_surplus_with_evs_kwh=without - absorbed,
+            area_pv_kwh=float(table["signal.area_pv_kw"].sum() * dt_h),
+            area_load_kwh=float(table["signal.area_load_kw"].sum() * dt_h),
+        )
     return out
 
 
-def service_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray, p_base_kw: np.ndarray) -> dict[str, Any]:
+def service_kpis(
+    scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray, p_base_kw: np.ndarray
+) -> dict[str, Any]:
     """All service KPIs of a run (only those whose service or signal the scenario has)."""
     out: dict[str, Any] = {}
-    for part in (frequency_kpis(scenario, table, p_kw), regulation_kpis(scenario, table, p_kw),
-                 fems_kpis(scenario, table, p_kw), reserve_kpis(scenario, table, p_kw),
-                 plan_accuracy_kpis(scenario, table), energy_kpis(scenario, table, p_kw, p_base_kw)):
+    for part in (
+        frequency_kpis(scenario, table, p_kw),
+        regulation_kpis(scenario, table, p_kw),
+        fems_kpis(scenario, table, p_kw),
+        reserve_kpis(scenario, table, p_kw),
+        plan_accuracy_kpis(scenario, table),
+        energy_kpis(scenario, table, p_kw, p_base_kw),
+    ):
         out.update(part)
     return out

@@ -88,10 +88,14 @@ def co2_command_levels(co2_kg_per_kwh: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """
     co2 = np.asarray(co2_kg_per_kwh, dtype=float)
     discharge_level = np.searchsorted(_DISCHARGE_AT_OR_ABOVE, co2, side="right")
-    charge_level = _CHARGE_AT_OR_BELOW_ASCENDING.size - np.searchsorted(_CHARGE_AT_OR_BELOW_ASCENDING, co2, side="left")
+    charge_level = _CHARGE_AT_OR_BELOW_ASCENDING.size - np.searchsorted(
+        _CHARGE_AT_OR_BELOW_ASCENDING, co2, side="left"
+    )
     # The two tables do not overlap (0.744 < 0.790), so at most one of them fires.
     level = np.where(discharge_level > 0, discharge_level, charge_level).astype(int)
-    direction = np.where(discharge_level > 0, DISCHARGE, np.where(charge_level > 0, CHARGE, NO_COMMAND)).astype(int)
+    direction = np.where(
+        discharge_level > 0, DISCHARGE, np.where(charge_level > 0, CHARGE, NO_COMMAND)
+    ).astype(int)
     return level, direction
 
 
@@ -112,7 +116,12 @@ def co2_command_level(co2_kg_per_kwh: float) -> Co2Command:
     level, direction = co2_command_levels(np.array([co2_kg_per_kwh]))
     names = {CHARGE: "charge", DISCHARGE: "discharge", NO_COMMAND: "none"}
     share = float(_SHARE_BY_LEVEL[level[0]])
-    return Co2Command(level=int(level[0]), direction=names[int(direction[0])], share=share, power_kw=share * STATION_KW)
+    return Co2Command(
+        level=int(level[0]),
+        direction=names[int(direction[0])],
+        share=share,
+        power_kw=share * STATION_KW,
+    )
 
 
 def co2_intensity_kg_per_kwh(
@@ -149,10 +158,13 @@ def co2_intensity_kg_per_kwh(
     if not update_s > 0 or not correlation_time_s > 0:
         raise SignalConfigError("update_s/correlation_time_s", "must be positive")
     if midday_dip_kg_per_kwh < 0 or noise_std_kg_per_kwh < 0:
-        raise SignalConfigError("midday_dip_kg_per_kwh/noise_std_kg_per_kwh", "must not be negative")
+        raise SignalConfigError(
+            "midday_dip_kg_per_kwh/noise_std_kg_per_kwh", "must not be negative"
+        )
     if not CO2_MIN_KG_PER_KWH <= night_kg_per_kwh <= CO2_MAX_KG_PER_KWH:
         raise SignalConfigError(
-            "night_kg_per_kwh", f"must be within {CO2_MIN_KG_PER_KWH}-{CO2_MAX_KG_PER_KWH}, got {night_kg_per_kwh}"
+            "night_kg_per_kwh",
+            f"must be within {CO2_MIN_KG_PER_KWH}-{CO2_MAX_KG_PER_KWH}, got {night_kg_per_kwh}",
         )
     if n_steps == 0:
         return np.zeros(0)
@@ -162,6 +174,8 @@ def co2_intensity_kg_per_kwh(
     hour = clock.second_of_day / 3600.0
     solar = np.where((hour >= 6) & (hour < 18), np.sin(np.pi * (hour - 6.0) / 12.0), 0.0)
     season = 0.75 + 0.25 * np.cos(2 * np.pi * (clock.day_of_year - 120.0) / 365.25)
-    noise = ornstein_uhlenbeck(stream_rng(seed, "co2"), n_updates, update_s, noise_std_kg_per_kwh, correlation_time_s)
+    noise = ornstein_uhlenbeck(
+        stream_rng(seed, "co2"), n_updates, update_s, noise_std_kg_per_kwh, correlation_time_s
+    )
     values = night_kg_per_kwh - midday_dip_kg_per_kwh * season * solar + noise
     return np.clip(values, CO2_MIN_KG_PER_KWH, CO2_MAX_KG_PER_KWH)[update_index]

@@ -60,11 +60,24 @@ class SignalColumn:
 
 SIGNAL_COLUMNS: dict[str, SignalColumn] = {
     "frequency": SignalColumn(
-        "frequency_hz", 45.0, 65.0, "expected Hz around 50 or 60; mHz or a deviation (f - 50) would be outside"
+        "frequency_hz",
+        45.0,
+        65.0,
+        "expected Hz around 50 or 60; mHz or a deviation (f - 50) would be outside",
     ),
-    "regulation": SignalColumn("regulation", -1.0, 1.0, "expected a normalised signal in [-1, 1]", 5.0),
-    "co2": SignalColumn("co2_kg_per_kwh", 0.0, 2.0, "expected kg/kWh (about 0.4-0.8); g/kWh would be 1000x larger", 300.0),
-    "prices": SignalColumn("price_per_kwh", -1e4, 1e4, "expected a price per kWh; per MWh would be 1000x larger"),
+    "regulation": SignalColumn(
+        "regulation", -1.0, 1.0, "expected a normalised signal in [-1, 1]", 5.0
+    ),
+    "co2": SignalColumn(
+        "co2_kg_per_kwh",
+        0.0,
+        2.0,
+        "expected kg/kWh (about 0.4-0.8); g/kWh would be 1000x larger",
+        300.0,
+    ),
+    "prices": SignalColumn(
+        "price_per_kwh", -1e4, 1e4, "expected a price per kWh; per MWh would be 1000x larger"
+    ),
     "fems": SignalColumn("kwh", -1e6, 1e6, "expected kWh per 30-min slot", 1800.0),
     "reserve": SignalColumn("reduction_kw", 0.0, 1e7, "expected a reduction in kW (>= 0)"),
 }
@@ -75,18 +88,26 @@ def signal_column(kind: str) -> SignalColumn:
     try:
         return SIGNAL_COLUMNS[kind]
     except KeyError:
-        raise SignalConfigError("kind", f"no CSV format for '{kind}'; known: {sorted(SIGNAL_COLUMNS)}") from None
+        raise SignalConfigError(
+            "kind", f"no CSV format for '{kind}'; known: {sorted(SIGNAL_COLUMNS)}"
+        ) from None
 
 
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
-        raise SignalFileError(path, "file not found (check the path; relative paths start at the scenario's folder)")
+        raise SignalFileError(
+            path, "file not found (check the path; relative paths start at the scenario's folder)"
+        )
     if not path.is_file():
         raise SignalFileError(path, "is not a file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, comment="#", skipinitialspace=True)
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, comment="#", skipinitialspace=True
+        )
     except pd.errors.EmptyDataError:
-        raise SignalFileError(path, "the file is empty (expected a header row and data rows)") from None
+        raise SignalFileError(
+            path, "the file is empty (expected a header row and data rows)"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, PermissionError) as err:
         raise SignalFileError(path, f"cannot be read as CSV: {str(err).strip()}") from None
 
@@ -113,7 +134,9 @@ def _parse_times(path: Path, text: pd.Series) -> np.ndarray:
             try:
                 pd.to_datetime(value, format="ISO8601", utc=True)
             except (ValueError, TypeError):
-                raise SignalFileError(path, f"line {_line(row)}: '{value}' is not an ISO-8601 time") from None
+                raise SignalFileError(
+                    path, f"line {_line(row)}: '{value}' is not an ISO-8601 time"
+                ) from None
         raise
     return (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
 
@@ -123,12 +146,17 @@ def _parse_values(path: Path, text: pd.Series, column: SignalColumn) -> np.ndarr
     missing = stripped.str.lower().isin(_MISSING_TEXT)
     if missing.any():
         row = int(np.argmax(missing.to_numpy()))
-        raise SignalFileError(path, f"line {_line(row)}: missing value (NaN) in column '{column.name}'")
+        raise SignalFileError(
+            path, f"line {_line(row)}: missing value (NaN) in column '{column.name}'"
+        )
     values = pd.to_numeric(stripped, errors="coerce")
     bad = values.isna() | ~np.isfinite(values)
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise SignalFileError(path, f"line {_line(row)}: '{stripped.iloc[row]}' in column '{column.name}' is not a number")
+        raise SignalFileError(
+            path,
+            f"line {_line(row)}: '{stripped.iloc[row]}' in column '{column.name}' is not a number",
+        )
     values = values.to_numpy(dtype=float)
     outside = (values < column.min_value) | (values > column.max_value)
     if outside.any():
@@ -193,7 +221,8 @@ def load_signal_csv(
         row = int(np.argmax(not_increasing)) + 1
         what = "duplicate time" if steps[row - 1] == 0 else "time goes backwards"
         raise SignalFileError(
-            path, f"line {_line(row)}: {what} ('{table[TIME_COLUMN].iloc[row].strip()}'); times must strictly increase"
+            path,
+            f"line {_line(row)}: {what} ('{table[TIME_COLUMN].iloc[row].strip()}'); times must strictly increase",
         )
     values = _parse_values(path, table[column.name], column)
 
@@ -215,7 +244,8 @@ def load_signal_csv(
     end_s = start.timestamp() + n_steps * step_s
     if n_steps and times_s[0] > sim_s[0] + _TIME_EPS_S:
         raise SignalFileError(
-            path, f"starts at {_iso(times_s[0], start)}, after the simulation start {_iso(sim_s[0], start)}"
+            path,
+            f"starts at {_iso(times_s[0], start)}, after the simulation start {_iso(sim_s[0], start)}",
         )
     if times_s[-1] + declared < end_s - _TIME_EPS_S:
         raise SignalFileError(

@@ -91,7 +91,9 @@ def _final_slot_kwh(
     return kwh
 
 
-def _slot_layout(start: dt.datetime, step_s: float, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _slot_layout(
+    start: dt.datetime, step_s: float, n_steps: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Slot index per step, and local second-of-day of each slot's middle and its day number."""
     clock = local_clock(start, step_s, n_steps)
     first_slot_wall_s = np.floor(clock.wall_s[0] / SLOT_S) * SLOT_S if n_steps else 0.0
@@ -101,9 +103,13 @@ def _slot_layout(start: dt.datetime, step_s: float, n_steps: int) -> tuple[np.nd
     return slot_of_step, np.mod(slot_mid_wall_s, 86400.0), np.floor(slot_mid_wall_s / 86400.0)
 
 
-def _check(charge_kw: float, discharge_kw: float, day_variation: float, revision_std_kwh: float) -> None:
+def _check(
+    charge_kw: float, discharge_kw: float, day_variation: float, revision_std_kwh: float
+) -> None:
     if charge_kw < 0 or discharge_kw < 0:
-        raise SignalConfigError("charge_kw/discharge_kw", "give magnitudes (>= 0); the sign comes from the window")
+        raise SignalConfigError(
+            "charge_kw/discharge_kw", "give magnitudes (>= 0); the sign comes from the window"
+        )
     if not 0 <= day_variation < 1:
         raise SignalConfigError("day_variation", f"must be in [0, 1), got {day_variation}")
     if revision_std_kwh < 0:
@@ -134,9 +140,15 @@ def fems_plans(
     slot_of_step, slot_mid_sod_s, slot_day = _slot_layout(start, step_s, n_steps)
     rng = stream_rng(seed, "fems")
     final = _final_slot_kwh(
-        slot_mid_sod_s, slot_day, rng, charge_kw, discharge_kw,
-        _window_s(pv_window, "pv_window"), _window_s(peak_window, "peak_window"),
-        day_variation, revision_std_kwh,
+        slot_mid_sod_s,
+        slot_day,
+        rng,
+        charge_kw,
+        discharge_kw,
+        _window_s(pv_window, "pv_window"),
+        _window_s(peak_window, "peak_window"),
+        day_variation,
+        revision_std_kwh,
     )
     n_issued = int(slot_of_step[-1]) + 1 if n_steps else 0
     horizon = np.arange(SLOTS_PER_PLAN)
@@ -144,7 +156,9 @@ def fems_plans(
     plans = []
     for issued in range(n_issued):
         covered = issued + horizon
-        kwh = final[covered] + (rng.standard_normal(SLOTS_PER_PLAN) * error_scale if revision_std_kwh > 0 else 0.0)
+        kwh = final[covered] + (
+            rng.standard_normal(SLOTS_PER_PLAN) * error_scale if revision_std_kwh > 0 else 0.0
+        )
         plans.append(FemsPlan(issued_slot=issued, slot_index=covered, kwh=kwh))
     return plans
 
@@ -186,8 +200,14 @@ def fems_request_kwh(
     _check(charge_kw, discharge_kw, day_variation, revision_std_kwh)
     slot_of_step, slot_mid_sod_s, slot_day = _slot_layout(start, step_s, n_steps)
     final = _final_slot_kwh(
-        slot_mid_sod_s, slot_day, stream_rng(seed, "fems"), charge_kw, discharge_kw,
-        _window_s(pv_window, "pv_window"), _window_s(peak_window, "peak_window"),
-        day_variation, revision_std_kwh,
+        slot_mid_sod_s,
+        slot_day,
+        stream_rng(seed, "fems"),
+        charge_kw,
+        discharge_kw,
+        _window_s(pv_window, "pv_window"),
+        _window_s(peak_window, "peak_window"),
+        day_variation,
+        revision_std_kwh,
     )
     return final[slot_of_step]

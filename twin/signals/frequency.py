@@ -88,10 +88,14 @@ def parse_frequency_events(
             events.append(raw)
             continue
         if not isinstance(raw, Mapping):
-            raise SignalConfigError(where, "each event must be a mapping such as {at: 600, kind: step, to_hz: 49.7}")
+            raise SignalConfigError(
+                where, "each event must be a mapping such as {at: 600, kind: step, to_hz: 49.7}"
+            )
         unknown = set(raw) - _EVENT_KEYS
         if unknown:
-            raise SignalConfigError(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(_EVENT_KEYS)}")
+            raise SignalConfigError(
+                where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(_EVENT_KEYS)}"
+            )
         kind = raw.get("kind", "step")
         if kind not in EVENT_KINDS:
             raise SignalConfigError(f"{where}.kind", f"'{kind}' is not one of {list(EVENT_KINDS)}")
@@ -100,9 +104,13 @@ def parse_frequency_events(
         try:
             to_hz = float(raw["to_hz"])
         except (TypeError, ValueError):
-            raise SignalConfigError(f"{where}.to_hz", f"expected a number, got {raw['to_hz']!r}") from None
+            raise SignalConfigError(
+                f"{where}.to_hz", f"expected a number, got {raw['to_hz']!r}"
+            ) from None
         if not _PLAUSIBLE_HZ[0] <= to_hz <= _PLAUSIBLE_HZ[1]:
-            raise SignalConfigError(f"{where}.to_hz", f"{to_hz} Hz is not a grid frequency (expected 40-70 Hz)")
+            raise SignalConfigError(
+                f"{where}.to_hz", f"{to_hz} Hz is not a grid frequency (expected 40-70 Hz)"
+            )
         duration_raw = raw.get("duration_s", raw.get("duration"))
         duration_s = None if duration_raw is None else _seconds(duration_raw, f"{where}.duration")
         ramp_s = 0.0
@@ -122,7 +130,9 @@ def parse_frequency_events(
     return events
 
 
-def _apply_event(level_hz: np.ndarray, quiet: np.ndarray, t_s: np.ndarray, event: FrequencyEvent) -> None:
+def _apply_event(
+    level_hz: np.ndarray, quiet: np.ndarray, t_s: np.ndarray, event: FrequencyEvent
+) -> None:
     """Write one event into the level profile (and the noise-off mask for holds)."""
     end_at = float("inf") if event.duration_s is None else event.duration_s
     if event.kind in ("step", "hold"):
@@ -136,7 +146,9 @@ def _apply_event(level_hz: np.ndarray, quiet: np.ndarray, t_s: np.ndarray, event
     if before.size:
         from_hz = float(level_hz[before[-1]])
     elif level_hz.size:
-        from_hz = float(level_hz[0])  # the event began before the signal: start from its first value
+        from_hz = float(
+            level_hz[0]
+        )  # the event began before the signal: start from its first value
     else:
         return
     rise_end = event.at_s + event.ramp_s
@@ -147,7 +159,9 @@ def _apply_event(level_hz: np.ndarray, quiet: np.ndarray, t_s: np.ndarray, event
     falling = (t_s >= hold_end - _TIME_EPS_S) & (t_s < fall_end - _TIME_EPS_S)
     level_hz[rising] = from_hz + (event.to_hz - from_hz) * (t_s[rising] - event.at_s) / event.ramp_s
     level_hz[holding] = event.to_hz
-    level_hz[falling] = event.to_hz + (from_hz - event.to_hz) * (t_s[falling] - hold_end) / event.ramp_s
+    level_hz[falling] = (
+        event.to_hz + (from_hz - event.to_hz) * (t_s[falling] - hold_end) / event.ramp_s
+    )
 
 
 def grid_frequency_hz(
@@ -180,7 +194,9 @@ def grid_frequency_hz(
     """
     check_timebase(start, step_s, n_steps)
     if not _PLAUSIBLE_HZ[0] <= nominal_hz <= _PLAUSIBLE_HZ[1]:
-        raise SignalConfigError("nominal_hz", f"{nominal_hz} Hz is not a grid frequency (use 50 or 60)")
+        raise SignalConfigError(
+            "nominal_hz", f"{nominal_hz} Hz is not a grid frequency (use 50 or 60)"
+        )
     if noise_std_hz < 0:
         raise SignalConfigError("noise_std_hz", f"must not be negative, got {noise_std_hz}")
     if not correlation_time_s > 0:
@@ -191,5 +207,7 @@ def grid_frequency_hz(
     quiet = np.zeros(t_s.size, dtype=bool)
     for event in parsed:
         _apply_event(level_hz, quiet, t_s, event)
-    noise_hz = ornstein_uhlenbeck(stream_rng(seed, "frequency"), t_s.size, step_s, noise_std_hz, correlation_time_s)
+    noise_hz = ornstein_uhlenbeck(
+        stream_rng(seed, "frequency"), t_s.size, step_s, noise_std_hz, correlation_time_s
+    )
     return np.where(quiet, level_hz, level_hz + noise_hz)

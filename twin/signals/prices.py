@@ -28,7 +28,9 @@ DEFAULT_TOU_PERIODS: tuple[dict[str, Any], ...] = (
 _WEEKEND = (5, 6)
 
 
-def parse_tou_periods(periods: Sequence[Mapping[str, Any] | Any], field: str = "periods") -> tuple[np.ndarray, np.ndarray]:
+def parse_tou_periods(
+    periods: Sequence[Mapping[str, Any] | Any], field: str = "periods"
+) -> tuple[np.ndarray, np.ndarray]:
     """Check a period table and return (start second-of-day ascending, price per kWh).
 
     Accepts mappings {start, price_per_kwh} or objects with those attributes (the scenario's
@@ -36,10 +38,16 @@ def parse_tou_periods(periods: Sequence[Mapping[str, Any] | Any], field: str = "
     non-numeric prices.
     """
     if not periods:
-        raise SignalConfigError(field, "needs at least one period {start: 'HH:MM', price_per_kwh: ...}")
+        raise SignalConfigError(
+            field, "needs at least one period {start: 'HH:MM', price_per_kwh: ...}"
+        )
     starts, prices = [], []
     for i, period in enumerate(periods):
-        get = period.get if isinstance(period, Mapping) else lambda key, p=period: getattr(p, key, None)
+        get = (
+            period.get
+            if isinstance(period, Mapping)
+            else lambda key, p=period: getattr(p, key, None)
+        )
         start_text, price = get("start"), get("price_per_kwh")
         if start_text is None or price is None:
             raise SignalConfigError(f"{field}[{i}]", "needs 'start' (HH:MM) and 'price_per_kwh'")

@@ -99,7 +99,7 @@ def _parameters(generator: SignalGenerator) -> tuple[Callable[..., Any], list[in
     target = generator.func if isinstance(generator, partial) else generator
     parameters = list(inspect.signature(target).parameters.values())
     if isinstance(generator, partial):
-        parameters = parameters[len(generator.args):]
+        parameters = parameters[len(generator.args) :]
     return target, parameters
 
 
@@ -125,7 +125,9 @@ def _coerce(field: str, name: str, value: Any, hint: Any) -> Any:
     return number
 
 
-def _bind(kind: str, source: str, generator: SignalGenerator, params: Mapping[str, Any]) -> dict[str, Any]:
+def _bind(
+    kind: str, source: str, generator: SignalGenerator, params: Mapping[str, Any]
+) -> dict[str, Any]:
     target, parameters = _parameters(generator)
     hints = typing.get_type_hints(target)
     accepted = [p for p in parameters if p.name not in _TIMEBASE_ARGS and p.name != "base_dir"]
@@ -133,12 +135,17 @@ def _bind(kind: str, source: str, generator: SignalGenerator, params: Mapping[st
     for key in params:
         if key not in names:
             raise SignalConfigError(
-                f"{kind}.{key}", f"unknown parameter for {kind} (source {source}); accepted: {', '.join(names)}"
+                f"{kind}.{key}",
+                f"unknown parameter for {kind} (source {source}); accepted: {', '.join(names)}",
             )
     for parameter in accepted:
         if parameter.default is inspect.Parameter.empty and parameter.name not in params:
-            raise SignalConfigError(f"{kind}.{parameter.name}", f"required for {kind} (source {source})")
-    return {key: _coerce(f"{kind}.{key}", key, value, hints.get(key)) for key, value in params.items()}
+            raise SignalConfigError(
+                f"{kind}.{parameter.name}", f"required for {kind} (source {source})"
+            )
+    return {
+        key: _coerce(f"{kind}.{key}", key, value, hints.get(key)) for key, value in params.items()
+    }
 
 
 def build_signal(
@@ -176,7 +183,9 @@ def build_signal(
     source = params.pop("source", DEFAULT_SOURCE[kind])
     generator = sources.get(source)
     if generator is None:
-        raise SignalConfigError(f"{kind}.source", f"unknown source '{source}'; use one of {', '.join(sources)}")
+        raise SignalConfigError(
+            f"{kind}.source", f"unknown source '{source}'; use one of {', '.join(sources)}"
+        )
     kwargs = _bind(kind, source, generator, params)
     available = {p.name for p in _parameters(generator)[1]}
     if "seed" in available:

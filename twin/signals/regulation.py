@@ -30,7 +30,9 @@ def _centred_moving_average(values: np.ndarray, window: int) -> np.ndarray:
     if window <= 1 or values.size == 0:
         return np.zeros_like(values)
     half = window // 2
-    padded = np.pad(values, (half, window - 1 - half), mode="reflect" if values.size > window else "edge")
+    padded = np.pad(
+        values, (half, window - 1 - half), mode="reflect" if values.size > window else "edge"
+    )
     kernel = np.full(window, 1.0 / window)
     return np.convolve(padded, kernel, mode="valid")
 
@@ -65,7 +67,11 @@ def regulation_signal_pu(
         SignalConfigError: Bad time base or parameters.
     """
     check_timebase(start, step_s, n_steps)
-    for name, value in (("update_s", update_s), ("correlation_time_s", correlation_time_s), ("std_pu", std_pu)):
+    for name, value in (
+        ("update_s", update_s),
+        ("correlation_time_s", correlation_time_s),
+        ("std_pu", std_pu),
+    ):
         if not value > 0:
             raise SignalConfigError(name, f"must be positive, got {value}")
     if neutral_window_s < 0:
@@ -75,8 +81,12 @@ def regulation_signal_pu(
         return t_s
     update_index = np.floor(t_s / update_s + _TIME_EPS_S).astype(np.int64)
     # Sized by the time span, not the step count, so the same span at any step gives the same values.
-    n_updates = max(int(np.ceil(n_steps * step_s / update_s - _TIME_EPS_S)), int(update_index[-1]) + 1)
-    raw = ornstein_uhlenbeck(stream_rng(seed, "regulation"), n_updates, update_s, 1.0, correlation_time_s)
+    n_updates = max(
+        int(np.ceil(n_steps * step_s / update_s - _TIME_EPS_S)), int(update_index[-1]) + 1
+    )
+    raw = ornstein_uhlenbeck(
+        stream_rng(seed, "regulation"), n_updates, update_s, 1.0, correlation_time_s
+    )
     window = int(round(neutral_window_s / update_s))
     conditioned = raw - _centred_moving_average(raw, window)
     spread = float(conditioned.std())

@@ -68,8 +68,12 @@ class ReserveProduct:
 
 RESERVE_PRODUCTS: dict[str, ReserveProduct] = {
     "tertiary_1": ReserveProduct("tertiary_1", 900.0, 60.0, 10800.0, 60.0, 1800.0, 60.0, 900.0),
-    "tertiary_2": ReserveProduct("tertiary_2", 2700.0, 1800.0, 10800.0, 1800.0, None, 1800.0, 3600.0),
-    "tertiary_2_2025": ReserveProduct("tertiary_2_2025", 3600.0, 1800.0, 1800.0, 1800.0, None, 1800.0, 3600.0),
+    "tertiary_2": ReserveProduct(
+        "tertiary_2", 2700.0, 1800.0, 10800.0, 1800.0, None, 1800.0, 3600.0
+    ),
+    "tertiary_2_2025": ReserveProduct(
+        "tertiary_2_2025", 3600.0, 1800.0, 1800.0, 1800.0, None, 1800.0, 3600.0
+    ),
 }
 
 
@@ -108,7 +112,9 @@ def reserve_product(name: str) -> ReserveProduct:
     try:
         return RESERVE_PRODUCTS[name]
     except KeyError:
-        raise SignalConfigError("product", f"'{name}' is unknown; use one of {sorted(RESERVE_PRODUCTS)}") from None
+        raise SignalConfigError(
+            "product", f"'{name}' is unknown; use one of {sorted(RESERVE_PRODUCTS)}"
+        ) from None
 
 
 def parse_reserve_blocks(
@@ -126,12 +132,19 @@ def parse_reserve_blocks(
     for i, raw in enumerate(config):
         where = f"blocks[{i}]"
         if not isinstance(raw, Mapping):
-            raise SignalConfigError(where, "each block must be a mapping such as {at: '13:00', reduction_kw: 10}")
+            raise SignalConfigError(
+                where, "each block must be a mapping such as {at: '13:00', reduction_kw: 10}"
+            )
         unknown = set(raw) - {"at", "reduction_kw", "max_reduction_kw"}
         if unknown:
-            raise SignalConfigError(where, f"unknown key(s) {sorted(unknown)}; allowed: at, reduction_kw, max_reduction_kw")
+            raise SignalConfigError(
+                where,
+                f"unknown key(s) {sorted(unknown)}; allowed: at, reduction_kw, max_reduction_kw",
+            )
         if "at" not in raw or ("reduction_kw" in raw) == ("max_reduction_kw" in raw):
-            raise SignalConfigError(where, "needs 'at' and exactly one of 'reduction_kw' or 'max_reduction_kw'")
+            raise SignalConfigError(
+                where, "needs 'at' and exactly one of 'reduction_kw' or 'max_reduction_kw'"
+            )
         try:
             if "reduction_kw" in raw:
                 levels = np.asarray(raw["reduction_kw"], dtype=float).ravel()
@@ -185,22 +198,32 @@ def reserve_command_kw(
     command_kw = np.zeros(t_s.size)
     for block in parse_reserve_blocks(blocks, start, rules, seed):
         inside = (t_s >= block.start_s - _TIME_EPS_S) & (t_s < block.end_s - _TIME_EPS_S)
-        interval = np.floor((t_s[inside] - block.start_s) / rules.command_interval_s + _TIME_EPS_S).astype(int)
+        interval = np.floor(
+            (t_s[inside] - block.start_s) / rules.command_interval_s + _TIME_EPS_S
+        ).astype(int)
         command_kw[inside] = block.reduction_kw[interval]
     return command_kw
 
 
-def _block_means(values: np.ndarray, values_step_s: float, period_s: float, field: str) -> np.ndarray:
+def _block_means(
+    values: np.ndarray, values_step_s: float, period_s: float, field: str
+) -> np.ndarray:
     ratio = period_s / values_step_s
     per = int(round(ratio))
     if per < 1 or abs(ratio - per) > 1e-9:
-        raise SignalConfigError(field, f"{period_s} s is not a whole number of {values_step_s} s steps")
+        raise SignalConfigError(
+            field, f"{period_s} s is not a whole number of {values_step_s} s steps"
+        )
     if values.size % per:
-        raise SignalConfigError(field, f"{values.size} values do not fill whole {period_s:.0f} s intervals")
+        raise SignalConfigError(
+            field, f"{values.size} values do not fill whole {period_s:.0f} s intervals"
+        )
     return values.reshape(-1, per).mean(axis=1)
 
 
-def declare_baseline_kw(forecast_kw: np.ndarray, forecast_step_s: float, product: str) -> np.ndarray:
+def declare_baseline_kw(
+    forecast_kw: np.ndarray, forecast_step_s: float, product: str
+) -> np.ndarray:
     """Baseline to declare for a block: the forecast averaged over each baseline interval.
 
     Args:
@@ -212,7 +235,12 @@ def declare_baseline_kw(forecast_kw: np.ndarray, forecast_step_s: float, product
         Declared baseline, one value per baseline step, kW.
     """
     rules = reserve_product(product)
-    return _block_means(np.asarray(forecast_kw, dtype=float).ravel(), forecast_step_s, rules.baseline_step_s, "forecast_step_s")
+    return _block_means(
+        np.asarray(forecast_kw, dtype=float).ravel(),
+        forecast_step_s,
+        rules.baseline_step_s,
+        "forecast_step_s",
+    )
 
 
 def settlement_baseline_kw(declared_kw: np.ndarray, product: str) -> np.ndarray:
@@ -221,4 +249,6 @@ def settlement_baseline_kw(declared_kw: np.ndarray, product: str) -> np.ndarray:
     declared_kw = np.asarray(declared_kw, dtype=float).ravel()
     if rules.settlement_average_s is None:
         return declared_kw.copy()
-    return _block_means(declared_kw, rules.baseline_step_s, rules.settlement_average_s, "declared_kw")
+    return _block_means(
+        declared_kw, rules.baseline_step_s, rules.settlement_average_s, "declared_kw"
+    )

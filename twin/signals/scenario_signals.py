@@ -85,12 +85,20 @@ def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
         if spec.file_step_s is not None:
             params["file_step_s"] = spec.file_step_s
         try:
-            price = build_signal("prices", params, scenario.start_local, scenario.step, scenario.n_steps,
-                                 scenario.seed)
+            price = build_signal(
+                "prices",
+                params,
+                scenario.start_local,
+                scenario.step,
+                scenario.n_steps,
+                scenario.seed,
+            )
         except (SignalConfigError, SignalFileError) as err:
             raise _scenario_error(scenario, "prices", err) from None
         # Dynamic prices differ by day: rank each step within its own local day.
-        day = np.floor(local_clock(scenario.start_local, scenario.step, scenario.n_steps).wall_s / 86400.0)
+        day = np.floor(
+            local_clock(scenario.start_local, scenario.step, scenario.n_steps).wall_s / 86400.0
+        )
         quantile = pd.Series(price).groupby(day).rank(method="max", pct=True).to_numpy()
         return {"price_per_kwh": price, "price_quantile": quantile}
     periods = [(parse_clock_s(p.start), p.price_per_kwh) for p in spec.periods]
@@ -102,7 +110,9 @@ def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
     return {"price_per_kwh": price, "price_quantile": quantile}
 
 
-def building_signals(spec: BuildingsSpec, start: dt.datetime, step_s: float, n_steps: int) -> dict[str, np.ndarray]:
+def building_signals(
+    spec: BuildingsSpec, start: dt.datetime, step_s: float, n_steps: int
+) -> dict[str, np.ndarray]:
     """PV output and demand of one building, and the area totals (see twin.scenario.BuildingsSpec).
 
     Values are taken at the middle of each step (a 5-min step starting 11:55 stands for 11:57:30).
@@ -112,9 +122,16 @@ def building_signals(spec: BuildingsSpec, start: dt.datetime, step_s: float, n_s
     mid = start + dt.timedelta(seconds=step_s / 2.0)
     utc = local_clock(mid.astimezone(dt.UTC), step_s, n_steps)
     clock = local_clock(mid, step_s, n_steps)
-    pv_kw = spec.pv_kw * spec.clear_sky_share * clear_sky_pv_pu(
-        utc.second_of_day / 3600.0, utc.day_of_year, spec.latitude_deg, spec.longitude_deg)
-    load_kw = spec.peak_load_kw * residential_load_pu(clock.second_of_day / 3600.0, clock.day_of_year)
+    pv_kw = (
+        spec.pv_kw
+        * spec.clear_sky_share
+        * clear_sky_pv_pu(
+            utc.second_of_day / 3600.0, utc.day_of_year, spec.latitude_deg, spec.longitude_deg
+        )
+    )
+    load_kw = spec.peak_load_kw * residential_load_pu(
+        clock.second_of_day / 3600.0, clock.day_of_year
+    )
     n_pv = np.floor(spec.count * spec.pv_share + 1e-9)
     return {
         "building_pv_kw": pv_kw,
@@ -147,12 +164,17 @@ def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
         if params is None:
             continue
         try:
-            series[name] = build_signal(kind, params, scenario.start_local, scenario.step,
-                                        scenario.n_steps, scenario.seed)
+            series[name] = build_signal(
+                kind, params, scenario.start_local, scenario.step, scenario.n_steps, scenario.seed
+            )
         except (SignalConfigError, SignalFileError) as err:
             raise _scenario_error(scenario, kind, err) from None
     if signals.buildings is not None:
-        series.update(building_signals(signals.buildings, scenario.start_local, scenario.step, scenario.n_steps))
+        series.update(
+            building_signals(
+                signals.buildings, scenario.start_local, scenario.step, scenario.n_steps
+            )
+        )
     return series
 
 

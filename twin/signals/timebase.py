@@ -66,7 +66,8 @@ def seconds_from_start(start: dt.datetime, at: object, field: str) -> float:
             when = dt.datetime.fromisoformat(at)
         except ValueError:
             raise SignalConfigError(
-                field, f"'{at}' is neither a duration ('90min') nor an ISO-8601 time ('2024-06-01T10:00+09:00')"
+                field,
+                f"'{at}' is neither a duration ('90min') nor an ISO-8601 time ('2024-06-01T10:00+09:00')",
             ) from None
     if not isinstance(when, dt.datetime):
         raise SignalConfigError(field, f"expected a time, got {at!r}")
@@ -107,7 +108,9 @@ def local_clock(start: dt.datetime, step_s: float, n_steps: int) -> LocalClock:
     )
 
 
-def ornstein_uhlenbeck(rng: np.random.Generator, n: int, step_s: float, std: float, correlation_time_s: float) -> np.ndarray:
+def ornstein_uhlenbeck(
+    rng: np.random.Generator, n: int, step_s: float, std: float, correlation_time_s: float
+) -> np.ndarray:
     """Stationary Ornstein-Uhlenbeck samples (mean 0) by exact discretisation.
 
     x[k+1] = a x[k] + std sqrt(1 - a^2) xi[k],  a = exp(-step_s / correlation_time_s),

@@ -24,8 +24,18 @@ META = {
         "EMS": {
             "public": True,
             "params": ["ems", "second_of_day_s", "pacer"],
-            "attrs": ["view", "signals", "grid", "offline", "setpoints_kw", "target_kw", "feasible_lo_kw",
-                      "feasible_hi_kw", "contributions_kw", "record"],
+            "attrs": [
+                "view",
+                "signals",
+                "grid",
+                "offline",
+                "setpoints_kw",
+                "target_kw",
+                "feasible_lo_kw",
+                "feasible_hi_kw",
+                "contributions_kw",
+                "record",
+            ],
         }
     },
 }
@@ -44,8 +54,14 @@ class EmsSim(mosaik_api_v3.Simulator):
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, ems: EnergyManagementSystem, second_of_day_s: np.ndarray,
-               pacer: WallClockPacer | None = None) -> list[dict]:
+    def create(
+        self,
+        num: int,
+        model: str,
+        ems: EnergyManagementSystem,
+        second_of_day_s: np.ndarray,
+        pacer: WallClockPacer | None = None,
+    ) -> list[dict]:
         # Local clock of every step, computed once with the scenario's time zone: a daylight-
         # saving change moves the windows with the wall clock, as the KPIs measure them.
         self.ems = ems
@@ -65,7 +81,9 @@ class EmsSim(mosaik_api_v3.Simulator):
         grid = next(iter(inp.get("grid", {}).values()), {})
         offline = next(iter(inp.get("offline", {}).values()), None) or None
         assert self.second_of_day_s is not None
-        second_of_day = int(self.second_of_day_s[min(time // self.step_s, len(self.second_of_day_s) - 1)])
+        second_of_day = int(
+            self.second_of_day_s[min(time // self.step_s, len(self.second_of_day_s) - 1)]
+        )
         self.decision = self.ems.decide(views, self.step_s, second_of_day, signals, grid, offline)
         return time + self.step_s
 

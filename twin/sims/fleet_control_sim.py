@@ -41,13 +41,20 @@ class FleetControlSim(mosaik_api_v3.Simulator):
         self.n_steps: int | None = None
         self.block: StepBlock | None = None
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1, block_steps: int = 1,
-             n_steps: int | None = None) -> dict:
+    def init(
+        self,
+        sid: str,
+        time_resolution: float = 1.0,
+        step_s: int = 1,
+        block_steps: int = 1,
+        n_steps: int | None = None,
+    ) -> dict:
         self.step_s, self.block_steps, self.n_steps = step_s, block_steps, n_steps
         return self.meta
 
-    def create(self, num: int, model: str, loop: FleetControlLoop,
-               pacer: WallClockPacer | None = None) -> list[dict]:
+    def create(
+        self, num: int, model: str, loop: FleetControlLoop, pacer: WallClockPacer | None = None
+    ) -> list[dict]:
         self.loop, self.pacer = loop, pacer
         return [{"eid": "fleet_control", "type": model}]
 
@@ -64,6 +71,9 @@ class FleetControlSim(mosaik_api_v3.Simulator):
 
     def get_data(self, outputs: dict) -> dict:
         b = self.block
-        out: dict[str, Any] = {"p_bus_mw": b.p_bus_mw if b else None, "record": b.columns if b else {},
-                               "detail": b.per_ev if b else {}}
+        out: dict[str, Any] = {
+            "p_bus_mw": b.p_bus_mw if b else None,
+            "record": b.columns if b else {},
+            "detail": b.per_ev if b else {},
+        }
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}

@@ -28,8 +28,18 @@ META = {
         "Fleet": {
             "public": True,
             "params": ["fleet", "bus_pos", "n_bus", "baseline"],
-            "attrs": ["setpoints_kw", "measured_kw", "view", "p_kw", "p_bus_mw", "plugged_count",
-                      "soc_mean", "fleet", "record", "detail"],
+            "attrs": [
+                "setpoints_kw",
+                "measured_kw",
+                "view",
+                "p_kw",
+                "p_bus_mw",
+                "plugged_count",
+                "soc_mean",
+                "fleet",
+                "record",
+                "detail",
+            ],
         }
     },
 }
@@ -45,11 +55,23 @@ class FleetSim(mosaik_api_v3.Simulator):
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, fleet: Fleet, bus_pos: np.ndarray, n_bus: int,
-               baseline: bool = False) -> list[dict]:
+    def create(
+        self,
+        num: int,
+        model: str,
+        fleet: Fleet,
+        bus_pos: np.ndarray,
+        n_bus: int,
+        baseline: bool = False,
+    ) -> list[dict]:
         eid = f"{fleet.name}{'_baseline' if baseline else ''}"
-        self.entities[eid] = {"fleet": fleet, "bus_pos": bus_pos, "n_bus": n_bus,
-                              "baseline": baseline, "p_kw": np.zeros(fleet.table.count)}
+        self.entities[eid] = {
+            "fleet": fleet,
+            "bus_pos": bus_pos,
+            "n_bus": n_bus,
+            "baseline": baseline,
+            "p_kw": np.zeros(fleet.table.count),
+        }
         return [{"eid": eid, "type": model}]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
@@ -59,7 +81,11 @@ class FleetSim(mosaik_api_v3.Simulator):
                 setpoints = feasible_range(fleet.view(), self.step_s).hi_kw
             else:
                 received = inputs.get(eid, {}).get("setpoints_kw", {})
-                setpoints = next(iter(received.values()))[fleet.name] if received else np.zeros(fleet.table.count)
+                setpoints = (
+                    next(iter(received.values()))[fleet.name]
+                    if received
+                    else np.zeros(fleet.table.count)
+                )
             measured = inputs.get(eid, {}).get("measured_kw", {})
             measured_kw = next(iter(measured.values())).get(fleet.name) if measured else None
             ent["p_kw"] = fleet.step(setpoints, measured_kw)
@@ -73,7 +99,9 @@ class FleetSim(mosaik_api_v3.Simulator):
             values = {
                 "view": lambda f=fleet: f.view(),
                 "p_kw": lambda f=fleet: f.totals.p_kw,
-                "p_bus_mw": lambda e=ent: np.bincount(e["bus_pos"], weights=e["p_kw"], minlength=e["n_bus"]) / 1000.0,
+                "p_bus_mw": lambda e=ent: (
+                    np.bincount(e["bus_pos"], weights=e["p_kw"], minlength=e["n_bus"]) / 1000.0
+                ),
                 "plugged_count": lambda f=fleet: f.totals.plugged_count,
                 "soc_mean": lambda f=fleet: f.totals.soc_mean,
                 "fleet": lambda f=fleet: f,
@@ -82,4 +110,3 @@ class FleetSim(mosaik_api_v3.Simulator):
             }
             data[eid] = {attr: values[attr]() for attr in attrs}
         return data
-

@@ -49,8 +49,14 @@ class GridSim(mosaik_api_v3.Simulator):
         self._record: dict[str, np.ndarray] = {}
         self._detail: dict[str, np.ndarray] = {}
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1, block_steps: int = 1,
-             n_steps: int | None = None) -> dict:
+    def init(
+        self,
+        sid: str,
+        time_resolution: float = 1.0,
+        step_s: int = 1,
+        block_steps: int = 1,
+        n_steps: int | None = None,
+    ) -> dict:
         self.step_s, self.block_steps, self.n_steps = step_s, block_steps, n_steps
         return self.meta
 
@@ -64,9 +70,16 @@ class GridSim(mosaik_api_v3.Simulator):
         for value in inputs.get("grid", {}).get("p_bus_mw", {}).values():
             ev += value  # (n_bus,) broadcasts over a block of one step
         prof = self.profiles
-        results = [self.pf.solve(prof.load_p_mw[k], prof.load_q_mvar[k], prof.sgen_p_mw[k], ev[j],
-                                 storage_p_mw=prof.storage_p_mw[k])
-                   for j, k in enumerate(range(k0, k0 + n))]
+        results = [
+            self.pf.solve(
+                prof.load_p_mw[k],
+                prof.load_q_mvar[k],
+                prof.sgen_p_mw[k],
+                ev[j],
+                storage_p_mw=prof.storage_p_mw[k],
+            )
+            for j, k in enumerate(range(k0, k0 + n))
+        ]
         converged = np.array([r.converged for r in results], dtype=float)
         self.nonconverged_steps += int(n - converged.sum())
         vm = np.array([r.vm_pu for r in results])
@@ -75,15 +88,24 @@ class GridSim(mosaik_api_v3.Simulator):
         # Block statistics in one call per column (max/min propagate NaN, as a non-converged
         # step's NaN results must).
         columns = {
-            "converged": converged, "vm_min_pu": _row_stat(vm, np.min), "vm_max_pu": _row_stat(vm, np.max),
-            "line_loading_max_pct": _row_stat(line, np.max), "trafo_loading_max_pct": _row_stat(trafo, np.max),
+            "converged": converged,
+            "vm_min_pu": _row_stat(vm, np.min),
+            "vm_max_pu": _row_stat(vm, np.max),
+            "line_loading_max_pct": _row_stat(line, np.max),
+            "trafo_loading_max_pct": _row_stat(trafo, np.max),
             "slack_p_mw": np.array([r.slack_p_mw for r in results], dtype=float),
-            "ev_p_mw": ev.sum(axis=1), "load_p_mw": prof.load_p_mw[k0:k0 + n].sum(axis=1),
-            "pv_p_mw": prof.sgen_p_mw[k0:k0 + n].sum(axis=1),
+            "ev_p_mw": ev.sum(axis=1),
+            "load_p_mw": prof.load_p_mw[k0 : k0 + n].sum(axis=1),
+            "pv_p_mw": prof.sgen_p_mw[k0 : k0 + n].sum(axis=1),
         }
         self._record = {f"grid.{name}": columns[name] for name in _STATE}
         self._state = {name: float(columns[name][-1]) for name in _STATE}
-        self._detail = {"vm_pu": vm, "line_loading_pct": line, "trafo_loading_pct": trafo, "ev_p_mw": ev}
+        self._detail = {
+            "vm_pu": vm,
+            "line_loading_pct": line,
+            "trafo_loading_pct": trafo,
+            "ev_p_mw": ev,
+        }
         return time + self.step_s * self.block_steps
 
     def get_data(self, outputs: dict) -> dict:
@@ -91,6 +113,15 @@ class GridSim(mosaik_api_v3.Simulator):
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}
 
 
-_STATE = ("converged", "vm_min_pu", "vm_max_pu", "line_loading_max_pct", "trafo_loading_max_pct",
-          "slack_p_mw", "ev_p_mw", "load_p_mw", "pv_p_mw")
+_STATE = (
+    "converged",
+    "vm_min_pu",
+    "vm_max_pu",
+    "line_loading_max_pct",
+    "trafo_loading_max_pct",
+    "slack_p_mw",
+    "ev_p_mw",
+    "load_p_mw",
+    "pv_p_mw",
+)
 """Scalars per step the EMS sees (`state`) and the results record as `grid.<name>`."""

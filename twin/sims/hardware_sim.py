@@ -29,6 +29,7 @@ META = {
     },
 }
 
+
 class HardwareSim(mosaik_api_v3.Simulator):
     def __init__(self) -> None:
         super().__init__(META)
@@ -42,8 +43,14 @@ class HardwareSim(mosaik_api_v3.Simulator):
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, link: HardwareLink, fleet_sizes: dict[str, int],
-               events: list[dict]) -> list[dict]:
+    def create(
+        self,
+        num: int,
+        model: str,
+        link: HardwareLink,
+        fleet_sizes: dict[str, int],
+        events: list[dict],
+    ) -> list[dict]:
         # `events` is the caller's list: the run writes it to hil_events.json at the end.
         self.link, self.fleet_sizes, self.events = link, fleet_sizes, events
         return [{"eid": "hardware", "type": model}]

@@ -46,14 +46,26 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.n_steps: int | None = None
         self.steps_recorded = 0
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1, block_steps: int = 1,
-             n_steps: int | None = None) -> dict:
+    def init(
+        self,
+        sid: str,
+        time_resolution: float = 1.0,
+        step_s: int = 1,
+        block_steps: int = 1,
+        n_steps: int | None = None,
+    ) -> dict:
         self.step_s, self.block_steps, self.n_steps = step_s, block_steps, n_steps
         return self.meta
 
-    def create(self, num: int, model: str, recorder: RunRecorder, start_utc: dt.datetime,
-               detail_tables: dict[str, tuple[str, list[str]]] | None = None,
-               observers: list[StepObserver] | None = None) -> list[dict]:
+    def create(
+        self,
+        num: int,
+        model: str,
+        recorder: RunRecorder,
+        start_utc: dt.datetime,
+        detail_tables: dict[str, tuple[str, list[str]]] | None = None,
+        observers: list[StepObserver] | None = None,
+    ) -> list[dict]:
         self.recorder, self.start_utc = recorder, start_utc
         # Detail key -> (results table, its column ids), e.g. "vm_pu" -> ("grid_vm_pu", bus ids).
         self.detail_tables = detail_tables or {}

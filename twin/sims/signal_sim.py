@@ -16,7 +16,9 @@ from twin.sims.blocks import block_span
 META = {
     "api_version": "3.0",
     "type": "time-based",
-    "models": {"Signals": {"public": True, "params": ["series"], "attrs": ["values", "block", "record"]}},
+    "models": {
+        "Signals": {"public": True, "params": ["series"], "attrs": ["values", "block", "record"]}
+    },
 }
 
 
@@ -29,8 +31,14 @@ class SignalSim(mosaik_api_v3.Simulator):
         self.time = 0
         self.n_steps: int | None = None
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1, block_steps: int = 1,
-             n_steps: int | None = None) -> dict:
+    def init(
+        self,
+        sid: str,
+        time_resolution: float = 1.0,
+        step_s: int = 1,
+        block_steps: int = 1,
+        n_steps: int | None = None,
+    ) -> dict:
         self.step_s, self.block_steps, self.n_steps = step_s, block_steps, n_steps
         return self.meta
 
@@ -44,7 +52,10 @@ class SignalSim(mosaik_api_v3.Simulator):
 
     def get_data(self, outputs: dict) -> dict:
         k, n = block_span(self.time, self.step_s, self.block_steps, self.n_steps)
-        block = {name: v[k:k + n] for name, v in self.series.items()}
-        out = {"values": {name: float(v[0]) for name, v in block.items()}, "block": block,
-               "record": {f"signal.{name}": v for name, v in block.items()}}
+        block = {name: v[k : k + n] for name, v in self.series.items()}
+        out = {
+            "values": {name: float(v[0]) for name, v in block.items()},
+            "block": block,
+            "record": {f"signal.{name}": v for name, v in block.items()},
+        }
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}

@@ -76,8 +76,12 @@ def test_serve_forever_and_run_emulator_report_chargers():
         await eventually(lambda: any(line.startswith("CP7: connected") for line in lines))
         await eventually(lambda: any(line.startswith("CP7: transaction_started") for line in lines))
         # The commissioning listing names the charger, its protocol and its transaction.
-        await eventually(lambda: any(line.startswith("  CP7  OCPP 2.0.1  127.0.0.1:") and "transaction -" not in line
-                                     for line in lines))
+        await eventually(
+            lambda: any(
+                line.startswith("  CP7  OCPP 2.0.1  127.0.0.1:") and "transaction -" not in line
+                for line in lines
+            )
+        )
         assert "connected chargers: 1 of 1" in lines
         stop_emulator.set()
         await asyncio.wait_for(emulator, 5.0)

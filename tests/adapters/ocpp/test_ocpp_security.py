@@ -123,12 +123,17 @@ def test_missing_tls_files_are_named(tmp_path):
         config.validate()
 
 
-@pytest.mark.parametrize(("offered", "chosen", "version"), [
-    (["ocpp1.6", "ocpp2.0.1"], "ocpp2.0.1", "2.0.1"),
-    (["ocpp1.6", "ocpp2.1", "ocpp2.0.1"], "ocpp2.1", "2.1"),
-    (["ocpp9.9", "ocpp1.6"], "ocpp1.6", "1.6"),
-])
-def test_charger_offering_several_versions_gets_the_newest_both_speak(run_lab, offered, chosen, version):
+@pytest.mark.parametrize(
+    ("offered", "chosen", "version"),
+    [
+        (["ocpp1.6", "ocpp2.0.1"], "ocpp2.0.1", "2.0.1"),
+        (["ocpp1.6", "ocpp2.1", "ocpp2.0.1"], "ocpp2.1", "2.1"),
+        (["ocpp9.9", "ocpp1.6"], "ocpp1.6", "1.6"),
+    ],
+)
+def test_charger_offering_several_versions_gets_the_newest_both_speak(
+    run_lab, offered, chosen, version
+):
     # Real chargers often offer several subprotocols; the CSMS takes the newest it supports and
     # speaks that version on the connection (a 1.6 BootNotification would be wrong on 2.0.1).
     import base64 as b64
@@ -138,10 +143,19 @@ def test_charger_offering_several_versions_gets_the_newest_both_speak(run_lab, o
     async def scenario(lab):
         system = await lab.csms()
         token = b64.b64encode(f"CP1:{PASSWORD}".encode()).decode()
-        async with connect(f"{system.url}/CP1", subprotocols=offered, proxy=None, open_timeout=3,
-                           additional_headers={"Authorization": f"Basic {token}"}) as ws:
+        async with connect(
+            f"{system.url}/CP1",
+            subprotocols=offered,
+            proxy=None,
+            open_timeout=3,
+            additional_headers={"Authorization": f"Basic {token}"},
+        ) as ws:
             assert ws.subprotocol == chosen
-            await eventually(lambda: any(c.charger_id == "CP1" and c.version == version
-                                         for c in system.connected()), what=f"CP1 on OCPP {version}")
+            await eventually(
+                lambda: any(
+                    c.charger_id == "CP1" and c.version == version for c in system.connected()
+                ),
+                what=f"CP1 on OCPP {version}",
+            )
 
     run_lab(scenario)

@@ -32,15 +32,26 @@ _BUILDERS: dict[type, Callable[..., Service]] = {
     UncontrolledSpec: lambda s: Uncontrolled(order=s.order),
     SmartChargingSpec: lambda s: SmartCharging(s.cheap_price_quantile, order=s.order),
     FlexibilityWindowsSpec: lambda s: FlexibilityWindows(
-        s.push_up, s.push_down, s.discharge_in_push_down, s.push_up_soc_max, order=s.order),
+        s.push_up, s.push_down, s.discharge_in_push_down, s.push_up_soc_max, order=s.order
+    ),
     FrequencyResponseSpec: lambda s: FrequencyResponse(
-        s.nominal_hz, s.droop_percent, s.deadband_hz, s.rated_kw, s.under_frequency_hz,
-        s.under_frequency_share, s.hold_s, order=s.order),
-    RegulationSpec: lambda s: RegulationTracking(s.capacity_kw, s.positive, s.priority, order=s.order),
+        s.nominal_hz,
+        s.droop_percent,
+        s.deadband_hz,
+        s.rated_kw,
+        s.under_frequency_hz,
+        s.under_frequency_share,
+        s.hold_s,
+        order=s.order,
+    ),
+    RegulationSpec: lambda s: RegulationTracking(
+        s.capacity_kw, s.positive, s.priority, order=s.order
+    ),
     FemsScheduleSpec: lambda s: FemsScheduleTracking(s.slot_s, order=s.order),
     ReserveSpec: lambda s: TertiaryReserve(s.product, s.baseline_kw, order=s.order),
-    Co2ControlSpec: lambda s: Co2LevelControl(s.station_kw, s.places, s.default_place, s.charge_to_soc,
-                                              s.v2h_until_soc, order=s.order),
+    Co2ControlSpec: lambda s: Co2LevelControl(
+        s.station_kw, s.places, s.default_place, s.charge_to_soc, s.v2h_until_soc, order=s.order
+    ),
     PvSurplusSpec: lambda s: PvSurplusCharging(s.soc_max, order=s.order),
     PriceResponseSpec: lambda s: PriceResponse(s.charge_below, s.discharge_above, order=s.order),
 }
@@ -50,6 +61,17 @@ def build_service(spec: object) -> Service:
     return _BUILDERS[type(spec)](spec)
 
 
-__all__ = ["Service", "Uncontrolled", "SmartCharging", "FlexibilityWindows", "FrequencyResponse",
-           "RegulationTracking", "FemsScheduleTracking", "TertiaryReserve", "Co2LevelControl",
-           "PvSurplusCharging", "PriceResponse", "build_service"]
+__all__ = [
+    "Service",
+    "Uncontrolled",
+    "SmartCharging",
+    "FlexibilityWindows",
+    "FrequencyResponse",
+    "RegulationTracking",
+    "FemsScheduleTracking",
+    "TertiaryReserve",
+    "Co2LevelControl",
+    "PvSurplusCharging",
+    "PriceResponse",
+    "build_service",
+]

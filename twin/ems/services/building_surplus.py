@@ -29,7 +29,9 @@ def pv_flags(n: int, share: float) -> np.ndarray:
 def ev_building_surplus_kw(ctx: EmsContext) -> np.ndarray:
     """Per-EV PV surplus at its building, kW (0 without a buildings signal)."""
     share = float(ctx.signals.get(SHARE_SIGNAL, 0.0))
-    surplus_kw = max(float(ctx.signals.get(PV_SIGNAL, 0.0)) - float(ctx.signals.get(LOAD_SIGNAL, 0.0)), 0.0)
+    surplus_kw = max(
+        float(ctx.signals.get(PV_SIGNAL, 0.0)) - float(ctx.signals.get(LOAD_SIGNAL, 0.0)), 0.0
+    )
     if share <= 0.0 or surplus_kw <= 0.0:
         return np.zeros(len(ctx.lo_kw))
     return np.where(pv_flags(len(ctx.lo_kw), share), surplus_kw, 0.0)

@@ -41,10 +41,15 @@ _FULL_TOLERANCE = 0.005
 class Co2LevelControl(Service):
     name = "co2_control"
 
-    def __init__(self, station_kw: float = 6.0,
-                 places: dict[str, Literal["home", "workplace", "other"]] | None = None,
-                 default_place: Literal["home", "workplace", "other"] = "home",
-                 charge_to_soc: float = 1.0, v2h_until_soc: float = 0.5, order: int = 20):
+    def __init__(
+        self,
+        station_kw: float = 6.0,
+        places: dict[str, Literal["home", "workplace", "other"]] | None = None,
+        default_place: Literal["home", "workplace", "other"] = "home",
+        charge_to_soc: float = 1.0,
+        v2h_until_soc: float = 0.5,
+        order: int = 20,
+    ):
         super().__init__(order)
         self.station_kw = station_kw
         self.places = dict(places or {})
@@ -55,9 +60,13 @@ class Co2LevelControl(Service):
 
     def place_codes(self, ctx: EmsContext) -> np.ndarray:
         """Place code (HOME, WORKPLACE, OTHER) of every EV, from its fleet's entry in `places`."""
-        by_fleet = np.array([_PLACE_CODES[self.places.get(n, self.default_place)] for n in ctx.fleet_names]
-                            or [_PLACE_CODES[self.default_place]])
-        index = ctx.fleet_index if ctx.fleet_index is not None else np.zeros(len(ctx.lo_kw), dtype=int)
+        by_fleet = np.array(
+            [_PLACE_CODES[self.places.get(n, self.default_place)] for n in ctx.fleet_names]
+            or [_PLACE_CODES[self.default_place]]
+        )
+        index = (
+            ctx.fleet_index if ctx.fleet_index is not None else np.zeros(len(ctx.lo_kw), dtype=int)
+        )
         return by_fleet[index]
 
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
@@ -84,7 +93,9 @@ class Co2LevelControl(Service):
         charge_factor = {CHARGE: 1.0, DISCHARGE: 1.0 - share}.get(direction, 1.0)
         house_kw = float(ctx.signals.get(LOAD_SIGNAL, 0.0))
         home = np.where(self._v2h, -house_kw, rated * charge_factor)
-        work = {CHARGE: rated * share, DISCHARGE: -rated_out * share}.get(direction, np.zeros_like(rated))
+        work = {CHARGE: rated * share, DISCHARGE: -rated_out * share}.get(
+            direction, np.zeros_like(rated)
+        )
         other = np.where(ctx.soc < floor, rated, 0.0)
         power = np.select([place == HOME, place == WORKPLACE], [home, work], other)
         power = np.where(has_surplus, surplus, power)

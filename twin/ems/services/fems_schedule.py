@@ -38,5 +38,6 @@ class FemsScheduleTracking(Service):
         time_left_h = max(self.slot_s - into_slot_s, ctx.dt_s) / 3600.0
         target_kw = (request_kwh - delivered_kwh) / time_left_h
         plan = plan.with_target(self.name, target_kw)
-        return plan.with_records(fems_request_kwh=request_kwh, fems_delivered_kwh=delivered_kwh,
-                                 fems_target_kw=target_kw)
+        return plan.with_records(
+            fems_request_kwh=request_kwh, fems_delivered_kwh=delivered_kwh, fems_target_kw=target_kw
+        )

@@ -21,9 +21,14 @@ from twin.ems.services.specs import ClockWindow
 class FlexibilityWindows(Service):
     name = "flexibility_windows"
 
-    def __init__(self, push_up: ClockWindow | None, push_down: ClockWindow | None,
-                 discharge_in_push_down: bool = True, push_up_soc_max: float | None = None,
-                 order: int = 0):
+    def __init__(
+        self,
+        push_up: ClockWindow | None,
+        push_down: ClockWindow | None,
+        discharge_in_push_down: bool = True,
+        push_up_soc_max: float | None = None,
+        order: int = 0,
+    ):
         super().__init__(order)
         self.push_up_soc_max = push_up_soc_max
         self.push_up = push_up
@@ -34,8 +39,12 @@ class FlexibilityWindows(Service):
         if self.push_up is not None and self.push_up.contains(ctx.second_of_day):
             if self.push_up_soc_max is None:
                 return plan.with_target(self.name, float(ctx.hi_kw.sum()))
-            room_kwh = np.maximum(self.push_up_soc_max - ctx.soc, 0.0) * ctx.battery_kwh / ctx.eta_charge
-            hi = np.maximum(ctx.hi_kw, np.minimum(ctx.p_charge_max_kw, room_kwh / (ctx.dt_s / 3600.0)))
+            room_kwh = (
+                np.maximum(self.push_up_soc_max - ctx.soc, 0.0) * ctx.battery_kwh / ctx.eta_charge
+            )
+            hi = np.maximum(
+                ctx.hi_kw, np.minimum(ctx.p_charge_max_kw, room_kwh / (ctx.dt_s / 3600.0))
+            )
             hi = np.where(ctx.plugged, hi, 0.0)
             plan = plan.with_target(self.name, float(hi.sum()))
             # replace(), not a positional rebuild: keeps the records and surpluses of earlier services.
@@ -69,4 +78,6 @@ class FlexibilityWindows(Service):
         preferred = np.maximum(plan.preferred_kw, pre)
         if np.allclose(preferred, plan.preferred_kw):
             return plan
-        return plan.with_target(self.name, max(plan.target_kw, float(preferred.sum())), preferred_kw=preferred)
+        return plan.with_target(
+            self.name, max(plan.target_kw, float(preferred.sum())), preferred_kw=preferred
+        )

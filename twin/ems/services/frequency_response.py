@@ -31,9 +31,17 @@ FREQUENCY_SIGNAL = "frequency_hz"
 class FrequencyResponse(Service):
     name = "frequency_response"
 
-    def __init__(self, nominal_hz: float = 50.0, droop_percent: float = 5.0, deadband_hz: float = 0.01,
-                 rated_kw: float | None = None, under_frequency_hz: float = 49.8,
-                 under_frequency_share: float = 1.0, hold_s: float = 360.0, order: int = 100):
+    def __init__(
+        self,
+        nominal_hz: float = 50.0,
+        droop_percent: float = 5.0,
+        deadband_hz: float = 0.01,
+        rated_kw: float | None = None,
+        under_frequency_hz: float = 49.8,
+        under_frequency_share: float = 1.0,
+        hold_s: float = 360.0,
+        order: int = 100,
+    ):
         super().__init__(order)
         self.nominal_hz = nominal_hz
         self.droop_percent = droop_percent
@@ -67,14 +75,29 @@ class FrequencyResponse(Service):
         floor_kw = float(ctx.lo_kw.sum())
         ceiling_kw = float(ctx.hi_kw.sum())
         available_kw = max(basepoint_kw - floor_kw, 0.0)
-        rated_kw = self.rated_kw if self.rated_kw is not None else float(ctx.p_charge_max_kw[ctx.plugged].sum())
+        rated_kw = (
+            self.rated_kw
+            if self.rated_kw is not None
+            else float(ctx.p_charge_max_kw[ctx.plugged].sum())
+        )
         emergency = self._under_frequency(ctx.time_s, frequency_hz)
         if emergency:
             delta_kw = -self.under_frequency_share * available_kw
         else:
-            delta_kw = float(np.clip(self.droop_delta_kw(frequency_hz, rated_kw),
-                                     floor_kw - basepoint_kw, max(ceiling_kw - basepoint_kw, 0.0)))
+            delta_kw = float(
+                np.clip(
+                    self.droop_delta_kw(frequency_hz, rated_kw),
+                    floor_kw - basepoint_kw,
+                    max(ceiling_kw - basepoint_kw, 0.0),
+                )
+            )
         plan = plan.with_target(self.name, basepoint_kw + delta_kw)
-        return plan.with_records(fcr_basepoint_kw=basepoint_kw, fcr_available_kw=available_kw,
-                                 fcr_min_kw=floor_kw, fcr_rated_kw=rated_kw, fcr_delta_kw=delta_kw,
-                                 fcr_under_frequency=float(emergency), fcr_frequency_hz=frequency_hz)
+        return plan.with_records(
+            fcr_basepoint_kw=basepoint_kw,
+            fcr_available_kw=available_kw,
+            fcr_min_kw=floor_kw,
+            fcr_rated_kw=rated_kw,
+            fcr_delta_kw=delta_kw,
+            fcr_under_frequency=float(emergency),
+            fcr_frequency_hz=frequency_hz,
+        )

@@ -1,9 +1,9 @@
 """Time-of-use / dynamic price response (R4).
 
-    price <= charge_below            -> every plugged EV charges at its upper bound
-    price >= discharge_above         -> every EV goes to its lower bound (discharge where allowed,
-                                        never below floors or departure needs)
-    otherwise                        -> only the charging that is needed now (max(lo, 0))
+price <= charge_below            -> every plugged EV charges at its upper bound
+price >= discharge_above         -> every EV goes to its lower bound (discharge where allowed,
+                                    never below floors or departure needs)
+otherwise                        -> only the charging that is needed now (max(lo, 0))
 """
 
 from __future__ import annotations

@@ -26,8 +26,13 @@ REGULATION_SIGNAL = "regulation_pu"
 class RegulationTracking(Service):
     name = "regulation"
 
-    def __init__(self, capacity_kw: float, positive: Literal["discharge", "charge"] = "discharge",
-                 priority: Literal["schedule", "regulation"] = "schedule", order: int = 90):
+    def __init__(
+        self,
+        capacity_kw: float,
+        positive: Literal["discharge", "charge"] = "discharge",
+        priority: Literal["schedule", "regulation"] = "schedule",
+        order: int = 90,
+    ):
         super().__init__(order)
         self.capacity_kw = capacity_kw
         self.sign = -1.0 if positive == "discharge" else 1.0
@@ -36,12 +41,20 @@ class RegulationTracking(Service):
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
         signal_pu = float(np.clip(ctx.signals.get(REGULATION_SIGNAL, 0.0), -1.0, 1.0))
         floor_kw, ceiling_kw = float(ctx.lo_kw.sum()), float(ctx.hi_kw.sum())
-        basepoint_kw = plan.target_kw if plan.contributions_kw else float(np.clip(0.0, floor_kw, ceiling_kw))
+        basepoint_kw = (
+            plan.target_kw if plan.contributions_kw else float(np.clip(0.0, floor_kw, ceiling_kw))
+        )
         if self.priority == "regulation":
             lo, hi = floor_kw + self.capacity_kw, ceiling_kw - self.capacity_kw
-            basepoint_kw = float(np.clip(basepoint_kw, lo, hi)) if lo <= hi else 0.5 * (floor_kw + ceiling_kw)
+            basepoint_kw = (
+                float(np.clip(basepoint_kw, lo, hi)) if lo <= hi else 0.5 * (floor_kw + ceiling_kw)
+            )
         setpoint_kw = basepoint_kw + self.sign * signal_pu * self.capacity_kw
         plan = plan.with_target(self.name, setpoint_kw)
-        return plan.with_records(reg_signal_pu=signal_pu, reg_basepoint_kw=basepoint_kw,
-                                 reg_setpoint_kw=setpoint_kw, reg_capacity_kw=self.capacity_kw,
-                                 reg_sign=self.sign)
+        return plan.with_records(
+            reg_signal_pu=signal_pu,
+            reg_basepoint_kw=basepoint_kw,
+            reg_setpoint_kw=setpoint_kw,
+            reg_capacity_kw=self.capacity_kw,
+            reg_sign=self.sign,
+        )

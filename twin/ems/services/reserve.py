@@ -22,7 +22,9 @@ RESERVE_SIGNAL = "reserve_reduction_kw"
 class TertiaryReserve(Service):
     name = "reserve"
 
-    def __init__(self, product: str = "tertiary_1", baseline_kw: float | None = None, order: int = 60):
+    def __init__(
+        self, product: str = "tertiary_1", baseline_kw: float | None = None, order: int = 60
+    ):
         super().__init__(order)
         self.product = reserve_product(product)
         self.baseline_kw = baseline_kw
@@ -33,5 +35,9 @@ class TertiaryReserve(Service):
         active = reduction_kw > 0.0
         if active:
             plan = plan.with_target(self.name, baseline_kw - reduction_kw)
-        return plan.with_records(reserve_baseline_kw=baseline_kw, reserve_command_kw=reduction_kw,
-                                 reserve_target_kw=plan.target_kw, reserve_active=float(active))
+        return plan.with_records(
+            reserve_baseline_kw=baseline_kw,
+            reserve_command_kw=reduction_kw,
+            reserve_target_kw=plan.target_kw,
+            reserve_active=float(active),
+        )

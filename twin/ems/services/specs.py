@@ -154,12 +154,22 @@ class PriceResponseSpec(_ServiceSpecBase):
     @model_validator(mode="after")
     def _ordered(self) -> PriceResponseSpec:
         if self.discharge_above is not None and self.discharge_above <= self.charge_below:
-            raise ValueError(f"discharge_above ({self.discharge_above}) must be above charge_below ({self.charge_below})")
+            raise ValueError(
+                f"discharge_above ({self.discharge_above}) must be above charge_below ({self.charge_below})"
+            )
         return self
 
 
 ServiceSpec = Annotated[
-    UncontrolledSpec | SmartChargingSpec | FlexibilityWindowsSpec | FrequencyResponseSpec | RegulationSpec
-    | FemsScheduleSpec | ReserveSpec | Co2ControlSpec | PvSurplusSpec | PriceResponseSpec,
+    UncontrolledSpec
+    | SmartChargingSpec
+    | FlexibilityWindowsSpec
+    | FrequencyResponseSpec
+    | RegulationSpec
+    | FemsScheduleSpec
+    | ReserveSpec
+    | Co2ControlSpec
+    | PvSurplusSpec
+    | PriceResponseSpec,
     Field(discriminator="type"),
 ]
