@@ -1,7 +1,7 @@
 """Streamlit dashboard of the EV-fleet twin: a running co-simulation (live) or a finished run (replay).
 
 Start it with `streamlit run app.py` (or `twin dashboard`, which also runs a scenario live).
-Live mode subscribes to the telemetry of `twin run --live ADDR` (twin/telemetry.py) and redraws
+Live mode subscribes to the telemetry of `twin run --live ADDR` (twin/telemetry/publisher.py) and redraws
 every second; replay mode opens a `results/<run>/` folder and adds a time slider. Defaults come
 from the URL (`?mode=replay&run=results/default`, `?mode=live&address=tcp://127.0.0.1:5556`) or
 from the environment (TWIN_LIVE_ADDRESS, TWIN_REPLAY_DIR, TWIN_DASHBOARD_MODE).
@@ -27,8 +27,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from twin.results import ResultsError, read_summary, read_table
-from twin.telemetry import DEFAULT_ADDRESS, Snapshot, TelemetryError, TelemetrySubscriber
+from twin.results.store import ResultsError, read_summary, read_table
+from twin.telemetry.publisher import DEFAULT_ADDRESS, Snapshot, TelemetryError, TelemetrySubscriber
 
 ROOT = Path(__file__).resolve().parent
 REFRESH_S = 1.0
@@ -378,8 +378,8 @@ def load_run(run_dir: str, stamp: float) -> dict[str, Any]:
     windows = {"push_up": (36000, 50400), "push_down": (57600, 72000)}
     notes = []
     if scenario_path.exists():
+        from twin.config.schema import ScenarioError, load_scenario
         from twin.metrics.kpis import _windows
-        from twin.scenario import ScenarioError, load_scenario
 
         try:
             sc = load_scenario(scenario_path)

@@ -23,9 +23,9 @@ from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twin.scenario import DEFAULT_SCENARIO, load_scenario  # noqa: E402
-from twin.telemetry import TelemetryPublisher, TelemetrySubscriber  # noqa: E402
-from twin.world import prepare_run  # noqa: E402
+from twin.config.schema import DEFAULT_SCENARIO, load_scenario  # noqa: E402
+from twin.run.world import prepare_run  # noqa: E402
+from twin.telemetry.publisher import TelemetryPublisher, TelemetrySubscriber  # noqa: E402
 
 CASES = (
     ("no telemetry", None, None),

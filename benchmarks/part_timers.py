@@ -19,7 +19,7 @@ MODEL_PARTS: dict[str, list[str]] = {
         "twin.fleet.model:Fleet.view",
         "twin.ems.feasibility:feasible_range",
     ],
-    "records": ["twin.records:fleet_record", "twin.records:ems_record"],
+    "records": ["twin.results.records:fleet_record", "twin.results.records:ems_record"],
 }
 """Part name -> `module:function` or `module:Class.method` of the models (none calls another)."""
 

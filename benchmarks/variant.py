@@ -24,7 +24,7 @@ from benchmarks.targets import TARGETS, Target
 
 
 def load_target_scenario(target: Target, quick: bool) -> Any:
-    from twin.scenario import load_scenario
+    from twin.config.schema import load_scenario
 
     overrides = {**target.overrides, **(target.quick_overrides if quick else {})}
     return load_scenario(target.scenario, overrides)
@@ -61,7 +61,7 @@ def _step_wall_s(stamps: np.ndarray, block: int) -> np.ndarray:
 
 def measure_twin(target: Target, quick: bool, out_dir: Path) -> dict[str, Any]:
     from benchmarks.part_timers import TWIN_PARTS, PartTimers
-    from twin.world import prepare_run
+    from twin.run.world import prepare_run
 
     scenario = load_target_scenario(target, quick)
     stamps: list[float] = []
@@ -151,7 +151,7 @@ def measure_naive(target: Target, quick: bool, compare: Path | None) -> dict[str
 
 def _compare(rows: list[dict[str, Any]], twin_dir: Path) -> float:
     """Largest difference in any fleet's power between the naive rows and the twin's first steps."""
-    from twin.results import read_table
+    from twin.results.store import read_table
 
     table = read_table(twin_dir)
     worst = 0.0

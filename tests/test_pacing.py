@@ -1,6 +1,6 @@
 """WallClockPacer: a step waits until its simulated time x rt_factor has passed on the wall clock."""
 
-from twin.pacing import WallClockPacer
+from twin.run.pacing import WallClockPacer
 
 
 class FakeClock:
@@ -42,7 +42,7 @@ def test_a_late_step_does_not_sleep_and_unpaced_runs_never_sleep():
 
 
 def test_lateness_counts_from_when_the_first_step_was_due():
-    from twin.hil import LatenessMeter
+    from twin.run.hardware_link import LatenessMeter
 
     clock = FakeClock()
     pacer = WallClockPacer(clock=clock, sleep=clock.sleep)

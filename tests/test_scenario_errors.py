@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from twin.scenario import ScenarioError, load_scenario
+from twin.config.schema import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())

@@ -1,11 +1,11 @@
-"""`--set` overrides (twin.scenario.apply_override): nested mappings and list indices."""
+"""`--set` overrides (twin.config.schema.apply_override): nested mappings and list indices."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import ROOT
-from twin.scenario import ScenarioError, apply_override, load_scenario
+from twin.config.schema import ScenarioError, apply_override, load_scenario
 
 
 def test_override_creates_nested_mapping_levels():
@@ -46,7 +46,7 @@ def test_hil_binding_port_overridden_by_index():
 
 def test_named_cases_apply_and_explicit_overrides_win():
     from tests.conftest import ROOT
-    from twin.scenario import ScenarioError, load_scenario
+    from twin.config.schema import ScenarioError, load_scenario
 
     island = ROOT / "scenarios" / "island_year.yaml"
     sc = load_scenario(island, {"case": "50/50"})

@@ -1,4 +1,4 @@
-"""`twin csms` and `twin emulate ocpp` commands (mounted by twin/cli.py via `register_cli`)."""
+"""`twin csms` and `twin emulate ocpp` commands (mounted by twin/cli/main.py via `register_cli`)."""
 
 from __future__ import annotations
 

@@ -15,10 +15,10 @@ import mosaik
 import numpy as np
 
 from benchmarks.naive.ev_model import ScalarEV
+from twin.config.schema import Scenario
 from twin.fleet.build import create_fleet, n_sites
-from twin.scenario import Scenario
+from twin.run.world import _site_seed, build_ems
 from twin.signals.scenario_signals import build_signal_series
-from twin.world import _site_seed, build_ems
 
 SIM_CONFIG = {
     "EvSim": {"python": "benchmarks.naive.ev_sim:EvSim"},

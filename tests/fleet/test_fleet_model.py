@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
+from twin.config.schema import FleetSpec
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import FlexibilityWindows, SmartCharging, Uncontrolled
 from twin.ems.services.specs import ClockWindow
 from twin.fleet.build import create_fleet
 from twin.fleet.charger import lagged_power
 from twin.fleet.model import PLUGGED
-from twin.scenario import FleetSpec
 
 BIDIR = {"vehicle": {"bidirectional": True, "battery_kwh": 40}, "charger": {"bidirectional": True}}
 

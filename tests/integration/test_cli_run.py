@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 
 from tests.conftest import ROOT
-from twin.results import read_table
+from twin.results.store import read_table
 
 TWIN = [sys.executable, "-m", "twin.cli"]
 
@@ -145,8 +145,8 @@ def test_killed_default_run_keeps_rows_and_report_says_so(tmp_path):
 
 
 def test_a_crashing_run_is_recorded_as_failed_with_its_rows(tmp_path):
-    from twin.scenario import load_scenario
-    from twin.world import prepare_run
+    from twin.config.schema import load_scenario
+    from twin.run.world import prepare_run
 
     scenario = load_scenario(ROOT / "scenarios" / "default.yaml", {"duration": "6h"})
     run = prepare_run(scenario, tmp_path / "crash")

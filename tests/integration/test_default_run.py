@@ -9,10 +9,10 @@ import pytest
 
 from grids import build_grid
 from tests.conftest import ROOT
+from twin.config.schema import load_scenario
 from twin.fleet.model import PLUGGED
-from twin.results import read_table
-from twin.scenario import load_scenario
-from twin.world import prepare_run
+from twin.results.store import read_table
+from twin.run.world import prepare_run
 
 DEFAULT = ROOT / "scenarios" / "default.yaml"
 

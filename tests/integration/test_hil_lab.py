@@ -15,9 +15,9 @@ import pytest
 from adapters.modbus.emulator import ModbusChargerEmulator
 from adapters.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 from tests.conftest import ROOT
-from twin.results import read_table
-from twin.scenario import load_scenario
-from twin.world import prepare_run
+from twin.config.schema import load_scenario
+from twin.results.store import read_table
+from twin.run.world import prepare_run
 
 HIL = ROOT / "scenarios" / "hil_lab.yaml"
 SECONDS_PER_STEP = 0.25  # wall time per 15-min step

@@ -3,9 +3,9 @@
 import pandas as pd
 
 from tests.conftest import ROOT
-from twin.results import read_table
-from twin.scenario import load_scenario
-from twin.world import prepare_run
+from twin.config.schema import load_scenario
+from twin.results.store import read_table
+from twin.run.world import prepare_run
 
 
 def test_flexibility_window_starts_at_local_10_on_the_dst_day(tmp_path):

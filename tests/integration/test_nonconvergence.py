@@ -3,9 +3,9 @@
 import numpy as np
 
 from tests.conftest import ROOT
-from twin.results import read_table
-from twin.scenario import load_scenario
-from twin.world import run_scenario
+from twin.config.schema import load_scenario
+from twin.results.store import read_table
+from twin.run.world import run_scenario
 
 
 def test_nonconverged_steps_are_flagged_and_the_run_completes(tmp_path):

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from twin.results import read_table
-from twin.scenario import load_scenario
-from twin.world import prepare_run
+from twin.config.schema import load_scenario
+from twin.results.store import read_table
+from twin.run.world import prepare_run
 
 
 @pytest.fixture(scope="module")

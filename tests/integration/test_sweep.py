@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from twin.sweep import (
+from twin.run.sweep import (
     SweepError,
     Variant,
     expand_variants,

@@ -7,9 +7,9 @@ import zlib
 
 import numpy as np
 
+from twin.config.schema import FleetSpec
 from twin.fleet.model import Fleet, FleetTable
 from twin.fleet.trips import draw_sessions, trip_params
-from twin.scenario import FleetSpec
 
 
 def fleet_rng(seed: int, fleet_name: str, purpose: str = "fleet") -> np.random.Generator:

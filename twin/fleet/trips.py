@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.durations import parse_clock_s, parse_duration_s
-from twin.scenario import FleetSpec, SeasonalEfficiency, TripSpec
+from twin.config.durations import parse_clock_s, parse_duration_s
+from twin.config.schema import FleetSpec, SeasonalEfficiency, TripSpec
 
 DAY_S = 86400
 

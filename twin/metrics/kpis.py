@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin.durations import parse_clock_s
+from twin.config.durations import parse_clock_s
+from twin.config.schema import Scenario
 from twin.ems.services.specs import FlexibilityWindowsSpec
 from twin.fleet.model import Fleet
 from twin.metrics.flexibility import firm_mw, window_shift_kwh_per_ev_day, window_shift_mw_by_day
 from twin.metrics.service_kpis import service_kpis
-from twin.scenario import Scenario
 
 DEFAULT_UP = ("10:00", "14:00")
 DEFAULT_DOWN = ("16:00", "20:00")

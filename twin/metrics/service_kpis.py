@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.config.schema import Scenario
 from twin.ems.services.specs import (
     FemsScheduleSpec,
     FrequencyResponseSpec,
@@ -40,7 +41,6 @@ from twin.metrics.errors import MetricInputError
 from twin.metrics.frequency_response import under_frequency_response
 from twin.metrics.kwh_accuracy import in_band_rate, kwh_accuracy, plan_accuracy
 from twin.metrics.pjm import pjm_performance_score
-from twin.scenario import Scenario
 
 SLOT_S = 1800
 DROOP_RECOVERY_S = 60.0

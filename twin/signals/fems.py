@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.durations import parse_clock_s
+from twin.config.durations import parse_clock_s
 from twin.signals.errors import SignalConfigError
 from twin.signals.timebase import check_timebase, local_clock, stream_rng
 

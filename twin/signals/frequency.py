@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.durations import parse_duration_s
+from twin.config.durations import parse_duration_s
 from twin.signals.errors import SignalConfigError
 from twin.signals.timebase import (
     check_timebase,

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.durations import parse_duration_s
+from twin.config.durations import parse_duration_s
 from twin.signals.co2 import co2_intensity_kg_per_kwh
 from twin.signals.csv_source import load_signal_csv
 from twin.signals.errors import SignalConfigError

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from twin.durations import parse_clock_s
+from twin.config.durations import parse_clock_s
 from twin.signals.errors import SignalConfigError, SignalFileError
 from twin.signals.registry import build_signal
 from twin.signals.tariff import tou_price_series
 from twin.signals.timebase import local_clock
 
 if TYPE_CHECKING:
-    from twin.scenario import BuildingsSpec, Scenario, SignalsSpec
+    from twin.config.schema import BuildingsSpec, Scenario, SignalsSpec
 
 SIGNAL_NAMES: dict[str, str] = {
     "frequency": "frequency_hz",
@@ -113,7 +113,7 @@ def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
 def building_signals(
     spec: BuildingsSpec, start: dt.datetime, step_s: float, n_steps: int
 ) -> dict[str, np.ndarray]:
-    """PV output and demand of one building, and the area totals (see twin.scenario.BuildingsSpec).
+    """PV output and demand of one building, and the area totals (see twin.config.schema.BuildingsSpec).
 
     Values are taken at the middle of each step (a 5-min step starting 11:55 stands for 11:57:30).
     """
@@ -144,7 +144,7 @@ def building_signals(
 
 
 def _scenario_error(scenario: Scenario, kind: str, err: Exception) -> Exception:
-    from twin.scenario import ScenarioError
+    from twin.config.schema import ScenarioError
 
     loc, message = _problem(kind, err)
     return ScenarioError(scenario.source, [(".".join(["signals", *map(str, loc)]), message)])

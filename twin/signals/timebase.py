@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twin.durations import parse_duration_s
+from twin.config.durations import parse_duration_s
 from twin.signals.errors import SignalConfigError
 
 

@@ -14,8 +14,8 @@ import mosaik_api_v3
 import numpy as np
 
 from twin.ems.controller import EmsDecision, EnergyManagementSystem
-from twin.pacing import WallClockPacer
-from twin.records import ems_record
+from twin.results.records import ems_record
+from twin.run.pacing import WallClockPacer
 
 META = {
     "api_version": "3.0",

@@ -1,4 +1,4 @@
-"""mosaik wrapper of twin.control_loop: fleets, baseline shadows and the EMS as one simulator
+"""mosaik wrapper of twin.run.control_loop: fleets, baseline shadows and the EMS as one simulator
 whose mosaik step covers `block_steps` model steps (init parameter; the last block may be shorter).
 
 Entity param `loop` (FleetControlLoop), optional `pacer` (WallClockPacer, real-time runs).
@@ -14,8 +14,8 @@ from typing import Any
 
 import mosaik_api_v3
 
-from twin.control_loop import FleetControlLoop, StepBlock
-from twin.pacing import WallClockPacer
+from twin.run.control_loop import FleetControlLoop, StepBlock
+from twin.run.pacing import WallClockPacer
 from twin.sims.blocks import block_span
 
 META = {

@@ -19,7 +19,7 @@ import numpy as np
 
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
-from twin.records import ev_detail, fleet_record
+from twin.results.records import ev_detail, fleet_record
 
 META = {
     "api_version": "3.0",

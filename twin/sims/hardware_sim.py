@@ -15,7 +15,7 @@ import mosaik_api_v3
 import numpy as np
 
 from adapters.bridge import CONNECTED_STATES, LinkState
-from twin.hil import HardwareLink
+from twin.run.hardware_link import HardwareLink
 
 META = {
     "api_version": "3.0",

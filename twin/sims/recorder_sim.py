@@ -15,7 +15,7 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
-from twin.results import RunRecorder
+from twin.results.store import RunRecorder
 from twin.sims.blocks import block_span
 
 StepObserver = Callable[[dict[str, Any], dict[str, np.ndarray]], None]

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from twin.durations import parse_clock_s
+from twin.config.durations import parse_clock_s
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service
 from twin.ems.services.specs import ClockWindow

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twin.durations import parse_clock_s, parse_duration_s
+from twin.config.durations import parse_clock_s, parse_duration_s
 
 
 class _ServiceSpecBase(BaseModel):

@@ -18,8 +18,8 @@ import numpy as np
 
 from adapters.base import ChargerAdapter, ChargerReading
 from adapters.bridge import HardwareBridge
-from twin.pacing import WallClockPacer
-from twin.scenario import HardwareBinding, Scenario, ScenarioError
+from twin.config.schema import HardwareBinding, Scenario, ScenarioError
+from twin.run.pacing import WallClockPacer
 
 SETPOINT_RESOLUTION_KW = 1e-3
 """Set-points for physical chargers smaller than this are sent as 0 kW."""

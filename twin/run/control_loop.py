@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from twin import records
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
+from twin.results import records
 
 
 @dataclass(frozen=True)

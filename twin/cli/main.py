@@ -12,8 +12,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from twin.results import ResultsError, read_summary
-from twin.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from twin.config.schema import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from twin.results.store import ResultsError, read_summary
 
 app = typer.Typer(
     add_completion=False,
@@ -106,7 +106,7 @@ def run(
     ] = None,
 ) -> None:
     """Run a scenario (default: scenarios/default.yaml) and write results."""
-    from twin.world import prepare_run
+    from twin.run.world import prepare_run
 
     overrides: dict[str, Any] = {}
     for item in set_ or []:
@@ -133,7 +133,7 @@ def run(
     try:
         prepared = prepare_run(sc, target, realtime=factor is not None)
         if live:
-            from twin.telemetry import TelemetryPublisher
+            from twin.telemetry.publisher import TelemetryPublisher
 
             publisher = TelemetryPublisher(live, prepared)
             prepared.observers.append(publisher)
@@ -170,8 +170,8 @@ def run(
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files.")]) -> None:
     """Check scenario files; exit 0 if all are valid, 2 otherwise (every problem listed)."""
+    from twin.run.world import check_grid
     from twin.signals.scenario_signals import check_signals
-    from twin.world import check_grid
 
     problems: list[str] = []
     for path in files:
@@ -197,7 +197,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.
         _fail([str(e)])
     status = summary.get("status")
     if status != "completed":
-        from twin.results import read_table
+        from twin.results.store import read_table
 
         try:
             rows = len(read_table(run_dir))
@@ -256,8 +256,8 @@ def _mount_hardware_commands() -> None:
     mounts = (
         ("adapters.ocpp.cli", (app, emulate_app)),
         ("adapters.modbus.cli", (emulate_app,)),
-        ("twin.dashboard_cli", (app,)),
-        ("twin.sweep_cli", (app,)),
+        ("twin.cli.dashboard", (app,)),
+        ("twin.cli.sweep", (app,)),
     )
     for module, args in mounts:
         try:

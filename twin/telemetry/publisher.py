@@ -1,6 +1,6 @@
 """Live telemetry: step snapshots of a running co-simulation over pyzmq PUB/SUB (for app.py).
 
-The run side is `TelemetryPublisher`, a step observer (see twin.world.PreparedRun.observers):
+The run side is `TelemetryPublisher`, a step observer (see twin.run.world.PreparedRun.observers):
 
     publisher = TelemetryPublisher("tcp://127.0.0.1:5556", prepared)
     prepared.observers.append(publisher)
@@ -17,7 +17,7 @@ bounded, decimated history of the main series, so a dashboard that joins late or
 still draws the whole run so far. An observer must not raise: encoding errors are counted in
 `stats` and logged once, never propagated into the run.
 
-Wire format, schema ``twin.telemetry`` version 1 - one single-part message per step (CONFLATE
+Wire format, schema ``twin.telemetry.publisher`` version 1 - one single-part message per step (CONFLATE
 does not support multi-part messages)::
 
     b"TWT1" | header_len: uint32 LE | meta_len: uint32 LE | header JSON | meta JSON | payload
@@ -98,7 +98,7 @@ class TelemetryError(Exception):
 
 
 class TelemetryFormatError(TelemetryError):
-    """A received message that is not a twin.telemetry snapshot of a version this code reads."""
+    """A received message that is not a twin.telemetry.publisher snapshot of a version this code reads."""
 
 
 def normalise_address(address: str, *, connect: bool = False) -> str:
@@ -207,7 +207,7 @@ class TelemetryPublisher:
     Args:
         address: Where to bind, e.g. "tcp://127.0.0.1:5556" (loopback unless the address names
             another interface; "tcp://127.0.0.1:*" picks a free port, read it from `address`).
-        prepared: The twin.world.PreparedRun being run (scenario, fleets, grid ids, hardware).
+        prepared: The twin.run.world.PreparedRun being run (scenario, fleets, grid ids, hardware).
         send_hwm: Messages queued per subscriber before ZeroMQ drops; small, the dashboard wants
             only the newest.
         history_points: Upper bound of history rows carried in each message.
@@ -312,7 +312,7 @@ class TelemetryPublisher:
             if k.startswith("hil."):
                 charger, _, fld = k[len("hil.") :].rpartition(".")
                 self._hil_keys.setdefault(charger, {})[fld] = k
-        from twin.hil import LatenessMeter
+        from twin.run.hardware_link import LatenessMeter
 
         # PreparedRun.run() adds its lateness meter before the first step of a paced run.
         self._lateness_meter = next(
@@ -597,7 +597,7 @@ class TelemetryPublisher:
             self._context.term()
 
     def _final_summary(self) -> dict[str, Any]:
-        from twin.results import ResultsError, read_summary
+        from twin.results.store import ResultsError, read_summary
 
         try:
             summary = read_summary(self._prepared.out_dir)

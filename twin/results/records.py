@@ -1,5 +1,5 @@
 """Result columns of a fleet and of the EMS after one step: one definition shared by the
-per-step simulators (FleetSim, EmsSim) and the block loop (twin.control_loop), so both wirings
+per-step simulators (FleetSim, EmsSim) and the block loop (twin.run.control_loop), so both wirings
 write the same table."""
 
 from __future__ import annotations

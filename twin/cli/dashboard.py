@@ -21,10 +21,10 @@ from typing import Annotated, Any
 
 import typer
 
-from twin.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
-from twin.telemetry import DEFAULT_ADDRESS, TelemetryError, normalise_address
+from twin.config.schema import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from twin.telemetry.publisher import DEFAULT_ADDRESS, TelemetryError, normalise_address
 
-APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
+APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 STARTUP_TIMEOUT_S = 60.0
 
 

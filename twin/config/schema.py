@@ -24,10 +24,10 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from twin.durations import parse_clock_s, parse_duration_s
+from twin.config.durations import parse_clock_s, parse_duration_s
 from twin.ems.services.specs import ServiceSpec
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "default.yaml"
 
 
 class ScenarioError(Exception):
@@ -343,7 +343,7 @@ class Scenario(_Strict):
     """The case this run applies (its overrides are in the fields above)."""
     block_steps: Annotated[int, Field(gt=0, le=10_000)] = 96
     """Model steps per mosaik step in virtual runs: fleets and EMS step together inside one
-    simulator, the grid solves the block's power flows in one call (twin/control_loop.py says why).
+    simulator, the grid solves the block's power flows in one call (twin/run/control_loop.py says why).
     Results do not depend on it; the EMS sees the grid state of the previous block. HIL and
     real-time runs always use 1. At most 10,000: a block's grid results are held in memory
     (steps x elements) until it is recorded."""

@@ -1,4 +1,4 @@
-"""`twin sweep`: run a grid of scenario variants on Dask (mounted by twin.cli via register_cli)."""
+"""`twin sweep`: run a grid of scenario variants on Dask (mounted by twin.cli.main via register_cli)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.scenario import ScenarioError
-from twin.sweep import SweepError, expand_variants, parse_set_option, run_sweep
+from twin.config.schema import ScenarioError
+from twin.run.sweep import SweepError, expand_variants, parse_set_option, run_sweep
 
 _SHOWN = (
     "variant",
@@ -66,7 +66,7 @@ def sweep(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run every combination of --set alternatives x seeds; one KPI row per variant."""
-    from twin.sweep import load_scenario_data
+    from twin.run.sweep import load_scenario_data
 
     try:
         sets = dict(parse_set_option(item) for item in set_ or [])

@@ -1,9 +1,9 @@
 """Build and run the mosaik World of a scenario: grid, fleets (+ baseline shadows), EMS, signals,
 recorder. Virtual runs go as fast as possible; real-time runs are paced by a WallClockPacer in the
-EMS step (twin/pacing.py says why not mosaik's own rt_factor).
+EMS step (twin/run/pacing.py says why not mosaik's own rt_factor).
 
 Two wirings (docs/architecture.md): virtual runs step `block_steps` model steps per mosaik step
-with fleets and EMS in one simulator (twin/control_loop.py); HIL and real-time runs step one model
+with fleets and EMS in one simulator (twin/run/control_loop.py); HIL and real-time runs step one model
 step per mosaik step with FleetSim, EmsSim and HardwareSim apart. Both give the same results.
 
 Cycles and why they are closed as they are:
@@ -27,23 +27,23 @@ from typing import Any
 import mosaik
 import numpy as np
 
-from twin.control_loop import FleetControlLoop
+from twin.config.schema import Scenario, ScenarioError, scenario_as_run
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites
 from twin.fleet.model import Fleet
-from twin.hil import HardwareLink, LatenessMeter
 from twin.metrics.kpis import compute_kpis
-from twin.pacing import WallClockPacer
-from twin.records import ev_detail_tables
-from twin.results import (
+from twin.results.records import ev_detail_tables
+from twin.results.store import (
     RunRecorder,
     library_versions,
     read_table,
     write_json,
     write_scenario,
 )
-from twin.scenario import Scenario, ScenarioError, scenario_as_run
+from twin.run.control_loop import FleetControlLoop
+from twin.run.hardware_link import HardwareLink, LatenessMeter
+from twin.run.pacing import WallClockPacer
 from twin.signals.scenario_signals import build_signal_series
 from twin.signals.timebase import local_clock
 from twin.sims.recorder_sim import StepObserver
@@ -94,7 +94,7 @@ class PreparedRun:
     observers: list[StepObserver] = field(default_factory=list)
     """Called after each recorded step with (row, detail); append before run()."""
     hardware: Any = None
-    """The HIL link (twin.hil.HardwareLink) when the scenario binds physical chargers."""
+    """The HIL link (twin.run.hardware_link.HardwareLink) when the scenario binds physical chargers."""
     hil_events: list[dict] | None = None
     pacer: WallClockPacer = field(default_factory=WallClockPacer)
     """Paces the EMS step in real-time runs (enabled by run(rt_factor=...))."""

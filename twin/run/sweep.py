@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from twin.scenario import ScenarioError, apply_overrides, validate_scenario_data
+from twin.config.schema import ScenarioError, apply_overrides, validate_scenario_data
 
 
 class SweepError(Exception):
@@ -112,7 +112,7 @@ def run_variant(
 
     Never raises for a failing variant: the row then has `status = "failed"` and `error`.
     """
-    from twin.world import run_scenario
+    from twin.run.world import run_scenario
 
     settings = {
         f"set.{k}": v if isinstance(v, int | float | str | bool) else str(v)
@@ -149,7 +149,7 @@ def run_variant(
 
 def load_scenario_data(path: Path) -> dict[str, Any]:
     """The scenario file as plain data (validated once here, so a broken base file fails fast)."""
-    from twin.scenario import load_scenario
+    from twin.config.schema import load_scenario
 
     load_scenario(path)  # raises ScenarioError with every problem
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
