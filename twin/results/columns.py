@@ -1,0 +1,208 @@
+"""The one definition of the result tables' column and table names.
+
+Every writer (fleet and EMS records, grid, signals, per-EV detail) builds its names here and
+every reader (KPIs, telemetry, dashboard, report) parses them back here, so a column is renamed
+in one place. The results are a contract with users too: README.md's "What a run gives you"
+documents these names.
+
+Naming: `<entity>.<quantity>_<unit>`; the entity is a fleet name, `<fleet>_baseline` (the same
+fleet charging uncontrolled), `ems`, `grid` or `signal`. Fleet names may contain only letters,
+digits, `_` and `-` (twin.config checks it), so the first `.` always ends the entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+TIME = "time"
+"""Index of every table: the step's start, UTC (timezone-aware)."""
+
+TIMESERIES = "timeseries"
+"""The main table: one row per step, the columns below."""
+
+BASELINE_SUFFIX = "_baseline"
+
+# --- fleets -------------------------------------------------------------------------------------
+
+FLEET_QUANTITIES = ("p_kw", "plugged_count", "soc_mean", "soc_min")
+"""Per fleet and step: average grid power over the step, plugged EVs, SOC mean/min after it."""
+
+
+def baseline_entity(fleet: str) -> str:
+    """The entity name of a fleet's uncontrolled shadow (same trips and seed)."""
+    return f"{fleet}{BASELINE_SUFFIX}"
+
+
+def fleet_column(fleet: str, quantity: str) -> str:
+    """`<fleet>.<quantity>`, e.g. `home.p_kw`; pass `baseline_entity(fleet)` for the baseline."""
+    return f"{fleet}.{quantity}"
+
+
+def fleet_p_kw(fleet: str) -> str:
+    return fleet_column(fleet, "p_kw")
+
+
+def baseline_p_kw(fleet: str) -> str:
+    return fleet_column(baseline_entity(fleet), "p_kw")
+
+
+def fleet_plugged_count(fleet: str) -> str:
+    return fleet_column(fleet, "plugged_count")
+
+
+def fleet_soc_mean(fleet: str) -> str:
+    return fleet_column(fleet, "soc_mean")
+
+
+def fleet_soc_min(fleet: str) -> str:
+    return fleet_column(fleet, "soc_min")
+
+
+def fleet_names(columns: Iterable[str]) -> list[str]:
+    """Controlled fleets of a table, in column order: those with both `<f>.p_kw` and a baseline."""
+    cols = list(columns)
+    present = set(cols)
+    names: list[str] = []
+    for c in cols:
+        entity, sep, quantity = c.partition(".")
+        if (
+            sep
+            and quantity == "p_kw"
+            and not entity.endswith(BASELINE_SUFFIX)
+            and entity not in (EMS, GRID, SIGNAL)
+            and baseline_p_kw(entity) in present
+        ):
+            names.append(entity)
+    return names
+
+
+# --- EMS ------------------------------------------------------------------------------------------
+
+EMS = "ems"
+EMS_TARGET_KW = "ems.target_kw"
+EMS_FEASIBLE_LO_KW = "ems.feasible_lo_kw"
+EMS_FEASIBLE_HI_KW = "ems.feasible_hi_kw"
+_CONTRIBUTION = "ems.contribution."
+
+
+def ems_contribution(service: str) -> str:
+    """How much a service moved the fleet target this step, kW."""
+    return f"{_CONTRIBUTION}{service}_kw"
+
+
+def ems_record(key: str) -> str:
+    """A service's own number (EmsDecision.records), e.g. `ems.reg_basepoint_kw`."""
+    return f"{EMS}.{key}"
+
+
+def contributions(columns: Iterable[str]) -> dict[str, str]:
+    """Service name -> its contribution column."""
+    return {
+        c[len(_CONTRIBUTION) :].removesuffix("_kw"): c
+        for c in columns
+        if c.startswith(_CONTRIBUTION)
+    }
+
+
+# Service records read back by the metrics (written by the services through ems_record).
+FCR_MIN_KW = ems_record("fcr_min_kw")
+FCR_RATED_KW = ems_record("fcr_rated_kw")
+FCR_UNDER_FREQUENCY = ems_record("fcr_under_frequency")
+REG_BASEPOINT_KW = ems_record("reg_basepoint_kw")
+REG_SIGNAL_PU = ems_record("reg_signal_pu")
+REG_SIGN = ems_record("reg_sign")
+REG_CAPACITY_KW = ems_record("reg_capacity_kw")
+RESERVE_ACTIVE = ems_record("reserve_active")
+RESERVE_BASELINE_KW = ems_record("reserve_baseline_kw")
+RESERVE_COMMAND_KW = ems_record("reserve_command_kw")
+PV_ABSORBED_KW = ems_record("pv_absorbed_kw")
+
+# --- grid -----------------------------------------------------------------------------------------
+
+GRID = "grid"
+GRID_QUANTITIES = (
+    "converged",
+    "vm_min_pu",
+    "vm_max_pu",
+    "line_loading_max_pct",
+    "trafo_loading_max_pct",
+    "slack_p_mw",
+    "ev_p_mw",
+    "load_p_mw",
+    "pv_p_mw",
+)
+"""Scalars per step the EMS sees and the results record as `grid.<quantity>`."""
+
+
+def grid_column(quantity: str) -> str:
+    return f"{GRID}.{quantity}"
+
+
+GRID_CONVERGED = grid_column("converged")
+GRID_VM_MIN_PU = grid_column("vm_min_pu")
+GRID_VM_MAX_PU = grid_column("vm_max_pu")
+GRID_LINE_LOADING_MAX_PCT = grid_column("line_loading_max_pct")
+GRID_TRAFO_LOADING_MAX_PCT = grid_column("trafo_loading_max_pct")
+
+
+def grid_columns(columns: Iterable[str]) -> dict[str, str]:
+    """Grid quantity -> its column."""
+    prefix = f"{GRID}."
+    return {c[len(prefix) :]: c for c in columns if c.startswith(prefix)}
+
+
+GRID_DETAIL_TABLES = {
+    "vm_pu": "grid_vm_pu",
+    "ev_p_mw": "grid_ev_p_mw",
+    "line_loading_pct": "grid_line_loading_pct",
+    "trafo_loading_pct": "grid_trafo_loading_pct",
+}
+"""Per-element grid results: detail key -> table (`<table>.parquet`, one column per element id)."""
+
+# --- signals --------------------------------------------------------------------------------------
+
+SIGNAL = "signal"
+
+
+def signal_column(name: str) -> str:
+    return f"{SIGNAL}.{name}"
+
+
+def signal_columns(columns: Iterable[str]) -> dict[str, str]:
+    """Signal name -> its column."""
+    prefix = f"{SIGNAL}."
+    return {c[len(prefix) :]: c for c in columns if c.startswith(prefix)}
+
+
+SIGNAL_FREQUENCY_HZ = signal_column("frequency_hz")
+SIGNAL_REGULATION_PU = signal_column("regulation_pu")
+SIGNAL_FEMS_KWH = signal_column("fems_kwh")
+SIGNAL_CO2_KG_PER_KWH = signal_column("co2_kg_per_kwh")
+SIGNAL_AREA_PV_KW = signal_column("area_pv_kw")
+SIGNAL_AREA_LOAD_KW = signal_column("area_load_kw")
+SIGNAL_AREA_PV_SURPLUS_KW = signal_column("area_pv_surplus_kw")
+
+# --- per-EV detail (outputs.per_ev) ---------------------------------------------------------------
+
+EV_QUANTITIES = ("ev_p_kw", "ev_soc")
+
+
+def ev_table(quantity: str, fleet: str) -> str:
+    """`ev_p_kw.<fleet>` / `ev_soc.<fleet>`: one column per EV index, one row per step."""
+    return f"{quantity}.{fleet}"
+
+
+# --- files of a run folder ------------------------------------------------------------------------
+
+SUMMARY_FILE = "summary.json"
+SCENARIO_FILE = "scenario.yaml"
+ERROR_LOG = "error.log"
+PARTS_SUFFIX = ".parts"
+
+
+def table_file(table: str) -> str:
+    return f"{table}.parquet"
+
+
+def parts_dir(table: str) -> str:
+    return f"{table}{PARTS_SUFFIX}"
