@@ -378,7 +378,8 @@ def load_run(run_dir: str, stamp: float) -> dict[str, Any]:
     windows = {"push_up": (36000, 50400), "push_down": (57600, 72000)}
     notes = []
     if scenario_path.exists():
-        from twin.config.schema import ScenarioError, load_scenario
+        from twin.catalog import load_scenario
+        from twin.config import ScenarioError
         from twin.metrics.kpis import _windows
 
         try:

@@ -23,7 +23,8 @@ from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twin.config.schema import DEFAULT_SCENARIO, load_scenario  # noqa: E402
+from twin.config import DEFAULT_SCENARIO
+from twin.config.schema import load_scenario  # noqa: E402
 from twin.run.world import prepare_run  # noqa: E402
 from twin.telemetry.publisher import TelemetryPublisher, TelemetrySubscriber  # noqa: E402
 

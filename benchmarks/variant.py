@@ -24,7 +24,7 @@ from benchmarks.targets import TARGETS, Target
 
 
 def load_target_scenario(target: Target, quick: bool) -> Any:
-    from twin.config.schema import load_scenario
+    from twin.catalog import load_scenario
 
     overrides = {**target.overrides, **(target.quick_overrides if quick else {})}
     return load_scenario(target.scenario, overrides)

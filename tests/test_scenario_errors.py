@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from twin.config.schema import ScenarioError, load_scenario
+from twin.catalog import load_scenario
+from twin.config import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())

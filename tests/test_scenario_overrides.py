@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT
-from twin.config.schema import ScenarioError, apply_override, load_scenario
+from twin.catalog import load_scenario
+from twin.config import ScenarioError, apply_override
 
 
 def test_override_creates_nested_mapping_levels():
@@ -46,7 +47,8 @@ def test_hil_binding_port_overridden_by_index():
 
 def test_named_cases_apply_and_explicit_overrides_win():
     from tests.conftest import ROOT
-    from twin.config.schema import ScenarioError, load_scenario
+    from twin.catalog import load_scenario
+    from twin.config import ScenarioError
 
     island = ROOT / "scenarios" / "island_year.yaml"
     sc = load_scenario(island, {"case": "50/50"})

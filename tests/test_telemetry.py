@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import zmq
 
-from twin.config.schema import DEFAULT_SCENARIO, load_scenario
+from twin.catalog import load_scenario
+from twin.config import DEFAULT_SCENARIO
 from twin.telemetry.publisher import (
     MAGIC,
     TelemetryError,

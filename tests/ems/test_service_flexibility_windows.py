@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from tests.ems.ems_context import make_ctx, plan_at
+from twin.config.types import ClockWindow
 from twin.ems.plan import FleetPlan
 from twin.ems.services import FlexibilityWindows
-from twin.ems.services.specs import ClockWindow
 
 WINDOWS = dict(
     push_up=ClockWindow(start="10:00", end="14:00"),

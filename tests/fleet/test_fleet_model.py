@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from twin.config.schema import FleetSpec
+from twin.config.types import ClockWindow
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import FlexibilityWindows, SmartCharging, Uncontrolled
-from twin.ems.services.specs import ClockWindow
 from twin.fleet.build import create_fleet
 from twin.fleet.charger import lagged_power
 from twin.fleet.model import PLUGGED

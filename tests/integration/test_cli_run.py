@@ -145,7 +145,7 @@ def test_killed_default_run_keeps_rows_and_report_says_so(tmp_path):
 
 
 def test_a_crashing_run_is_recorded_as_failed_with_its_rows(tmp_path):
-    from twin.config.schema import load_scenario
+    from twin.catalog import load_scenario
     from twin.run.world import prepare_run
 
     scenario = load_scenario(ROOT / "scenarios" / "default.yaml", {"duration": "6h"})

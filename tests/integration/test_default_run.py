@@ -9,7 +9,7 @@ import pytest
 
 from grids import build_grid
 from tests.conftest import ROOT
-from twin.config.schema import load_scenario
+from twin.catalog import load_scenario
 from twin.fleet.model import PLUGGED
 from twin.results.store import read_table
 from twin.run.world import prepare_run

@@ -15,7 +15,7 @@ import pytest
 from adapters.modbus.emulator import ModbusChargerEmulator
 from adapters.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 from tests.conftest import ROOT
-from twin.config.schema import load_scenario
+from twin.catalog import load_scenario
 from twin.results.store import read_table
 from twin.run.world import prepare_run
 

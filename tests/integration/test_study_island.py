@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT
-from twin.config.schema import load_scenario
+from twin.catalog import load_scenario
 from twin.fleet.model import PLUGGED
 from twin.results.store import read_table
 from twin.run.world import prepare_run
@@ -81,7 +81,7 @@ def test_co2_control_discharges_at_high_and_charges_at_low_intensity(run):
 
 def test_zero_adoption_case_runs_the_grid_without_evs(tmp_path):
     # R5's X/0 cases: no EVs at all; the PV surplus is what the buildings alone leave.
-    from twin.config.schema import load_scenario
+    from twin.catalog import load_scenario
     from twin.run.world import prepare_run
 
     sc = load_scenario(ROOT / "scenarios" / "island_year.yaml", {"case": "30/0", "duration": "2d"})

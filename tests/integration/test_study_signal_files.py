@@ -76,7 +76,8 @@ def test_good_csv_validates_and_runs(tmp_path):
 
 
 def test_bad_signal_parameters_map_to_scenario_field_paths():
-    from twin.config.schema import ScenarioError, validate_scenario_data
+    from twin.catalog import validate_scenario_data
+    from twin.config import ScenarioError
 
     data = yaml.safe_load((ROOT / "scenarios" / "frequency_event.yaml").read_text())
     data["signals"]["frequency"]["events"][0]["kind"] = "jump"

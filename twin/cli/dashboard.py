@@ -21,7 +21,8 @@ from typing import Annotated, Any
 
 import typer
 
-from twin.config.schema import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from twin.catalog import load_scenario
+from twin.config import DEFAULT_SCENARIO, ScenarioError
 from twin.telemetry.publisher import DEFAULT_ADDRESS, TelemetryError, normalise_address
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"

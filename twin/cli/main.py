@@ -12,7 +12,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from twin.config.schema import DEFAULT_SCENARIO, ScenarioError, load_scenario
+from twin.catalog import load_scenario
+from twin.config import DEFAULT_SCENARIO, ScenarioError
 from twin.results.store import ResultsError, read_summary
 
 app = typer.Typer(

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.config.schema import ScenarioError
+from twin.config import ScenarioError
 from twin.run.sweep import SweepError, expand_variants, parse_set_option, run_sweep
 
 _SHOWN = (

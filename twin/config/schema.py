@@ -1,7 +1,8 @@
-"""Scenario files: the pydantic schema and the loader.
+"""The scenario schema: one YAML file = one study, as pydantic models.
 
-A scenario is one YAML file = one study. Every error a user can make is reported as
-`file: field.path: what is wrong`, all problems at once, never as a traceback.
+A leaf: imports no domain package. What only the domain knows (which services and charger
+protocols exist, whether a grid or a signal entry can be built) arrives as a `ScenarioRules`
+in the validation context (twin/config/rules.py); `twin.catalog` supplies it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
@@ -25,42 +25,84 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from twin.config.durations import parse_clock_s, parse_duration_s
-from twin.ems.services.specs import ServiceSpec
+from twin.config.errors import ScenarioError
+from twin.config.rules import ScenarioRules
+from twin.config.types import (
+    Efficiency,
+    Fraction,
+    NonNegativeFloat,
+    PositiveFloat,
+    StrictModel,
+)
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "default.yaml"
 
+__all__ = ["DEFAULT_SCENARIO", "Scenario", "ScenarioError", "ServiceSpec"]
 
-class ScenarioError(Exception):
-    """A scenario file that cannot be used; `problems` holds (field path, message) pairs."""
-
-    def __init__(self, path: Path | str, problems: list[tuple[str, str]]):
-        self.path = str(path)
-        self.problems = problems
-        super().__init__("\n".join(self.lines()))
-
-    def lines(self) -> list[str]:
-        return [
-            f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
-            for field, message in self.problems
-        ]
+_Strict = StrictModel
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _rules(info: ValidationInfo) -> ScenarioRules:
+    rules = (info.context or {}).get("rules")
+    return rules if isinstance(rules, ScenarioRules) else ScenarioRules()
 
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-Efficiency = Annotated[float, Field(gt=0.0, le=1.0)]
-PositiveFloat = Annotated[float, Field(gt=0.0)]
-NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+def _problems_error(title: str, problems: list[tuple[tuple[Any, ...], str]]) -> ValidationError:
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("scenario", "{problem}", {"problem": message}),
+                loc=loc,
+                input=None,
+            )
+            for loc, message in problems
+        ],
+    )
 
 
 def _duration_field(value: Any) -> int:
     return parse_duration_s(value)
 
 
-def _clock_field(value: Any) -> int:
-    return parse_clock_s(value)
+class ServiceSpec(StrictModel):
+    """Scenario parameters of one EMS service. Each service's module subclasses this (through
+    twin.ems.services.base.ServiceConfig) with `type: Literal["<name>"]`; the registry of the
+    installed services resolves `type` (ScenarioRules.service_specs)."""
+
+    type: str
+    order: int = 0
+    """Services apply in ascending order; a later one overrides an earlier one's target."""
+
+
+def _resolve_service(value: Any, info: ValidationInfo) -> ServiceSpec:
+    if isinstance(value, ServiceSpec):
+        return value
+    specs = _rules(info).service_specs
+    kind = value.get("type") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or kind is None:
+        raise PydanticCustomError(
+            "service",
+            "a service is a mapping with a `type` (one of: {known})",
+            {"known": ", ".join(sorted(specs)) or "none registered"},
+        )
+    if kind not in specs:
+        raise PydanticCustomError(
+            "service",
+            "unknown service type '{kind}' (known: {known})",
+            {"kind": str(kind), "known": ", ".join(sorted(specs)) or "none registered"},
+        )
+    return specs[kind].model_validate(value, context=info.context)
+
+
+def _dump_service(spec: ServiceSpec) -> dict[str, Any]:
+    # Serialise the concrete spec, not the base class's two fields.
+    return spec.model_dump(mode="json")
+
+
+ResolvedService = Annotated[
+    ServiceSpec, PlainValidator(_resolve_service), PlainSerializer(_dump_service)
+]
 
 
 class SeasonalEfficiency(_Strict):
@@ -152,10 +194,10 @@ class GridSpec(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _known(cls, name: str) -> str:
-        from grids import check_grid_name
-
-        check_grid_name(name)
+    def _known(cls, name: str, info: ValidationInfo) -> str:
+        problem = _rules(info).grid_problem(name)
+        if problem:
+            raise ValueError(problem)
         return name
 
 
@@ -251,27 +293,15 @@ class SignalsSpec(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _signals_build(self) -> SignalsSpec:
-        from twin.signals.scenario_signals import signal_problems
-
-        problems = signal_problems(self)
+    def _signals_build(self, info: ValidationInfo) -> SignalsSpec:
+        problems = _rules(info).signal_problems(self)
         if problems:
-            raise ValidationError.from_exception_data(
-                "SignalsSpec",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("signal", "{problem}", {"problem": message}),
-                        loc=loc,
-                        input=None,
-                    )
-                    for loc, message in problems
-                ],
-            )
+            raise _problems_error("SignalsSpec", problems)
         return self
 
 
 class EmsSpec(_Strict):
-    services: list[ServiceSpec] = Field(default_factory=list)
+    services: list[ResolvedService] = Field(default_factory=list)
     allocation: Literal["proportional", "relay"] = "proportional"
 
 
@@ -290,7 +320,8 @@ class OutputSpec(_Strict):
 class HardwareBinding(_Strict):
     charger: str
     """`<fleet>/<index>`: which simulated charger the physical one replaces."""
-    adapter: Literal["ocpp", "modbus"]
+    adapter: str
+    """Charger protocol (a name of adapters.registry: `ocpp`, `modbus`, ...)."""
     id: str | None = None
     host: str = "127.0.0.1"
     port: Annotated[int, Field(gt=0, lt=65536)] | None = None
@@ -381,7 +412,7 @@ class Scenario(_Strict):
         return fleets
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> Scenario:
+    def _cross_checks(self, info: ValidationInfo) -> Scenario:
         problems: list[tuple[tuple[Any, ...], str]] = []
         if self.duration % self.step:
             problems.append(
@@ -398,21 +429,20 @@ class Scenario(_Strict):
                     ((*where, "charger"), f"hardware charger '{binding.charger}' is bound twice")
                 )
             seen.add(binding.charger)
-            if binding.adapter == "ocpp" and not binding.id:
+            rules = _rules(info)
+            if rules.protocols and binding.adapter not in rules.protocols:
                 problems.append(
                     (
-                        (*where, "id"),
-                        f"hardware charger '{binding.charger}': an OCPP binding "
-                        "needs `id` (the charger identity)",
+                        (*where, "adapter"),
+                        f"unknown charger protocol '{binding.adapter}' "
+                        f"(known: {', '.join(rules.protocols)})",
                     )
                 )
-            if binding.adapter == "modbus" and (binding.port is None or binding.map is None):
-                problems.append(
-                    (
-                        (*where, "port" if binding.port is None else "map"),
-                        f"hardware charger '{binding.charger}': a Modbus binding needs `port` and `map`",
+            else:
+                for field_name, message in rules.binding_problems(binding):
+                    problems.append(
+                        ((*where, field_name), f"hardware charger '{binding.charger}': {message}")
                     )
-                )
             fleet, _, index = binding.charger.partition("/")
             if fleet not in self.fleets:
                 problems.append(
@@ -430,17 +460,7 @@ class Scenario(_Strict):
                     )
                 )
         if problems:
-            raise ValidationError.from_exception_data(
-                "Scenario",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("scenario", "{problem}", {"problem": message}),
-                        loc=loc,
-                        input=None,
-                    )
-                    for loc, message in problems
-                ],
-            )
+            raise _problems_error("Scenario", problems)
         return self
 
     @property
@@ -461,167 +481,3 @@ class Scenario(_Strict):
     @property
     def ev_count(self) -> int:
         return sum(f.count for f in self.fleets.values())
-
-
-def _service_tags() -> frozenset[str]:
-    from typing import get_args
-
-    union = get_args(ServiceSpec)[0]
-    return frozenset(get_args(m.model_fields["type"].annotation)[0] for m in get_args(union))
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    # Pydantic puts union-member names in the location ("function-after[...]", the discriminator
-    # tag after a list index); users only know their own field names.
-    tags = _service_tags()
-    parts: list[str] = []
-    for i, p in enumerate(loc):
-        text = str(p)
-        if text.startswith(("function-", "tagged-union[")):
-            continue
-        if i > 0 and isinstance(loc[i - 1], int) and text in tags:
-            continue
-        parts.append(text)
-    return ".".join(parts)
-
-
-def _message(error: dict[str, Any]) -> str:
-    msg = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
-    if error["type"] == "extra_forbidden":
-        msg = "unknown field (check the spelling)"
-    if error["type"] == "missing":
-        msg = "required field is missing"
-    return msg
-
-
-def validate_scenario_data(data: Any, path: Path | str = "<scenario>") -> Scenario:
-    """Validate already-parsed YAML data; raises ScenarioError listing every problem.
-
-    Relative file paths inside the scenario (signal CSVs) resolve against the scenario file's
-    folder, so a study runs the same from any working directory."""
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            path, [("", "the file must contain a mapping of fields (name, start, ...)")]
-        )
-    base_dir = Path(path).parent if str(path) != "<scenario>" else Path(".")
-    try:
-        scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
-    except ValidationError as err:
-        problems = [(_field_path(e["loc"]), _message(e)) for e in err.errors()]
-        raise ScenarioError(path, problems) from None
-    if str(path) != "<scenario>":
-        scenario._source = str(path)
-    return scenario
-
-
-def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read and validate a scenario file.
-
-    Args:
-        path: YAML file.
-        overrides: dotted field paths to replace before validation, e.g. {"seed": 3}.
-
-    Raises:
-        ScenarioError: file missing, YAML syntax error, or schema problems (all of them).
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(path, [("", "file not found")]) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
-        raise ScenarioError(path, [("", f"cannot read the file: {err}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ScenarioError(path, [("", f"YAML syntax error at {where}{problem}")]) from None
-    if isinstance(data, dict):
-        apply_overrides(data, overrides or {}, path)
-    return validate_scenario_data(data, path)
-
-
-def apply_overrides(
-    data: dict[str, Any], overrides: dict[str, Any], path: Path | str = "<scenario>"
-) -> None:
-    """Apply the selected case (`case`, from the file or the overrides), then the overrides.
-
-    The case's values come first, so an explicit override still wins over them.
-
-    Raises:
-        ScenarioError: unknown case, or an override path that does not fit the data.
-    """
-    case = overrides.get("case", data.get("case"))
-    if case is not None:
-        cases = data.get("cases") or {}
-        if not isinstance(cases, dict) or str(case) not in cases:
-            known = (
-                ", ".join(map(str, cases)) if isinstance(cases, dict) and cases else "none defined"
-            )
-            raise ScenarioError(
-                path, [("case", f"unknown case '{case}'; cases of this file: {known}")]
-            )
-        chosen = cases[str(case)]
-        if not isinstance(chosen, dict):
-            raise ScenarioError(
-                path, [(f"cases.{case}", "a case is a mapping of field.path: value")]
-            )
-        for dotted, value in chosen.items():
-            apply_override(data, str(dotted), value)
-        data["case"] = str(case)
-    for dotted, value in overrides.items():
-        apply_override(data, dotted, value)
-
-
-def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set `a.b.c` in nested data, creating mapping levels as needed (used by --set and sweeps).
-
-    A numeric key indexes a list (`hardware.0.port=5021`, `fleets.home.sites.2=17`); it must
-    name an existing element, since a list cannot be extended by position meaningfully."""
-    keys = dotted.split(".")
-    node: Any = data
-    for depth, key in enumerate(keys):
-        last = depth == len(keys) - 1
-        where = ".".join(keys[:depth]) or "<top>"
-        if isinstance(node, list):
-            if not key.lstrip("-").isdigit():
-                raise ScenarioError(
-                    "<override>", [(dotted, f"'{where}' is a list: use an index, not '{key}'")]
-                )
-            index = int(key)
-            if not -len(node) <= index < len(node):
-                raise ScenarioError(
-                    "<override>",
-                    [
-                        (
-                            dotted,
-                            f"'{where}' has {len(node)} elements; index {index} is out of range",
-                        )
-                    ],
-                )
-            if last:
-                node[index] = value
-            else:
-                node = node[index]
-        elif isinstance(node, dict):
-            if last:
-                node[key] = value
-            else:
-                node = node.setdefault(key, {})
-        else:
-            raise ScenarioError(
-                "<override>", [(dotted, f"'{where}' is a single value, not a mapping or list")]
-            )
-
-
-def scenario_as_run(scenario: Scenario) -> dict[str, Any]:
-    """The scenario with every default filled in, as plain data (stored with the results)."""
-    data = scenario.model_dump(mode="json")
-    data["duration"] = f"{scenario.duration}s"
-    data["step"] = f"{scenario.step}s"
-    return data

@@ -10,7 +10,7 @@ import pandas as pd
 
 from twin.config.durations import parse_clock_s
 from twin.config.schema import Scenario
-from twin.ems.services.specs import FlexibilityWindowsSpec
+from twin.ems.services.flexibility_windows import FlexibilityWindowsSpec
 from twin.fleet.model import Fleet
 from twin.metrics.flexibility import firm_mw, window_shift_kwh_per_ev_day, window_shift_mw_by_day
 from twin.metrics.service_kpis import service_kpis

@@ -29,12 +29,10 @@ import numpy as np
 import pandas as pd
 
 from twin.config.schema import Scenario
-from twin.ems.services.specs import (
-    FemsScheduleSpec,
-    FrequencyResponseSpec,
-    RegulationSpec,
-    ReserveSpec,
-)
+from twin.ems.services.fems_schedule import FemsScheduleSpec
+from twin.ems.services.frequency_response import FrequencyResponseSpec
+from twin.ems.services.regulation import RegulationSpec
+from twin.ems.services.reserve import ReserveSpec
 from twin.metrics.co2 import energy_co2_totals
 from twin.metrics.droop import effective_droop
 from twin.metrics.errors import MetricInputError

@@ -18,7 +18,8 @@ import numpy as np
 
 from adapters.base import ChargerAdapter, ChargerReading
 from adapters.bridge import HardwareBridge
-from twin.config.schema import HardwareBinding, Scenario, ScenarioError
+from twin.config import ScenarioError
+from twin.config.schema import HardwareBinding, Scenario
 from twin.run.pacing import WallClockPacer
 
 SETPOINT_RESOLUTION_KW = 1e-3

@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from twin.config.schema import ScenarioError, apply_overrides, validate_scenario_data
+from twin.catalog import validate_scenario_data
+from twin.config import ScenarioError, apply_overrides
 
 
 class SweepError(Exception):
@@ -149,7 +150,7 @@ def run_variant(
 
 def load_scenario_data(path: Path) -> dict[str, Any]:
     """The scenario file as plain data (validated once here, so a broken base file fails fast)."""
-    from twin.config.schema import load_scenario
+    from twin.catalog import load_scenario
 
     load_scenario(path)  # raises ScenarioError with every problem
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

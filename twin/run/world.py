@@ -27,7 +27,8 @@ from typing import Any
 import mosaik
 import numpy as np
 
-from twin.config.schema import Scenario, ScenarioError, scenario_as_run
+from twin.config import ScenarioError, scenario_as_run
+from twin.config.schema import Scenario
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites

@@ -144,7 +144,7 @@ def building_signals(
 
 
 def _scenario_error(scenario: Scenario, kind: str, err: Exception) -> Exception:
-    from twin.config.schema import ScenarioError
+    from twin.config import ScenarioError
 
     loc, message = _problem(kind, err)
     return ScenarioError(scenario.source, [(".".join(["signals", *map(str, loc)]), message)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from twin.config.schema import ServiceSpec
 from twin.ems.plan import EmsContext, FleetPlan
 
 
@@ -22,3 +23,14 @@ class Service(ABC):
     @abstractmethod
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
         """Return the plan with this service's target (and optional per-EV preference)."""
+
+
+class ServiceConfig(ServiceSpec):
+    """A service's scenario parameters, defined in the service's own module beside the service.
+
+    Subclass it with `type: Literal["<name>"]` and `build()`; the registry
+    (twin/ems/services/registry.py) finds every subclass, so adding a service is one file.
+    """
+
+    def build(self) -> Service:
+        raise NotImplementedError(f"{type(self).__name__} must define build()")

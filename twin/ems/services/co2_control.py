@@ -23,12 +23,13 @@ day's minimum)" and forced charging for the day's trips hold by construction (R5
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 from twin.ems.services.building_surplus import LOAD_SIGNAL, charge_room_kw, ev_building_surplus_kw
 from twin.signals.co2 import CHARGE, DISCHARGE, co2_command_levels
 
@@ -107,3 +108,32 @@ class Co2LevelControl(Service):
         signed_level = level if direction == CHARGE else -level if direction == DISCHARGE else 0
         plan = plan.with_records(co2_level=float(signed_level), co2_v2h_evs=float(self._v2h.sum()))
         return replace(plan, hi_kw=hi, site_surplus_kw=surplus)
+
+
+Place = Literal["home", "workplace", "other"]
+
+
+class Co2ControlSpec(ServiceConfig):
+    """CO2-level control with the 10-level table and the per-place rules of R5."""
+
+    type: Literal["co2_control"]
+    order: int = 20
+    station_kw: Annotated[float, Field(gt=0.0)] = 6.0
+    places: dict[str, Place] = Field(default_factory=dict)
+    """Fleet name -> where its EVs are plugged; fleets not listed use `default_place`."""
+    default_place: Place = "home"
+    charge_to_soc: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """R5: charging goes up to 100 %."""
+    v2h_until_soc: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    """A full EV at home without surplus covers the house demand by discharging until its SOC
+    falls to this level (never below its floor), then charges again."""
+
+    def build(self) -> Service:
+        return Co2LevelControl(
+            self.station_kw,
+            self.places,
+            self.default_place,
+            self.charge_to_soc,
+            self.v2h_until_soc,
+            order=self.order,
+        )

@@ -12,8 +12,12 @@ top) is thus caught up in the rest of the slot. Slots are aligned to the local c
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
+
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 
 FEMS_SIGNAL = "fems_kwh"
 
@@ -41,3 +45,14 @@ class FemsScheduleTracking(Service):
         return plan.with_records(
             fems_request_kwh=request_kwh, fems_delivered_kwh=delivered_kwh, fems_target_kw=target_kw
         )
+
+
+class FemsScheduleSpec(ServiceConfig):
+    """kWh schedule tracking of the FEMS 30-min requests (R3), closed loop on delivered energy."""
+
+    type: Literal["fems_schedule"]
+    order: int = 50
+    slot_s: Annotated[int, Field(gt=0)] = 1800
+
+    def build(self) -> Service:
+        return FemsScheduleTracking(self.slot_s, order=self.order)

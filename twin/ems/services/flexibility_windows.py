@@ -9,13 +9,15 @@ so that energy is spread over the time left before the window opens instead.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
 from twin.config.durations import parse_clock_s
+from twin.config.types import ClockWindow
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
-from twin.ems.services.specs import ClockWindow
+from twin.ems.services.base import Service, ServiceConfig
 
 
 class FlexibilityWindows(Service):
@@ -80,4 +82,24 @@ class FlexibilityWindows(Service):
             return plan
         return plan.with_target(
             self.name, max(plan.target_kw, float(preferred.sum())), preferred_kw=preferred
+        )
+
+
+class FlexibilityWindowsSpec(ServiceConfig):
+    type: Literal["flexibility_windows"]
+    push_up: ClockWindow | None = ClockWindow(start="10:00", end="14:00")
+    push_down: ClockWindow | None = ClockWindow(start="16:00", end="20:00")
+    discharge_in_push_down: bool = True
+    """Bidirectional EVs may discharge (never below floor or departure need) in push-down."""
+    push_up_soc_max: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    """In push-up, EVs may charge above the driver's target up to this SOC (store PV surplus);
+    None = never above the target (pure time shifting)."""
+
+    def build(self) -> Service:
+        return FlexibilityWindows(
+            self.push_up,
+            self.push_down,
+            self.discharge_in_push_down,
+            self.push_up_soc_max,
+            order=self.order,
         )

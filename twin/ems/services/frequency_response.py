@@ -20,10 +20,14 @@ threshold and at least `hold_s` after the trigger (R1: >= 5 min).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Annotated, Literal
 
+import numpy as np
+from pydantic import Field, field_validator
+
+from twin.config.durations import parse_duration_s
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 
 FREQUENCY_SIGNAL = "frequency_hz"
 
@@ -100,4 +104,40 @@ class FrequencyResponse(Service):
             fcr_delta_kw=delta_kw,
             fcr_under_frequency=float(emergency),
             fcr_frequency_hz=frequency_hz,
+        )
+
+
+class FrequencyResponseSpec(ServiceConfig):
+    """Primary frequency response (R1): droop with deadband, and an under-frequency mode."""
+
+    type: Literal["frequency_response"]
+    order: int = 100
+    nominal_hz: Annotated[float, Field(ge=40.0, le=70.0)] = 50.0
+    droop_percent: Annotated[float, Field(gt=0.0, le=100.0)] = 5.0
+    """R: the deviation (% of nominal) that moves 100 % of the rated power; R1 asks for <= 5 %."""
+    deadband_hz: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
+    rated_kw: Annotated[float, Field(gt=0.0)] | None = None
+    """Power the droop refers to, kW; None = the charger rating of the plugged EVs."""
+    under_frequency_hz: Annotated[float, Field(ge=40.0, le=70.0)] = 49.8
+    under_frequency_share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """Share of the available power delivered once the frequency falls below the threshold."""
+    hold_s: Annotated[float, Field(ge=0.0)] = 360.0
+    """The under-frequency response is held at least this long after it starts, s (R1 asks for
+    >= 5 min of delivery; the extra minute covers the time to reach it)."""
+
+    @field_validator("hold_s", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration_s(value) if isinstance(value, str) else value
+
+    def build(self) -> Service:
+        return FrequencyResponse(
+            self.nominal_hz,
+            self.droop_percent,
+            self.deadband_hz,
+            self.rated_kw,
+            self.under_frequency_hz,
+            self.under_frequency_share,
+            self.hold_s,
+            order=self.order,
         )

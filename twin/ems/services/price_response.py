@@ -8,10 +8,13 @@ otherwise                        -> only the charging that is needed now (max(lo
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import model_validator
 
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 
 PRICE_SIGNAL = "price_per_kwh"
 
@@ -35,3 +38,25 @@ class PriceResponse(Service):
         else:
             power = np.maximum(ctx.lo_kw, 0.0)
         return plan.with_target(self.name, float(power.sum()), preferred_kw=power)
+
+
+class PriceResponseSpec(ServiceConfig):
+    """Time-of-use / dynamic price response (R4)."""
+
+    type: Literal["price_response"]
+    order: int = 5
+    charge_below: float
+    """At or below this price per kWh the fleet charges at full power."""
+    discharge_above: float | None = None
+    """At or above this price bidirectional EVs discharge (within their floors); None = never."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriceResponseSpec:
+        if self.discharge_above is not None and self.discharge_above <= self.charge_below:
+            raise ValueError(
+                f"discharge_above ({self.discharge_above}) must be above charge_below ({self.charge_below})"
+            )
+        return self
+
+    def build(self) -> Service:
+        return PriceResponse(self.charge_below, self.discharge_above, order=self.order)

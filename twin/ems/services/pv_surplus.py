@@ -13,11 +13,13 @@ handed to the controller, which records how much of it the final allocation abso
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 from twin.ems.services.building_surplus import charge_room_kw, ev_building_surplus_kw
 
 
@@ -36,3 +38,15 @@ class PvSurplusCharging(Service):
         hi = np.maximum(ctx.hi_kw if plan.hi_kw is None else plan.hi_kw, np.minimum(surplus, room))
         plan = plan.with_target(self.name, plan.target_kw + added_kw, preferred_kw=preferred)
         return replace(plan, hi_kw=hi, site_surplus_kw=surplus)
+
+
+class PvSurplusSpec(ServiceConfig):
+    """Charge the PV surplus of the building each EV is plugged at (R4, R5)."""
+
+    type: Literal["pv_surplus"]
+    order: int = 30
+    soc_max: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """EVs may charge surplus above the driver's target up to this SOC."""
+
+    def build(self) -> Service:
+        return PvSurplusCharging(self.soc_max, order=self.order)

@@ -13,12 +13,13 @@ priority "schedule" keeps the basepoint and lets the regulation move be clipped;
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 
 REGULATION_SIGNAL = "regulation_pu"
 
@@ -58,3 +59,20 @@ class RegulationTracking(Service):
             reg_capacity_kw=self.capacity_kw,
             reg_sign=self.sign,
         )
+
+
+class RegulationSpec(ServiceConfig):
+    """Regulation tracking (R3, secondary reserve (1)): basepoint +- signal x offered capacity."""
+
+    type: Literal["regulation"]
+    order: int = 90
+    capacity_kw: Annotated[float, Field(gt=0.0)]
+    """Offered regulation capacity: signal +-1 moves the fleet by this much, kW."""
+    positive: Literal["discharge", "charge"] = "discharge"
+    """What a positive signal asks for (grid convention: + = inject = discharge / charge less)."""
+    priority: Literal["schedule", "regulation"] = "schedule"
+    """When schedule +- regulation does not fit the fleet's range, which one gives way (R3:
+    the kWh schedule wins)."""
+
+    def build(self) -> Service:
+        return RegulationTracking(self.capacity_kw, self.positive, self.priority, order=self.order)

@@ -12,8 +12,10 @@ product's report interval and settlement rules are applied by the KPIs.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 from twin.signals.reserve import reserve_product
 
 RESERVE_SIGNAL = "reserve_reduction_kw"
@@ -41,3 +43,16 @@ class TertiaryReserve(Service):
             reserve_target_kw=plan.target_kw,
             reserve_active=float(active),
         )
+
+
+class ReserveSpec(ServiceConfig):
+    """Tertiary reserve (1)/(2) (R3 "down-DR"): consume `reduction` less than the baseline."""
+
+    type: Literal["reserve"]
+    order: int = 60
+    product: Literal["tertiary_1", "tertiary_2", "tertiary_2_2025"] = "tertiary_1"
+    baseline_kw: float | None = None
+    """Declared baseline, kW (constant); None = the plan of the services before this one."""
+
+    def build(self) -> Service:
+        return TertiaryReserve(self.product, self.baseline_kw, order=self.order)

@@ -5,10 +5,13 @@ left before departure instead of all at once (which would only move the peak to 
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import numpy as np
+from pydantic import Field
 
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 
 
 class SmartCharging(Service):
@@ -31,3 +34,12 @@ class SmartCharging(Service):
         time_left_h = np.where(np.isfinite(time_left_h), time_left_h, 24.0)
         flat = np.clip(e_needed_kwh / time_left_h, ctx.lo_kw, ctx.hi_kw)
         return plan.with_target(self.name, float(flat.sum()), preferred_kw=flat)
+
+
+class SmartChargingSpec(ServiceConfig):
+    type: Literal["smart_charging"]
+    cheap_price_quantile: Annotated[float, Field(ge=0.0, le=1.0)] = 0.34
+    """Hours whose price is at or below this quantile of the day's prices count as cheap."""
+
+    def build(self) -> Service:
+        return SmartCharging(self.cheap_price_quantile, order=self.order)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from twin.ems.plan import EmsContext, FleetPlan
-from twin.ems.services.base import Service
+from twin.ems.services.base import Service, ServiceConfig
 
 
 class Uncontrolled(Service):
@@ -11,3 +13,10 @@ class Uncontrolled(Service):
 
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
         return plan.with_target(self.name, float(ctx.hi_kw.sum()), preferred_kw=ctx.hi_kw)
+
+
+class UncontrolledSpec(ServiceConfig):
+    type: Literal["uncontrolled"]
+
+    def build(self) -> Service:
+        return Uncontrolled(order=self.order)
