@@ -8,12 +8,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from twin.signals.co2 import (
-    co2_command_level,
-    co2_command_levels,
-    co2_command_share,
-    co2_intensity_kg_per_kwh,
-)
+from twin.products.co2_levels import co2_command_level, co2_command_levels, co2_command_share
+from twin.signals.co2 import co2_intensity_kg_per_kwh
 
 START = dt.datetime(2024, 5, 1, 0, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 

@@ -8,14 +8,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from twin.products.reserve import RESERVE_PRODUCTS, declare_baseline_kw, settlement_baseline_kw
 from twin.signals.errors import SignalConfigError
-from twin.signals.reserve import (
-    RESERVE_PRODUCTS,
-    declare_baseline_kw,
-    parse_reserve_blocks,
-    reserve_command_kw,
-    settlement_baseline_kw,
-)
+from twin.signals.reserve import parse_reserve_blocks, reserve_command_kw
 
 START = dt.datetime(2024, 6, 3, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 

@@ -33,7 +33,7 @@ from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites
 from twin.fleet.model import Fleet
-from twin.metrics.kpis import compute_kpis
+from twin.results.kpis import compute_kpis
 from twin.results.records import ev_detail_tables
 from twin.results.store import (
     RunRecorder,

@@ -2,7 +2,7 @@
 
 The grid CO2 intensity (signal `co2_kg_per_kwh`, every 5 min) gives a command: discharge
 level 1..10 at high intensity, charge level 1..10 at low intensity, or none
-(twin.signals.co2.co2_command_levels); share = level / 10 of the station's rating (6 kW).
+(twin.products.co2_levels.co2_command_levels); share = level / 10 of the station's rating (6 kW).
 
 Per-EV power before the hard limits, by where the EV is plugged (surplus = PV surplus of its
 building, see building_surplus; "full" = `charge_to_soc`, R5: 100 %):
@@ -31,7 +31,7 @@ from pydantic import Field
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
 from twin.ems.services.building_surplus import LOAD_SIGNAL, charge_room_kw, ev_building_surplus_kw
-from twin.signals.co2 import CHARGE, DISCHARGE, co2_command_levels
+from twin.products.co2_levels import CHARGE, DISCHARGE, co2_command_levels
 
 CO2_SIGNAL = "co2_kg_per_kwh"
 HOME, WORKPLACE, OTHER = 0, 1, 2

@@ -8,6 +8,7 @@ so that energy is spread over the time left before the window opens instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Annotated, Literal
 
@@ -15,6 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from twin.config.durations import parse_clock_s
+from twin.config.schema import ServiceSpec
 from twin.config.types import ClockWindow
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
@@ -85,10 +87,16 @@ class FlexibilityWindows(Service):
         )
 
 
+DEFAULT_PUSH_UP = ClockWindow(start="10:00", end="14:00")
+"""Extra demand is asked for here (the PV peak)."""
+DEFAULT_PUSH_DOWN = ClockWindow(start="16:00", end="20:00")
+"""Demand is reduced here (the evening peak)."""
+
+
 class FlexibilityWindowsSpec(ServiceConfig):
     type: Literal["flexibility_windows"]
-    push_up: ClockWindow | None = ClockWindow(start="10:00", end="14:00")
-    push_down: ClockWindow | None = ClockWindow(start="16:00", end="20:00")
+    push_up: ClockWindow | None = DEFAULT_PUSH_UP
+    push_down: ClockWindow | None = DEFAULT_PUSH_DOWN
     discharge_in_push_down: bool = True
     """Bidirectional EVs may discharge (never below floor or departure need) in push-down."""
     push_up_soc_max: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
@@ -103,3 +111,15 @@ class FlexibilityWindowsSpec(ServiceConfig):
             self.push_up_soc_max,
             order=self.order,
         )
+
+
+def push_windows(services: Iterable[ServiceSpec]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The push-up and push-down windows every reader measures (KPIs, telemetry, dashboard), as
+    (start, end) seconds of the local day: the scenario's flexibility_windows entry, else (and
+    where it switches a window off) the defaults above. The one place these windows come from."""
+    up, down = DEFAULT_PUSH_UP, DEFAULT_PUSH_DOWN
+    for s in services:
+        if isinstance(s, FlexibilityWindowsSpec):
+            up = s.push_up or up
+            down = s.push_down or down
+    return up.seconds, down.seconds

@@ -16,7 +16,7 @@ from typing import Literal
 
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
-from twin.signals.reserve import reserve_product
+from twin.products.reserve import reserve_product
 
 RESERVE_SIGNAL = "reserve_reduction_kw"
 

@@ -8,27 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin.config.durations import parse_clock_s
 from twin.config.schema import Scenario
-from twin.ems.services.flexibility_windows import FlexibilityWindowsSpec
+from twin.ems.services.flexibility_windows import push_windows
 from twin.fleet.model import Fleet
 from twin.metrics.flexibility import firm_mw, window_shift_kwh_per_ev_day, window_shift_mw_by_day
-from twin.metrics.service_kpis import service_kpis
-
-DEFAULT_UP = ("10:00", "14:00")
-DEFAULT_DOWN = ("16:00", "20:00")
+from twin.results.service_kpis import service_kpis
 
 
 def _windows(scenario: Scenario) -> tuple[tuple[int, int], tuple[int, int]]:
-    up, down = DEFAULT_UP, DEFAULT_DOWN
-    for s in scenario.ems.services:
-        if isinstance(s, FlexibilityWindowsSpec):
-            up = (s.push_up.start, s.push_up.end) if s.push_up else up
-            down = (s.push_down.start, s.push_down.end) if s.push_down else down
-    return (
-        (parse_clock_s(up[0]), parse_clock_s(up[1])),
-        (parse_clock_s(down[0]), parse_clock_s(down[1])),
-    )
+    return push_windows(scenario.ems.services)
 
 
 def _col(table: pd.DataFrame, name: str, reduce: str) -> float | None:
