@@ -12,6 +12,7 @@ from twin.config.schema import Scenario
 from twin.ems.services.flexibility_windows import push_windows
 from twin.fleet.model import Fleet
 from twin.metrics.flexibility import firm_mw, window_shift_kwh_per_ev_day, window_shift_mw_by_day
+from twin.results import columns as col
 from twin.results.service_kpis import service_kpis
 
 
@@ -48,9 +49,9 @@ def compute_kpis(
     if table.empty:
         return {}
     names = list(scenario.fleets)
-    p_ctrl = sum(table[f"{n}.p_kw"].to_numpy() for n in names)
-    p_base = sum(table[f"{n}_baseline.p_kw"].to_numpy() for n in names)
-    local = pd.to_datetime(table["time"], utc=True).dt.tz_convert(scenario.timezone)
+    p_ctrl = sum(table[col.fleet_p_kw(n)].to_numpy() for n in names)
+    p_base = sum(table[col.baseline_p_kw(n)].to_numpy() for n in names)
+    local = pd.to_datetime(table[col.TIME], utc=True).dt.tz_convert(scenario.timezone)
     second_of_day = (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
     up, down = _windows(scenario)
     n_ev = scenario.ev_count
@@ -75,16 +76,16 @@ def compute_kpis(
         ),
         "peak_fleet_kw": float(p_ctrl.max()),
         "peak_baseline_kw": float(p_base.max()),
-        "min_bus_voltage_pu": _col(table, "grid.vm_min_pu", "min"),
-        "max_bus_voltage_pu": _col(table, "grid.vm_max_pu", "max"),
-        "max_line_loading_pct": _col(table, "grid.line_loading_max_pct", "max"),
-        "max_trafo_loading_pct": _col(table, "grid.trafo_loading_max_pct", "max"),
+        "min_bus_voltage_pu": _col(table, col.GRID_VM_MIN_PU, "min"),
+        "max_bus_voltage_pu": _col(table, col.GRID_VM_MAX_PU, "max"),
+        "max_line_loading_pct": _col(table, col.GRID_LINE_LOADING_MAX_PCT, "max"),
+        "max_trafo_loading_pct": _col(table, col.GRID_TRAFO_LOADING_MAX_PCT, "max"),
         "nonconverged_steps": int(nonconverged_steps),
         "per_fleet": {},
     }
     for n in names:
         fleet_n = scenario.fleets[n].count
-        pc, pb = table[f"{n}.p_kw"].to_numpy(), table[f"{n}_baseline.p_kw"].to_numpy()
+        pc, pb = table[col.fleet_p_kw(n)].to_numpy(), table[col.baseline_p_kw(n)].to_numpy()
         kpis["per_fleet"][n] = {
             "ev_count": fleet_n,
             "push_up_kwh_per_ev_day": window_shift_kwh_per_ev_day(
@@ -95,7 +96,7 @@ def compute_kpis(
             ),
             "energy_charged_kwh": float(fleets[n].state.e_grid_in_kwh.sum()),
             "energy_discharged_kwh": float(fleets[n].state.e_grid_out_kwh.sum()),
-            "soc_min": float(np.min(table[f"{n}.soc_min"])),
+            "soc_min": float(np.min(table[col.fleet_soc_min(n)])),
         }
     kpis.update(service_kpis(scenario, table, p_ctrl, p_base))
     return kpis

@@ -8,6 +8,7 @@ import numpy as np
 
 from twin.ems.controller import EmsDecision, EnergyManagementSystem
 from twin.fleet.model import Fleet
+from twin.results import columns as col
 
 
 def fleet_record(eid: str, fleet: Fleet) -> dict[str, float]:
@@ -15,24 +16,30 @@ def fleet_record(eid: str, fleet: Fleet) -> dict[str, float]:
     (Fleet.totals, summed by the step's own pass over the EVs)."""
     t = fleet.totals
     return {
-        f"{eid}.p_kw": t.p_kw,
-        f"{eid}.plugged_count": t.plugged_count,
-        f"{eid}.soc_mean": t.soc_mean,
-        f"{eid}.soc_min": t.soc_min,
+        col.fleet_p_kw(eid): t.p_kw,
+        col.fleet_plugged_count(eid): t.plugged_count,
+        col.fleet_soc_mean(eid): t.soc_mean,
+        col.fleet_soc_min(eid): t.soc_min,
     }
 
 
 def ev_detail(name: str, fleet: Fleet, p_kw: np.ndarray) -> dict[str, np.ndarray]:
     """Per-EV results of a step (`outputs.per_ev`): average grid power over it, SOC after it."""
-    return {f"ev_p_kw.{name}": p_kw.copy(), f"ev_soc.{name}": fleet.state.soc.copy()}
+    return {
+        col.ev_table("ev_p_kw", name): p_kw.copy(),
+        col.ev_table("ev_soc", name): fleet.state.soc.copy(),
+    }
 
 
 def ev_detail_tables(fleets: dict[str, Fleet]) -> dict[str, tuple[str, list[str]]]:
     """Recorder tables of ev_detail: `ev_p_kw.<fleet>` / `ev_soc.<fleet>`, one column per EV index."""
     return {
-        f"{quantity}.{name}": (f"{quantity}.{name}", [str(i) for i in range(f.table.count)])
+        col.ev_table(quantity, name): (
+            col.ev_table(quantity, name),
+            [str(i) for i in range(f.table.count)],
+        )
         for name, f in fleets.items()
-        for quantity in ("ev_p_kw", "ev_soc")
+        for quantity in col.EV_QUANTITIES
     }
 
 
@@ -42,12 +49,12 @@ def ems_record(
     """Target, feasible range, each service's contribution and the services' own numbers."""
     d = decision
     return {
-        "ems.target_kw": d.target_kw if d else 0.0,
-        "ems.feasible_lo_kw": d.feasible_lo_kw if d else 0.0,
-        "ems.feasible_hi_kw": d.feasible_hi_kw if d else 0.0,
+        col.EMS_TARGET_KW: d.target_kw if d else 0.0,
+        col.EMS_FEASIBLE_LO_KW: d.feasible_lo_kw if d else 0.0,
+        col.EMS_FEASIBLE_HI_KW: d.feasible_hi_kw if d else 0.0,
         **{
-            f"ems.contribution.{s.name}_kw": (d.contributions_kw.get(s.name, 0.0) if d else 0.0)
+            col.ems_contribution(s.name): (d.contributions_kw.get(s.name, 0.0) if d else 0.0)
             for s in (ems.services if ems else [])
         },
-        **{f"ems.{k}": v for k, v in (d.records.items() if d else ())},
+        **{col.ems_record(k): v for k, v in (d.records.items() if d else ())},
     }

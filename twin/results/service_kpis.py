@@ -39,6 +39,7 @@ from twin.metrics.errors import MetricInputError
 from twin.metrics.frequency_response import under_frequency_response
 from twin.metrics.kwh_accuracy import in_band_rate, kwh_accuracy, plan_accuracy
 from twin.metrics.pjm import pjm_performance_score
+from twin.results import columns as col
 
 SLOT_S = 1800
 DROOP_RECOVERY_S = 60.0
@@ -56,7 +57,7 @@ def _plain(value: float | None) -> float | None:
 def wall_slot_index(table: pd.DataFrame, scenario: Scenario, period_s: int) -> np.ndarray:
     """Index of the local-clock period (e.g. 30-min slot) of every row, counted from the epoch."""
     local = (
-        pd.to_datetime(table["time"], utc=True)
+        pd.to_datetime(table[col.TIME], utc=True)
         .dt.tz_convert(scenario.timezone)
         .dt.tz_localize(None)
     )
@@ -74,10 +75,10 @@ def _full_slots(
 
 def frequency_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
     spec = _spec(scenario, FrequencyResponseSpec)
-    if spec is None or "signal.frequency_hz" not in table or "ems.fcr_min_kw" not in table:
+    if spec is None or col.SIGNAL_FREQUENCY_HZ not in table or col.FCR_MIN_KW not in table:
         return {}
-    freq = table["signal.frequency_hz"].to_numpy()
-    emergency = table["ems.fcr_under_frequency"].to_numpy() > 0.5
+    freq = table[col.SIGNAL_FREQUENCY_HZ].to_numpy()
+    emergency = table[col.FCR_UNDER_FREQUENCY].to_numpy() > 0.5
     out: dict[str, Any] = {}
     # Normal operation: not in (and not recovering from) the under-frequency mode.
     recovery_steps = int(np.ceil(DROOP_RECOVERY_S / scenario.step))
@@ -87,7 +88,7 @@ def frequency_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) ->
         droop = effective_droop(
             freq[normal],
             p_kw[normal],
-            float(table["ems.fcr_rated_kw"][normal].mean()),
+            float(table[col.FCR_RATED_KW][normal].mean()),
             spec.nominal_hz,
             spec.deadband_hz,
         )
@@ -101,7 +102,7 @@ def frequency_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) ->
     below = freq < spec.under_frequency_hz
     if below.any() and not below[0]:
         event = int(np.argmax(below))
-        available_kw = float(p_kw[event - 1] - table["ems.fcr_min_kw"].iloc[event])
+        available_kw = float(p_kw[event - 1] - table[col.FCR_MIN_KW].iloc[event])
         if available_kw > 0:
             ufr = under_frequency_response(
                 table["time_s"].to_numpy(dtype=float),
@@ -124,17 +125,17 @@ def frequency_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) ->
 
 
 def regulation_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
-    if _spec(scenario, RegulationSpec) is None or "ems.reg_basepoint_kw" not in table:
+    if _spec(scenario, RegulationSpec) is None or col.REG_BASEPOINT_KW not in table:
         return {}
     signal = (
-        table["signal.regulation_pu"].to_numpy()
-        if "signal.regulation_pu" in table
-        else table["ems.reg_signal_pu"].to_numpy()
+        table[col.SIGNAL_REGULATION_PU].to_numpy()
+        if col.SIGNAL_REGULATION_PU in table
+        else table[col.REG_SIGNAL_PU].to_numpy()
     )
     response = (
-        table["ems.reg_sign"].to_numpy()
-        * (p_kw - table["ems.reg_basepoint_kw"].to_numpy())
-        / table["ems.reg_capacity_kw"].to_numpy()
+        table[col.REG_SIGN].to_numpy()
+        * (p_kw - table[col.REG_BASEPOINT_KW].to_numpy())
+        / table[col.REG_CAPACITY_KW].to_numpy()
     )
     try:
         score = pjm_performance_score(signal, response, scenario.step)
@@ -144,7 +145,7 @@ def regulation_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -
 
 
 def fems_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
-    if _spec(scenario, FemsScheduleSpec) is None or "signal.fems_kwh" not in table:
+    if _spec(scenario, FemsScheduleSpec) is None or col.SIGNAL_FEMS_KWH not in table:
         return {}
     slot = wall_slot_index(table, scenario, SLOT_S)
     full = (
@@ -154,8 +155,8 @@ def fems_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict
         {
             "slot": slot,
             "e_kwh": p_kw * scenario.step / 3600.0,
-            "req": table["signal.fems_kwh"].to_numpy(),
-            "time": table["time"],
+            "req": table[col.SIGNAL_FEMS_KWH].to_numpy(),
+            "time": table[col.TIME],
         }
     )
     per = (
@@ -188,11 +189,11 @@ def fems_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict
 
 def reserve_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
     spec = _spec(scenario, ReserveSpec)
-    if spec is None or "ems.reserve_command_kw" not in table:
+    if spec is None or col.RESERVE_COMMAND_KW not in table:
         return {}
-    active = table["ems.reserve_active"].to_numpy() > 0.5
-    delivered_kw = table["ems.reserve_baseline_kw"].to_numpy() - p_kw
-    command_kw = table["ems.reserve_command_kw"].to_numpy()
+    active = table[col.RESERVE_ACTIVE].to_numpy() > 0.5
+    delivered_kw = table[col.RESERVE_BASELINE_KW].to_numpy() - p_kw
+    command_kw = table[col.RESERVE_COMMAND_KW].to_numpy()
     out: dict[str, Any] = {"reserve_product": spec.product}
     for label, period_s in (("slot", SLOT_S), ("minute", 60)):
         if period_s % scenario.step:
@@ -202,7 +203,12 @@ def reserve_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> d
         if full.size == 0:
             continue
         frame = pd.DataFrame(
-            {"slot": slot, "delivered": delivered_kw, "command": command_kw, "time": table["time"]}
+            {
+                "slot": slot,
+                "delivered": delivered_kw,
+                "command": command_kw,
+                "time": table[col.TIME],
+            }
         )
         per = (
             frame[frame["slot"].isin(full) & active]
@@ -238,7 +244,7 @@ def plan_accuracy_kpis(scenario: Scenario, table: pd.DataFrame) -> dict[str, Any
     if _spec(scenario, RegulationSpec) is None and _spec(scenario, FemsScheduleSpec) is None:
         return {}
     slot = wall_slot_index(table, scenario, SLOT_S)
-    plugged = sum(table[f"{n}.plugged_count"].to_numpy(dtype=float) for n in scenario.fleets)
+    plugged = sum(table[col.fleet_plugged_count(n)].to_numpy(dtype=float) for n in scenario.fleets)
     per = (
         pd.DataFrame({"slot": slot, "plugged": plugged})
         .groupby("slot")["plugged"]
@@ -255,8 +261,8 @@ def energy_kpis(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     dt_h = scenario.step / 3600.0
-    if "signal.co2_kg_per_kwh" in table:
-        co2 = table["signal.co2_kg_per_kwh"].to_numpy()
+    if col.SIGNAL_CO2_KG_PER_KWH in table:
+        co2 = table[col.SIGNAL_CO2_KG_PER_KWH].to_numpy()
         for label, power in (("", p_kw), ("baseline_", p_base_kw)):
             t = energy_co2_totals(power, co2, scenario.step)
             out.update(
@@ -269,19 +275,17 @@ def energy_kpis(
                     ),
                 }
             )
-    if "signal.area_pv_surplus_kw" in table:
-        without = float(table["signal.area_pv_surplus_kw"].sum() * dt_h)
+    if col.SIGNAL_AREA_PV_SURPLUS_KW in table:
+        without = float(table[col.SIGNAL_AREA_PV_SURPLUS_KW].sum() * dt_h)
         absorbed = (
-            float(table["ems.pv_absorbed_kw"].sum() * dt_h)
-            if "ems.pv_absorbed_kw" in table
-            else 0.0
+            float(table[col.PV_ABSORBED_KW].sum() * dt_h) if col.PV_ABSORBED_KW in table else 0.0
         )
         out.update(
             pv_surplus_without_evs_kwh=without,
             pv_surplus_absorbed_kwh=absorbed,
             pv_surplus_with_evs_kwh=without - absorbed,
-            area_pv_kwh=float(table["signal.area_pv_kw"].sum() * dt_h),
-            area_load_kwh=float(table["signal.area_load_kw"].sum() * dt_h),
+            area_pv_kwh=float(table[col.SIGNAL_AREA_PV_KW].sum() * dt_h),
+            area_load_kwh=float(table[col.SIGNAL_AREA_LOAD_KW].sum() * dt_h),
         )
     return out
 

@@ -20,6 +20,7 @@ import numpy as np
 from twin.ems.controller import EnergyManagementSystem
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
+from twin.results import columns as col
 from twin.results import records
 
 
@@ -106,7 +107,7 @@ class FleetControlLoop:
                         traces.setdefault(key, []).append(trace)
             for name, shadow in baselines.items():
                 shadow.step(feasible_range(shadow.view(), step_s).hi_kw)
-                row.update(records.fleet_record(f"{name}_baseline", shadow))
+                row.update(records.fleet_record(col.baseline_entity(name), shadow))
             row.update(records.ems_record(decision, self.ems))
             rows.append(row)
         keys = dict.fromkeys(key for row in rows for key in row)

@@ -33,6 +33,7 @@ from twin.ems.controller import EnergyManagementSystem
 from twin.ems.services import Uncontrolled, build_service
 from twin.fleet.build import create_fleet, n_sites
 from twin.fleet.model import Fleet
+from twin.results import columns as col
 from twin.results.kpis import compute_kpis
 from twin.results.records import ev_detail_tables
 from twin.results.store import (
@@ -314,12 +315,13 @@ def _build_run(
     detail_tables: dict[str, tuple[str, list[str]]] = {}
     if scenario.outputs.grid_detail:
         buses = [str(b) for b in powerflow.bus_ids]
-        detail_tables |= {
-            "vm_pu": ("grid_vm_pu", buses),
-            "ev_p_mw": ("grid_ev_p_mw", buses),
-            "line_loading_pct": ("grid_line_loading_pct", [str(i) for i in powerflow.line_ids]),
-            "trafo_loading_pct": ("grid_trafo_loading_pct", [str(i) for i in powerflow.trafo_ids]),
+        ids = {
+            "vm_pu": buses,
+            "ev_p_mw": buses,
+            "line_loading_pct": [str(i) for i in powerflow.line_ids],
+            "trafo_loading_pct": [str(i) for i in powerflow.trafo_ids],
         }
+        detail_tables |= {key: (col.GRID_DETAIL_TABLES[key], ids[key]) for key in ids}
     per_ev = scenario.outputs.per_ev
     if per_ev:
         detail_tables |= ev_detail_tables(fleets)
@@ -472,6 +474,6 @@ def run_scenario(
 
 
 def grid_sim_nonconverged(table: Any) -> int:
-    if "grid.converged" not in table:
+    if col.GRID_CONVERGED not in table:
         return 0
-    return int((table["grid.converged"] < 0.5).sum())
+    return int((table[col.GRID_CONVERGED] < 0.5).sum())

@@ -19,6 +19,7 @@ import numpy as np
 
 from twin.ems.feasibility import feasible_range
 from twin.fleet.model import Fleet
+from twin.results import columns as col
 from twin.results.records import ev_detail, fleet_record
 
 META = {
@@ -64,7 +65,7 @@ class FleetSim(mosaik_api_v3.Simulator):
         n_bus: int,
         baseline: bool = False,
     ) -> list[dict]:
-        eid = f"{fleet.name}{'_baseline' if baseline else ''}"
+        eid = col.baseline_entity(fleet.name) if baseline else fleet.name
         self.entities[eid] = {
             "fleet": fleet,
             "bus_pos": bus_pos,

@@ -16,6 +16,7 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
+from twin.results import columns as col
 from twin.sims.blocks import block_span
 
 META = {
@@ -98,7 +99,7 @@ class GridSim(mosaik_api_v3.Simulator):
             "load_p_mw": prof.load_p_mw[k0 : k0 + n].sum(axis=1),
             "pv_p_mw": prof.sgen_p_mw[k0 : k0 + n].sum(axis=1),
         }
-        self._record = {f"grid.{name}": columns[name] for name in _STATE}
+        self._record = {col.grid_column(name): columns[name] for name in _STATE}
         self._state = {name: float(columns[name][-1]) for name in _STATE}
         self._detail = {
             "vm_pu": vm,
@@ -113,15 +114,5 @@ class GridSim(mosaik_api_v3.Simulator):
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}
 
 
-_STATE = (
-    "converged",
-    "vm_min_pu",
-    "vm_max_pu",
-    "line_loading_max_pct",
-    "trafo_loading_max_pct",
-    "slack_p_mw",
-    "ev_p_mw",
-    "load_p_mw",
-    "pv_p_mw",
-)
+_STATE = col.GRID_QUANTITIES
 """Scalars per step the EMS sees (`state`) and the results record as `grid.<name>`."""

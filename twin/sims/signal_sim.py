@@ -11,6 +11,7 @@ from __future__ import annotations
 import mosaik_api_v3
 import numpy as np
 
+from twin.results import columns as col
 from twin.sims.blocks import block_span
 
 META = {
@@ -56,6 +57,6 @@ class SignalSim(mosaik_api_v3.Simulator):
         out = {
             "values": {name: float(v[0]) for name, v in block.items()},
             "block": block,
-            "record": {f"signal.{name}": v for name, v in block.items()},
+            "record": {col.signal_column(name): v for name, v in block.items()},
         }
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}
