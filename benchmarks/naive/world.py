@@ -17,7 +17,8 @@ import numpy as np
 from benchmarks.naive.ev_model import ScalarEV
 from twin.config.schema import Scenario
 from twin.fleet.build import create_fleet, n_sites
-from twin.run.world import _site_seed, build_ems
+from twin.run.build import build_ems
+from twin.run.build import site_seed as _site_seed
 from twin.signals.scenario_signals import build_signal_series
 
 SIM_CONFIG = {

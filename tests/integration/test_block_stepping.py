@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import ROOT
 from twin.catalog import load_scenario
 from twin.results.store import read_table
-from twin.run.world import block_steps_of, prepare_run
+from twin.run.wiring import block_steps_of
+from twin.run.world import prepare_run
 
 SCENARIOS = ROOT / "scenarios"
 

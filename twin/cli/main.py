@@ -171,7 +171,7 @@ def run(
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files.")]) -> None:
     """Check scenario files; exit 0 if all are valid, 2 otherwise (every problem listed)."""
-    from twin.run.world import check_grid
+    from twin.run.build import check_grid
     from twin.signals.scenario_signals import check_signals
 
     problems: list[str] = []
