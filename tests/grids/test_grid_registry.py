@@ -130,3 +130,18 @@ def test_simbench_nets_are_cached_on_disk_and_a_broken_cache_is_rebuilt(tmp_path
         assert registry.simbench_cache_path(code) is None
     finally:
         registry._pristine_simbench_net.cache_clear()
+
+
+def test_shipped_simbench_code_list_is_simbench_s_own() -> None:
+    # Grid names are checked against a shipped copy of SimBench's code list so that validating a
+    # scenario does not import simbench (pandapower, ~3 s); it must be exactly the package's list.
+    import importlib.metadata
+
+    import simbench
+
+    from grids.registry import SIMBENCH_CODES_FILE, _shipped_simbench_codes
+
+    assert SIMBENCH_CODES_FILE.read_text().splitlines()[0].startswith(
+        f"# simbench {importlib.metadata.version('simbench')}:"
+    )
+    assert _shipped_simbench_codes() == frozenset(simbench.collect_all_simbench_codes())

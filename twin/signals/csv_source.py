@@ -24,12 +24,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from twin.signals.errors import SignalConfigError, SignalFileError
 from twin.signals.timebase import check_timebase, offsets_s
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TIME_COLUMN = "time"
 _HEADER_LINES = 1
@@ -94,6 +97,8 @@ def signal_column(kind: str) -> SignalColumn:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd  # lazily: validating a scenario must not load pandas
+
     if not path.exists():
         raise SignalFileError(
             path, "file not found (check the path; relative paths start at the scenario's folder)"
@@ -118,6 +123,8 @@ def _line(row: int) -> int:
 
 def _parse_times(path: Path, text: pd.Series) -> np.ndarray:
     """Epoch seconds of every row; every time must carry a zone."""
+    import pandas as pd  # lazily: validating a scenario must not load pandas
+
     text = text.str.strip()
     no_zone = ~text.str.contains(_ZONE_SUFFIX)
     if no_zone.any():
@@ -142,6 +149,8 @@ def _parse_times(path: Path, text: pd.Series) -> np.ndarray:
 
 
 def _parse_values(path: Path, text: pd.Series, column: SignalColumn) -> np.ndarray:
+    import pandas as pd  # lazily: validating a scenario must not load pandas
+
     stripped = text.str.strip()
     missing = stripped.str.lower().isin(_MISSING_TEXT)
     if missing.any():

@@ -21,7 +21,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from twin.config.durations import parse_clock_s
 from twin.signals.errors import SignalConfigError, SignalFileError
@@ -79,6 +78,8 @@ def signal_problems(signals: SignalsSpec) -> list[tuple[tuple[str | int, ...], s
 
 def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
     """Price per step and its quantile within the local day (share of the day's steps priced <= it)."""
+    import pandas as pd  # lazily: validating a scenario must not load pandas
+
     spec = scenario.signals.prices
     if spec.source == "csv":
         params = {"source": "csv", "path": spec.path}

@@ -11,7 +11,6 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from twin.config.durations import parse_duration_s
 from twin.signals.errors import SignalConfigError
@@ -96,6 +95,8 @@ class LocalClock:
 
 def local_clock(start: dt.datetime, step_s: float, n_steps: int) -> LocalClock:
     """Local wall-clock of every step (DST-aware through the start's tzinfo)."""
+    import pandas as pd  # lazily: validating a scenario must not load pandas
+
     epoch_s = start.timestamp() + offsets_s(step_s, n_steps)
     utc = pd.to_datetime(np.round(epoch_s * 1e6).astype("int64"), unit="us", utc=True)
     local = utc.tz_convert(start.tzinfo)
