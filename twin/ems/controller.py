@@ -40,6 +40,8 @@ class EnergyManagementSystem:
     ):
         self.services = sorted(services, key=lambda s: s.order)
         self.allocation = allocation
+        # Static per-EV parameters of the fleets, concatenated once per set of fleet tables.
+        self._static: dict[str, Any] = {}
 
     def decide(
         self,
@@ -64,7 +66,7 @@ class EnergyManagementSystem:
             else (lambda attr: np.concatenate([getattr(views[n], attr) for n in names]))
         )
         # Static per-EV parameters are concatenated once per set of fleet tables, not every step.
-        static = self.__dict__.setdefault("_static", {})
+        static = self._static
         tables_key = tuple(id(views[n].table) for n in names)
         if static.get("key") != tables_key:
             static.clear()

@@ -124,6 +124,19 @@ class Fleet:
     """Count of steps with an arrival or departure so far: what view() caches on."""
     _sent_kw: np.ndarray | None = field(init=False, default=None, repr=False)
     """Set-points sent in the last steps (row -1 = this step's), for the communication latency."""
+    # Caches of values that depend only on the table or change only at events (declared here so
+    # every attribute of a Fleet is visible in one place).
+    _col_cache: dict[int, tuple[np.ndarray, np.ndarray]] = field(
+        init=False, default_factory=dict, repr=False
+    )
+    _lag_margin: np.ndarray | None = field(init=False, default=None, repr=False)
+    _view_cache: tuple[int, np.ndarray, np.ndarray] | None = field(
+        init=False, default=None, repr=False
+    )
+    _no_latency: bool | None = field(init=False, default=None, repr=False)
+    _lag_factors: dict[float, tuple[np.ndarray, np.ndarray]] = field(
+        init=False, default_factory=dict, repr=False
+    )
 
     @classmethod
     def create(
@@ -174,7 +187,7 @@ class Fleet:
         # date by settle_events for the EVs whose session advanced (a year of sessions is hundreds of
         # columns; regathering all EVs whenever any EV leaves was the hot path of long runs).
         # Callers treat the result as read-only.
-        cache = self.__dict__.setdefault("_col_cache", {})
+        cache = self._col_cache
         hit = cache.get(id(table))
         if hit is not None and hit[0] is table:
             return hit[1]
@@ -199,9 +212,9 @@ class Fleet:
 
     def _lag_margin_s(self) -> np.ndarray:
         # Per-EV time kept before departure for the charger lag; depends only on the table.
-        margin = self.__dict__.get("_lag_margin")
+        margin = self._lag_margin
         if margin is None:
-            margin = self.__dict__["_lag_margin"] = np.ascontiguousarray(
+            margin = self._lag_margin = np.ascontiguousarray(
                 np.broadcast_to(lag_margin_s(self.table.response_time_s), (self.table.count,)),
                 dtype=float,
             )
@@ -210,12 +223,12 @@ class Fleet:
     def view(self) -> FleetView:
         # Location and session only change at events, so the derived arrays are rebuilt only
         # after one (at 1-s steps most steps have none).
-        cache = self.__dict__.get("_view_cache")
+        cache = self._view_cache
         if cache is None or cache[0] != self._events:
             depart = np.where(
                 self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s)
             )
-            cache = self.__dict__["_view_cache"] = (self._events, self.plugged, depart)
+            cache = self._view_cache = (self._events, self.plugged, depart)
         _, plugged, depart = cache
         return FleetView(
             name=self.name,
@@ -328,15 +341,13 @@ class Fleet:
         if has_measured:
             measured_kw = np.ascontiguousarray(measured_kw, dtype=float)
         col = self._col
-        no_latency = self.__dict__.get("_no_latency")
+        no_latency = self._no_latency
         if no_latency is None:
-            no_latency = self.__dict__["_no_latency"] = tb.latency_s is None or not np.any(
-                tb.latency_s > 0
-            )
+            no_latency = self._no_latency = tb.latency_s is None or not np.any(tb.latency_s > 0)
         if no_latency:
             # The lag's decay and mean factors depend only on the response times and dt: computed
             # once (lagged_power of a unit step from 1 to 0 returns exactly them), not every step.
-            factors = self.__dict__.setdefault("_lag_factors", {})
+            factors = self._lag_factors
             if dt_s not in factors:
                 factors[dt_s] = lagged_power(
                     np.ones(tb.count), np.zeros(tb.count), tb.response_time_s, dt_s
