@@ -1,4 +1,4 @@
-"""CO2-level control (R5 rules per place) and PV-surplus charging, with plain arrays.
+"""CO2-level control (Oki islands study: rules per place) and PV-surplus charging, with plain arrays.
 
 Station 6 kW, battery 40 kWh, 1-h steps (dt_s = 3600) so power and energy are easy to relate.
 """

@@ -22,7 +22,7 @@ def test_droop_below_nominal_reduces_consumption_by_hand_computed_amount():
 
 
 def test_droop_r5_gives_8_percent_of_rating_at_minus_0_2_hz_without_deadband():
-    # R1's worked example: R = 5 % on 50 Hz, -0.2 Hz -> 8 % of rating (24 kW -> 1.92 kW).
+    # the Kashiwa EV project's worked example: R = 5 % on 50 Hz, -0.2 Hz -> 8 % of rating (24 kW -> 1.92 kW).
     service = FrequencyResponse(
         nominal_hz=50.0, droop_percent=5.0, deadband_hz=0.0, under_frequency_hz=49.5
     )

@@ -123,7 +123,7 @@ def test_driving_energy_uses_seasonal_efficiency(tokyo_start):
     winter = tokyo_start.replace(month=1, day=8)
     summer_f = _fleet("commuter", tokyo_start, count=400, seed=5)
     winter_f = _fleet("commuter", winter, count=400, seed=5)
-    # Same draws, same km: energy ratio = efficiency ratio 6.3 / 4.0 (R5).
+    # Same draws, same km: energy ratio = efficiency ratio 6.3 / 4.0 (Oki islands study).
     s_kwh = summer_f.sessions.away_kwh[:, 1].mean()
     w_kwh = winter_f.sessions.away_kwh[:, 1].mean()
     assert w_kwh / s_kwh == pytest.approx(6.3 / 4.0, rel=0.02)
@@ -192,7 +192,7 @@ def test_compiled_step_equals_the_array_formulas(kind, tokyo_start):
 
 def test_forced_plug_in_and_forced_charge_when_the_next_trip_needs_it(tokyo_start):
     # Drivers who never plug in by choice (probability 0) still plug in when the battery cannot
-    # cover the next trip plus the floor (R5's forced charge), and the EMS must then charge them.
+    # cover the next trip plus the floor (the Oki islands study's forced charge), and the EMS must then charge them.
     from twin.ems.feasibility import feasible_range
     from twin.fleet.model import DRIVING
 

@@ -1,4 +1,4 @@
-"""scenarios/frequency_event.yaml end to end: R1's seconds flexibility, checked on the recorded
+"""scenarios/frequency_event.yaml end to end: the Kashiwa EV project's seconds flexibility, checked on the recorded
 power itself (not only on the KPI the run reports)."""
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_co2_control_discharges_at_high_and_charges_at_low_intensity(run):
 
 
 def test_zero_adoption_case_runs_the_grid_without_evs(tmp_path):
-    # R5's X/0 cases: no EVs at all; the PV surplus is what the buildings alone leave.
+    # the Oki islands study's X/0 cases: no EVs at all; the PV surplus is what the buildings alone leave.
     from twin.catalog import load_scenario
     from twin.run.world import prepare_run
 

@@ -1,4 +1,4 @@
-"""scenarios/tertiary_reserve.yaml: in-band rate per 30-min slot (R3 demo: 100 %)."""
+"""scenarios/tertiary_reserve.yaml: in-band rate per 30-min slot (Toyota V2G demo: 100 %)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,9 @@ def test_kwh_accuracy_same_sign_is_ratio_of_sums() -> None:
     delivered = np.array([3.0, 1.0, 4.634])
     requested = np.array([2.0, 2.0, 6.0])
     result = kwh_accuracy(delivered, requested)
-    assert result.overall_percent == pytest.approx(8.634 / 10 * 100)  # 86.34 %, as in R3
+    assert result.overall_percent == pytest.approx(
+        8.634 / 10 * 100
+    )  # 86.34 %, as in the Toyota V2G demo
     # Capped: min(3, 2) + 1 + 4.634 = 7.634 of 10.
     assert result.overall_capped_percent == pytest.approx(76.34)
 

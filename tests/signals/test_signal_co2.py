@@ -1,4 +1,4 @@
-"""CO2 intensity signal and the R5 10-level command table at its boundaries."""
+"""CO2 intensity signal and the Oki islands study 10-level command table at its boundaries."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ ResolvedService = Annotated[
 
 
 class SeasonalEfficiency(_Strict):
-    """Driving efficiency in km/kWh by season (R5: 6.3 summer, 7.9 mid-season, 4.0 winter)."""
+    """Driving efficiency in km/kWh by season (Oki islands study: 6.3 summer, 7.9 mid-season, 4.0 winter)."""
 
     summer: PositiveFloat = 6.3
     mid: PositiveFloat = 7.9
@@ -165,7 +165,7 @@ class FleetSpec(_Strict):
     vehicle: VehicleSpec = VehicleSpec()
     charger: ChargerSpec = ChargerSpec()
     soc_floor: Fraction = 0.3
-    """Battery floor never crossed by the EMS (R5: 30 %; business-use floor such as 50 %, R3)."""
+    """Battery floor never crossed by the EMS (Oki islands study: 30 %; business-use floor such as 50 %, Toyota V2G demo)."""
     soc_target: Fraction = 0.9
     """What the driver wants at departure; the baseline charges to it at full power."""
     soc_initial: tuple[Fraction, Fraction] = (0.4, 0.8)
@@ -239,7 +239,7 @@ class PriceSpec(_Strict):
 
 
 class BuildingsSpec(_Strict):
-    """Buildings where the EVs park (R5): PV on a share of them and a residential demand.
+    """Buildings where the EVs park (Oki islands study): PV on a share of them and a residential demand.
 
     Gives the signals `building_pv_kw` (one PV building's output: pv_kw x clear-sky factor x
     clear_sky_share), `building_load_kw` (one building's demand: peak_load_kw x the residential

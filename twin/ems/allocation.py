@@ -4,7 +4,7 @@ Services say *how much* (a fleet target) and optionally *how they would like it 
 (preferred per-EV power); this module makes it feasible. Two strategies:
 - proportional: everyone moves from the preferred point towards their bound in proportion to
   their headroom (smooth, all cars at partial power);
-- relay: cars with the least laxity take full headroom first (R3's lesson: "relay at full power
+- relay: cars with the least laxity take full headroom first (the Toyota V2G demo's lesson: "relay at full power
   across cars" suits EVs better than all cars at partial power for hours).
 """
 

@@ -3,9 +3,9 @@
 Each EV gets a padded row of sessions (arrive_s, depart_s) at its charging site, in seconds after
 the simulation start, rounded up to the step grid so a step is either fully plugged or not. The
 energy driven in the gap *before* session k is `away_kwh[:, k]`, drawn from a log-normal daily
-distance and the seasonal efficiency (R5: 6.3 / 7.9 / 4.0 km/kWh summer / mid / winter).
+distance and the seasonal efficiency (Oki islands study: 6.3 / 7.9 / 4.0 km/kWh summer / mid / winter).
 
-Fleet types (R1):
+Fleet types (Kashiwa EV project):
 - commuter: plugged at the workplace on work days, between morning arrival and evening departure;
 - business: plugged at the depot between shifts (vans out on work days);
 - home: plugged at home from the evening return to the next departure; weekend leisure trips.

@@ -1,4 +1,4 @@
-"""Energy, CO2 and PV-surplus totals of a power series (REQUIREMENTS R4, R5).
+"""Energy, CO2 and PV-surplus totals of a power series (smart-grid survey, Oki islands study).
 
 Power is consumption (+ = charging, - = discharging); each sample holds for `step_s`, so the
 energy of sample i is E_i = P_i * step_s / 3600 (kWh).
@@ -9,7 +9,7 @@ energy of sample i is E_i = P_i * step_s / 3600 (kWh).
   energy it replaces); net CO2 = sum E_i * c_i.
 * Mean charging intensity = CO2 of charging / charged energy (what a kWh in the battery cost).
 
-PV surplus absorbed (R4/R5 "charge the surplus"): with surplus S_i = max(PV - load, 0) at the
+PV surplus absorbed (the smart-grid survey/the Oki islands study "charge the surplus"): with surplus S_i = max(PV - load, 0) at the
 site (kW), the charging power that soaks it up is min(max(P_i, 0), S_i), so
 
     absorbed = sum_i min(max(P_i, 0), S_i) * step_s / 3600

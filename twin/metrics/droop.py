@@ -1,6 +1,6 @@
-"""Effective droop of a fleet from measured frequency and power (REQUIREMENTS R1, seconds flexibility).
+"""Effective droop of a fleet from measured frequency and power (Kashiwa EV project, seconds flexibility).
 
-Definition (R1): the droop R is the frequency deviation, as a share of nominal frequency, that
+Definition (Kashiwa EV project): the droop R is the frequency deviation, as a share of nominal frequency, that
 produces 100 % of rated output change:
 
     R = -(df / f_nom) / (dP_out / P_rated)            (x 100 -> percent)
@@ -15,7 +15,7 @@ where b (kW/Hz) is the least-squares slope of the regression
     power_kw = a + b * x,    x = sign(df) * max(|df| - deadband, 0),   df = f - f_nom.
 
 The intercept a is the fleet's power at nominal frequency (its baseline). A correct response
-has b > 0 (less charging when frequency falls) and so R > 0; R1 asks for R <= 5 %
+has b > 0 (less charging when frequency falls) and so R > 0; the Kashiwa EV project asks for R <= 5 %
 (at 5 % on 50 Hz, -0.2 Hz -> -8 % of rating). A negative R means the fleet moved against the
 grid; b = 0 gives R = inf. r2 is the coefficient of determination of the regression.
 """

@@ -1,4 +1,4 @@
-"""Multi-hour flexibility against the uncontrolled baseline (R1).
+"""Multi-hour flexibility against the uncontrolled baseline (Kashiwa EV project).
 
 For a window [a, b) of the local clock (push-up 10:00-14:00, push-down 16:00-20:00):
     push_up_kwh_per_ev_day   = sum_{steps in up window}   (P_ctrl - P_base) * dt_h / (n_ev * days)
@@ -47,7 +47,7 @@ def window_shift_mw_by_day(
     """Mean power shifted in the window, one value per local day that has window steps, MW.
 
     direction +1 = push-up (P_ctrl - P_base), -1 = push-down (P_base - P_ctrl). An aggregator
-    bids MW for a window, so the city question (R1: 9 MW up, 4 MW down) is asked in these units.
+    bids MW for a window, so the city question (Kashiwa EV project: 9 MW up, 4 MW down) is asked in these units.
     """
     mask = window_mask(second_of_day, *window)
     if not mask.any():

@@ -1,6 +1,6 @@
-"""Under-frequency response of a fleet (REQUIREMENTS R1, seconds flexibility).
+"""Under-frequency response of a fleet (Kashiwa EV project, seconds flexibility).
 
-R1: when the frequency falls below 49.8 Hz the EMS must deliver >= 90 % of its available
+the Kashiwa EV project: when the frequency falls below 49.8 Hz the EMS must deliver >= 90 % of its available
 power within 10 s and sustain it for >= 5 min.
 
 Definitions used here (samples hold their value until the next sample, like simulation steps):

@@ -1,4 +1,4 @@
-"""Schedule-tracking KPIs of the V2G demo (REQUIREMENTS R3).
+"""Schedule-tracking KPIs of the V2G demo (Toyota V2G demo).
 
 kWh accuracy (simultaneous FEMS + regulation control; the demo reached 86.34 %):
 
@@ -9,7 +9,7 @@ meaningful, each slot's delivery counts in the requested direction:
 
     overall = sum_i(delivered_i * sign(req_i)) / sum_i |req_i| x 100
 
-which equals R3's plain ratio of sums whenever all requests have one sign. Slots with a zero
+which equals the Toyota V2G demo's plain ratio of sums whenever all requests have one sign. Slots with a zero
 request do not count. `overall_capped_percent` also caps each slot at its request
 (min(delivered_i * sign(req_i), |req_i|), floored at 0) so over-delivery in one slot cannot
 hide a shortfall in another. Per slot: delivered_i / req_i x 100 (NaN where req_i = 0).
@@ -42,7 +42,7 @@ class KwhAccuracy:
     """kWh accuracy of a schedule.
 
     Attributes:
-        overall_percent: R3's kWh accuracy, percent (direction-aware, see module doc).
+        overall_percent: the Toyota V2G demo's kWh accuracy, percent (direction-aware, see module doc).
         overall_capped_percent: Same with each slot capped at its request, percent.
         per_slot_percent: delivered / requested x 100 per slot (NaN where nothing was requested).
         delivered_kwh: Energy delivered in the requested direction, kWh.

@@ -1,4 +1,4 @@
-"""PJM performance score of a regulation-signal response (REQUIREMENTS R3, secondary reserve).
+"""PJM performance score of a regulation-signal response (Toyota V2G demo, secondary reserve).
 
 Formula (PJM Manual 12, as implemented by open-source scorers; all terms on 10-s samples):
 

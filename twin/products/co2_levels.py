@@ -1,4 +1,4 @@
-"""The 10-level CO2 command table of the island study (REQUIREMENTS R5).
+"""The 10-level CO2 command table of the island study (Oki islands study).
 
 Thresholds come from the intensity quartiles of the study:
 
@@ -22,7 +22,7 @@ import numpy as np
 STATION_KW = 6.0
 """The study's EV power station rating the shares refer to, kW."""
 
-# (level, discharge if CO2 >= , charge if CO2 <= , share of the station's 6 kW) - R5 table.
+# (level, discharge if CO2 >= , charge if CO2 <= , share of the station's 6 kW) - the Oki islands study table.
 CO2_LEVEL_TABLE: tuple[tuple[int, float, float, float], ...] = (
     (1, 0.790, 0.744, 0.1),
     (2, 0.792, 0.707, 0.2),
@@ -89,7 +89,7 @@ def co2_command_share(levels: np.ndarray) -> np.ndarray:
 
 
 def co2_command_level(co2_kg_per_kwh: float) -> Co2Command:
-    """Command level for one CO2 intensity value (R5 table).
+    """Command level for one CO2 intensity value (Oki islands study: table).
 
     Args:
         co2_kg_per_kwh: Grid CO2 intensity, kg/kWh.

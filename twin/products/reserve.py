@@ -1,4 +1,4 @@
-"""Reserve products: timing rules, baseline declaration and settlement baseline (R3 table).
+"""Reserve products: timing rules, baseline declaration and settlement baseline (Toyota V2G demo: table).
 
 | product          | response | command interval | block | baseline step | settlement baseline  | report   | report from |
 |------------------|----------|------------------|-------|---------------|----------------------|----------|-------------|

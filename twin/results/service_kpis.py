@@ -1,4 +1,4 @@
-"""KPIs of the grid services (R1, R3, R5), computed from the results table of a run.
+"""KPIs of the grid services (Kashiwa EV project, the Toyota V2G demo, Oki islands study), computed from the results table of a run.
 
 Each function takes the scenario, the table (one row per step, columns as recorded by the
 sims) and the fleet's measured grid power P (sum of the fleets' `<name>.p_kw`, kW, + charging),

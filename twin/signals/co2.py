@@ -1,4 +1,4 @@
-"""Grid CO2 intensity every 5 min and the 10-level command table (REQUIREMENTS R5, Oki islands).
+"""Grid CO2 intensity every 5 min and the 10-level command table (Oki islands study).
 
 Synthetic intensity (kg-CO2/kWh), one value per `update_s` (anchored at the start time):
 
@@ -9,7 +9,7 @@ island system is cleanest when PV covers most of the midday load; and
 season(doy) = 0.75 + 0.25 cos(2 pi (doy - 120) / 365.25), strongest in spring (May), when
 PV output is high and demand low. 0.407-0.816 is the study's observed range.
 
-Command levels (R5): the table's thresholds come from the intensity quartiles of the study.
+Command levels (Oki islands study): the table's thresholds come from the intensity quartiles of the study.
 
     level | discharge if c >= | charge if c <= | power share of 6 kW
       1   |      0.790        |     0.744      |   0.1
@@ -55,7 +55,7 @@ def co2_intensity_kg_per_kwh(
         step_s: Step length, s.
         n_steps: Number of steps.
         seed: Random seed (same seed -> same array).
-        update_s: Time between updates, s (5 min in R5).
+        update_s: Time between updates, s (5 min in the Oki islands study).
         night_kg_per_kwh: Intensity without PV, kg/kWh.
         midday_dip_kg_per_kwh: Largest drop at solar noon in spring, kg/kWh.
         noise_std_kg_per_kwh: Standard deviation of the noise, kg/kWh.

@@ -1,4 +1,4 @@
-"""FEMS 30-min kWh requests (REQUIREMENTS R3, simultaneous control).
+"""FEMS 30-min kWh requests (Toyota V2G demo, simultaneous control).
 
 The factory EMS sends, every 30 min, a 24-h plan of 48 kWh requests (one per 30-min slot,
 + = the EV fleet charges, - = it discharges). Slots are aligned to the wall clock of the

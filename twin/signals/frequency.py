@@ -1,4 +1,4 @@
-"""Grid frequency: nominal + Ornstein-Uhlenbeck noise + scripted events (REQUIREMENTS R1).
+"""Grid frequency: nominal + Ornstein-Uhlenbeck noise + scripted events (Kashiwa EV project).
 
 f(t) = level(t) + n(t), where
 

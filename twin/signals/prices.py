@@ -1,4 +1,4 @@
-"""Time-of-use electricity prices (REQUIREMENTS R4) from a daily period table.
+"""Time-of-use electricity prices (smart-grid survey) from a daily period table.
 
 A table is a list of periods {start: "HH:MM", price_per_kwh}; each runs from its start to the
 next period's start and the last one wraps past midnight to the first (so a table that does not

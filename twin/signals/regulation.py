@@ -1,4 +1,4 @@
-"""Synthetic RegD-like regulation signal in [-1, +1] (REQUIREMENTS R3, secondary reserve (1)).
+"""Synthetic RegD-like regulation signal in [-1, +1] (Toyota V2G demo, secondary reserve (1)).
 
 The signal gets a new value every `update_s` (5 s in the V2G demo) and holds it in between.
 Values are built on the update grid (anchored at the start time) as

@@ -1,6 +1,6 @@
-"""Tertiary reserve (1)/(2) commands and baselines (REQUIREMENTS R3, "down-DR").
+"""Tertiary reserve (1)/(2) commands and baselines (Toyota V2G demo, "down-DR").
 
-Products (R3 table; the 2025 revision of tertiary (2) is a separate entry):
+Products (Toyota V2G demo: table; the 2025 revision of tertiary (2) is a separate entry):
 
 | product          | response | command interval | block | baseline step | settlement baseline  | report   | report from |
 |------------------|----------|------------------|-------|---------------|----------------------|----------|-------------|

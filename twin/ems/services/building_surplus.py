@@ -1,4 +1,4 @@
-"""PV surplus of the building each EV is plugged at (R5: PV on a share of buildings).
+"""PV surplus of the building each EV is plugged at (Oki islands study: PV on a share of buildings).
 
 The buildings signal gives, per step, the output of one PV-equipped building
 (`building_pv_kw`), the demand of one building (`building_load_kw`) and the share of buildings

@@ -1,23 +1,23 @@
-"""CO2-level control (R5, Oki islands): the 10-level command table and the per-place rules.
+"""CO2-level control (Oki islands study): the 10-level command table and the per-place rules.
 
 The grid CO2 intensity (signal `co2_kg_per_kwh`, every 5 min) gives a command: discharge
 level 1..10 at high intensity, charge level 1..10 at low intensity, or none
 (twin.products.co2_levels.co2_command_levels); share = level / 10 of the station's rating (6 kW).
 
 Per-EV power before the hard limits, by where the EV is plugged (surplus = PV surplus of its
-building, see building_surplus; "full" = `charge_to_soc`, R5: 100 %):
+building, see building_surplus; "full" = `charge_to_soc`, the Oki islands study: 100 %):
 
 * home, PV surplus: charge the surplus until full;
 * home, no surplus: no command or charge command -> charge at rated power; discharge command ->
   charge at rated x (1 - share); once full, follow the house demand by discharging (V2H) until
-  the SOC falls to `v2h_until_soc` (our reading of R5's "otherwise": a hysteresis, so a full EV
+  the SOC falls to `v2h_until_soc` (our reading of the Oki islands study's "otherwise": a hysteresis, so a full EV
   does not flip between V2H and charging every step), then charge again;
 * workplace, PV surplus: as home; no surplus: charge command -> rated x share until full,
   discharge command -> discharge at rated x share, no command -> idle;
 * other places: charge at rated power while below the SOC floor, else idle.
 
 Every result is then clipped to the EV's feasible range, so "discharge stops at 30 % (or the
-day's minimum)" and forced charging for the day's trips hold by construction (R5).
+day's minimum)" and forced charging for the day's trips hold by construction (Oki islands study).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ Place = Literal["home", "workplace", "other"]
 
 
 class Co2ControlSpec(ServiceConfig):
-    """CO2-level control with the 10-level table and the per-place rules of R5."""
+    """CO2-level control with the 10-level table and the per-place rules of the Oki islands study."""
 
     type: Literal["co2_control"]
     order: int = 20
@@ -123,7 +123,7 @@ class Co2ControlSpec(ServiceConfig):
     """Fleet name -> where its EVs are plugged; fleets not listed use `default_place`."""
     default_place: Place = "home"
     charge_to_soc: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
-    """R5: charging goes up to 100 %."""
+    """the Oki islands study: charging goes up to 100 %."""
     v2h_until_soc: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     """A full EV at home without surplus covers the house demand by discharging until its SOC
     falls to this level (never below its floor), then charges again."""

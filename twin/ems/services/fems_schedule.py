@@ -1,4 +1,4 @@
-"""kWh schedule tracking (R3): deliver each 30-min slot's FEMS request, closed loop.
+"""kWh schedule tracking (Toyota V2G demo): deliver each 30-min slot's FEMS request, closed loop.
 
 At every step the target is what is still missing in the current slot over the time left:
 
@@ -48,7 +48,7 @@ class FemsScheduleTracking(Service):
 
 
 class FemsScheduleSpec(ServiceConfig):
-    """kWh schedule tracking of the FEMS 30-min requests (R3), closed loop on delivered energy."""
+    """kWh schedule tracking of the FEMS 30-min requests (Toyota V2G demo), closed loop on delivered energy."""
 
     type: Literal["fems_schedule"]
     order: int = 50

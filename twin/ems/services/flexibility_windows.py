@@ -1,4 +1,4 @@
-"""Flexibility windows (R1): push demand up in the PV-peak window and down in the demand-peak
+"""Flexibility windows (Kashiwa EV project): push demand up in the PV-peak window and down in the demand-peak
 window, within every EV's hard constraints.
 
 Outside the windows the service only acts ahead of a push-down window: an EV that leaves during

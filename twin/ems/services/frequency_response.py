@@ -1,4 +1,4 @@
-"""Primary frequency response (R1): a droop with deadband in normal operation, and an
+"""Primary frequency response (Kashiwa EV project): a droop with deadband in normal operation, and an
 under-frequency mode that frees (nearly) all available power and holds it.
 
 Droop (power is consumption, + = charging):
@@ -15,7 +15,7 @@ bounds.
 Under-frequency: once f < `under_frequency_hz`, the target becomes
 basepoint - share x available, with available = basepoint - sum(lo) ("what the plugged fleet
 can add": charge reduction + discharge where allowed). It stays so while f is below the
-threshold and at least `hold_s` after the trigger (R1: >= 5 min).
+threshold and at least `hold_s` after the trigger (Kashiwa EV project: >= 5 min).
 """
 
 from __future__ import annotations
@@ -108,13 +108,13 @@ class FrequencyResponse(Service):
 
 
 class FrequencyResponseSpec(ServiceConfig):
-    """Primary frequency response (R1): droop with deadband, and an under-frequency mode."""
+    """Primary frequency response (Kashiwa EV project): droop with deadband, and an under-frequency mode."""
 
     type: Literal["frequency_response"]
     order: int = 100
     nominal_hz: Annotated[float, Field(ge=40.0, le=70.0)] = 50.0
     droop_percent: Annotated[float, Field(gt=0.0, le=100.0)] = 5.0
-    """R: the deviation (% of nominal) that moves 100 % of the rated power; R1 asks for <= 5 %."""
+    """R: the deviation (% of nominal) that moves 100 % of the rated power; the Kashiwa EV project asks for <= 5 %."""
     deadband_hz: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
     rated_kw: Annotated[float, Field(gt=0.0)] | None = None
     """Power the droop refers to, kW; None = the charger rating of the plugged EVs."""
@@ -122,7 +122,7 @@ class FrequencyResponseSpec(ServiceConfig):
     under_frequency_share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     """Share of the available power delivered once the frequency falls below the threshold."""
     hold_s: Annotated[float, Field(ge=0.0)] = 360.0
-    """The under-frequency response is held at least this long after it starts, s (R1 asks for
+    """The under-frequency response is held at least this long after it starts, s (Kashiwa EV project: asks for
     >= 5 min of delivery; the extra minute covers the time to reach it)."""
 
     @field_validator("hold_s", mode="before")

@@ -1,4 +1,4 @@
-"""Time-of-use / dynamic price response (R4).
+"""Time-of-use / dynamic price response (smart-grid survey).
 
 price <= charge_below            -> every plugged EV charges at its upper bound
 price >= discharge_above         -> every EV goes to its lower bound (discharge where allowed,
@@ -41,7 +41,7 @@ class PriceResponse(Service):
 
 
 class PriceResponseSpec(ServiceConfig):
-    """Time-of-use / dynamic price response (R4)."""
+    """Time-of-use / dynamic price response (smart-grid survey)."""
 
     type: Literal["price_response"]
     order: int = 5

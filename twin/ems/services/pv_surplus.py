@@ -1,4 +1,4 @@
-"""PV-surplus charging (R4, R5 "charge the surplus until full").
+"""PV-surplus charging (smart-grid survey, the Oki islands study "charge the surplus until full").
 
 Every plugged EV whose building has a PV surplus charges at least that surplus, above the
 driver's target if need be, up to `soc_max`:
@@ -41,7 +41,7 @@ class PvSurplusCharging(Service):
 
 
 class PvSurplusSpec(ServiceConfig):
-    """Charge the PV surplus of the building each EV is plugged at (R4, R5)."""
+    """Charge the PV surplus of the building each EV is plugged at (smart-grid survey, Oki islands study)."""
 
     type: Literal["pv_surplus"]
     order: int = 30

@@ -1,4 +1,4 @@
-"""Regulation tracking (R3, secondary reserve (1)): follow a normalised signal every step.
+"""Regulation tracking (Toyota V2G demo, secondary reserve (1)): follow a normalised signal every step.
 
     set-point = basepoint + sign x signal x capacity_kw
 
@@ -6,7 +6,7 @@ The basepoint is the plan of the services before this one (normally the FEMS kWh
 with no earlier service it is 0 kW clipped into the fleet's range. `positive` fixes the sign:
 "discharge" (grid convention: + = more injection) gives sign = -1 on consumption.
 
-Conflicts (R3): when basepoint +- capacity does not fit the fleet's feasible range,
+Conflicts (Toyota V2G demo): when basepoint +- capacity does not fit the fleet's feasible range,
 priority "schedule" keeps the basepoint and lets the regulation move be clipped; priority
 "regulation" first moves the basepoint inward so the full +-capacity fits where it can.
 """
@@ -62,7 +62,7 @@ class RegulationTracking(Service):
 
 
 class RegulationSpec(ServiceConfig):
-    """Regulation tracking (R3, secondary reserve (1)): basepoint +- signal x offered capacity."""
+    """Regulation tracking (Toyota V2G demo, secondary reserve (1)): basepoint +- signal x offered capacity."""
 
     type: Literal["regulation"]
     order: int = 90
@@ -71,7 +71,7 @@ class RegulationSpec(ServiceConfig):
     positive: Literal["discharge", "charge"] = "discharge"
     """What a positive signal asks for (grid convention: + = inject = discharge / charge less)."""
     priority: Literal["schedule", "regulation"] = "schedule"
-    """When schedule +- regulation does not fit the fleet's range, which one gives way (R3:
+    """When schedule +- regulation does not fit the fleet's range, which one gives way (the Toyota V2G demo:
     the kWh schedule wins)."""
 
     def build(self) -> Service:

@@ -1,4 +1,4 @@
-"""Tertiary reserve (1)/(2) (R3, "down-DR"): consume the commanded reduction less than the
+"""Tertiary reserve (1)/(2) (Toyota V2G demo, "down-DR"): consume the commanded reduction less than the
 declared baseline while a block is active.
 
     target_kw = baseline_kw - reduction_kw          (reduction from the reserve signal)
@@ -46,7 +46,7 @@ class TertiaryReserve(Service):
 
 
 class ReserveSpec(ServiceConfig):
-    """Tertiary reserve (1)/(2) (R3 "down-DR"): consume `reduction` less than the baseline."""
+    """Tertiary reserve (1)/(2) (Toyota V2G demo: "down-DR"): consume `reduction` less than the baseline."""
 
     type: Literal["reserve"]
     order: int = 60
