@@ -27,7 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from twin.results.store import ResultsError, read_summary, read_table
+from twin.results.readers import ResultsError, read_summary, read_table
 from twin.telemetry.publisher import DEFAULT_ADDRESS, Snapshot, TelemetryError, TelemetrySubscriber
 
 ROOT = Path(__file__).resolve().parent
@@ -378,9 +378,10 @@ def load_run(run_dir: str, stamp: float) -> dict[str, Any]:
     windows = {"push_up": (36000, 50400), "push_down": (57600, 72000)}
     notes = []
     if scenario_path.exists():
+        from twin.metrics.kpis import _windows
+
         from twin.catalog import load_scenario
         from twin.config import ScenarioError
-        from twin.metrics.kpis import _windows
 
         try:
             sc = load_scenario(scenario_path)

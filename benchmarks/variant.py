@@ -151,7 +151,7 @@ def measure_naive(target: Target, quick: bool, compare: Path | None) -> dict[str
 
 def _compare(rows: list[dict[str, Any]], twin_dir: Path) -> float:
     """Largest difference in any fleet's power between the naive rows and the twin's first steps."""
-    from twin.results.store import read_table
+    from twin.results.readers import read_table
 
     table = read_table(twin_dir)
     worst = 0.0

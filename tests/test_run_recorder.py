@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 
-from twin.results.store import RunRecorder, read_table
+from twin.results.readers import read_table
+from twin.results.recorder import RunRecorder
 
 
 def test_blocks_are_cut_into_parts_of_chunk_steps_and_merge_back_in_order(tmp_path):

@@ -418,7 +418,7 @@ def test_subscriber_without_publisher_returns_none_and_recreates_its_socket():
 
 def test_a_real_run_publishes_what_it_records(tmp_path):
     """Short default run (2 h of 15 min steps): the end snapshot equals the recorded last row."""
-    from twin.results.store import read_summary, read_table
+    from twin.results.readers import read_summary, read_table
     from twin.run.world import prepare_run
 
     scenario = load_scenario(DEFAULT_SCENARIO, {"duration": "2h"})

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from twin.results.store import read_summary, read_table
+from twin.results.readers import read_summary, read_table
 
 pytestmark = pytest.mark.browser
 

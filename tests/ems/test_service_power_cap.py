@@ -17,7 +17,7 @@ from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.power_cap import PowerCap, PowerCapSpec
 from twin.ems.services.registry import service_specs
 from twin.results import columns as col
-from twin.results.store import read_table
+from twin.results.readers import read_table
 from twin.run.world import prepare_run
 
 

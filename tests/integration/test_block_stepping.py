@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 from twin.catalog import load_scenario
-from twin.results.store import read_table
+from twin.results.readers import read_table
 from twin.run.wiring import block_steps_of
 from twin.run.world import prepare_run
 

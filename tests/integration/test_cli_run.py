@@ -14,7 +14,7 @@ import pandas as pd
 import yaml
 
 from tests.conftest import ROOT
-from twin.results.store import read_table
+from twin.results.readers import read_table
 
 TWIN = [sys.executable, "-m", "twin.cli"]
 

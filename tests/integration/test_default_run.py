@@ -11,7 +11,7 @@ from grids import build_grid
 from tests.conftest import ROOT
 from twin.catalog import load_scenario
 from twin.fleet.model import PLUGGED
-from twin.results.store import read_table
+from twin.results.readers import read_table
 from twin.run.world import prepare_run
 
 DEFAULT = ROOT / "scenarios" / "default.yaml"

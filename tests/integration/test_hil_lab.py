@@ -16,7 +16,7 @@ from adapters.modbus.emulator import ModbusChargerEmulator
 from adapters.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 from tests.conftest import ROOT
 from twin.catalog import load_scenario
-from twin.results.store import read_table
+from twin.results.readers import read_table
 from twin.run.world import prepare_run
 
 HIL = ROOT / "scenarios" / "hil_lab.yaml"

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import ROOT
 from twin.catalog import load_scenario
-from twin.results.store import read_table
+from twin.results.readers import read_table
 from twin.run.world import prepare_run
 
 

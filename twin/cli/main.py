@@ -14,7 +14,7 @@ from rich.table import Table
 
 from twin.catalog import load_scenario
 from twin.config import DEFAULT_SCENARIO, ScenarioError
-from twin.results.store import ResultsError, read_summary
+from twin.results.readers import ResultsError, read_summary
 
 app = typer.Typer(
     add_completion=False,
@@ -198,7 +198,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.
         _fail([str(e)])
     status = summary.get("status")
     if status != "completed":
-        from twin.results.store import read_table
+        from twin.results.readers import read_table
 
         try:
             rows = len(read_table(run_dir))

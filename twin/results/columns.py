@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 TIME = "time"
-"""Index of every table: the step's start, UTC (timezone-aware)."""
+"""First column of every table: the step's start, UTC (timezone-aware)."""
+TIME_S = "time_s"
+"""The step's start in simulated seconds from the scenario's start."""
 
 TIMESERIES = "timeseries"
 """The main table: one row per step, the columns below."""
@@ -181,6 +183,31 @@ SIGNAL_CO2_KG_PER_KWH = signal_column("co2_kg_per_kwh")
 SIGNAL_AREA_PV_KW = signal_column("area_pv_kw")
 SIGNAL_AREA_LOAD_KW = signal_column("area_load_kw")
 SIGNAL_AREA_PV_SURPLUS_KW = signal_column("area_pv_surplus_kw")
+
+# --- hardware in the loop ------------------------------------------------------------------------
+
+HIL = "hil"
+HIL_QUANTITIES = ("power_kw", "online", "degraded")
+"""Per physical charger and step: measured power (NaN without a reading), online and degraded
+(a set-point was refused) flags as 0/1."""
+
+
+def hil_column(charger_id: str, quantity: str) -> str:
+    """`hil.<charger id>.<quantity>`; a charger id may contain dots, the quantity never does."""
+    return f"{HIL}.{charger_id}.{quantity}"
+
+
+def hil_columns(columns: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Charger id -> quantity -> column, for the HIL columns of a table."""
+    prefix = f"{HIL}."
+    out: dict[str, dict[str, str]] = {}
+    for c in columns:
+        if c.startswith(prefix):
+            charger, _, quantity = c[len(prefix) :].rpartition(".")
+            if charger:
+                out.setdefault(charger, {})[quantity] = c
+    return out
+
 
 # --- per-EV detail (outputs.per_ev) ---------------------------------------------------------------
 

@@ -9,8 +9,8 @@ from twin.config import ScenarioError
 from twin.config.schema import Scenario
 from twin.fleet.model import Fleet
 from twin.results import columns as col
+from twin.results.files import library_versions
 from twin.results.kpis import compute_kpis
-from twin.results.store import library_versions
 
 
 def run_header(scenario: Scenario) -> dict[str, Any]:

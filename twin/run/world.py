@@ -22,13 +22,10 @@ from twin.config import scenario_as_run
 from twin.config.schema import Scenario
 from twin.fleet.model import Fleet
 from twin.results import columns as col
+from twin.results.files import write_json, write_scenario
+from twin.results.readers import read_table
+from twin.results.recorder import RunRecorder
 from twin.results.records import ev_detail_tables
-from twin.results.store import (
-    RunRecorder,
-    read_table,
-    write_json,
-    write_scenario,
-)
 from twin.results.summary import failure_summary, results_fields, run_header
 from twin.run.build import build_ems, build_fleets, build_scenario_grid
 from twin.run.hardware_link import LatenessMeter

@@ -15,7 +15,8 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
-from twin.results.store import RunRecorder
+from twin.results import columns as col
+from twin.results.recorder import RunRecorder
 from twin.sims.blocks import block_span
 
 StepObserver = Callable[[dict[str, Any], dict[str, np.ndarray]], None]
@@ -78,7 +79,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         _, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
         time_s = time + self.step_s * np.arange(n, dtype=np.int64)
         stamps = [self.start_utc + dt.timedelta(seconds=int(t)) for t in time_s]
-        columns: dict[str, Any] = {"time": stamps, "time_s": time_s}
+        columns: dict[str, Any] = {col.TIME: stamps, col.TIME_S: time_s}
         detail: dict[str, np.ndarray] = {}
         for attr, sources in inputs.get("recorder", {}).items():
             for value in sources.values():
@@ -86,14 +87,14 @@ class RecorderSim(mosaik_api_v3.Simulator):
                     columns.update({k: _column(v, n) for k, v in value.items()})
                 elif attr == "detail":
                     detail.update({k: np.reshape(v, (n, -1)) for k, v in value.items()})
-        self.recorder.record_block("timeseries", columns, n)
+        self.recorder.record_block(col.TIMESERIES, columns, n)
         for name, values in detail.items():
             if name in self.detail_tables:
                 table, ids = self.detail_tables[name]
                 self.recorder.record_array_block(table, stamps, ids, values)
         if self.observers:
             for j in range(n):
-                row = {k: (v[j] if k == "time" else v[j].item()) for k, v in columns.items()}
+                row = {k: (v[j] if k == col.TIME else v[j].item()) for k, v in columns.items()}
                 step_detail = {k: v[j] for k, v in detail.items()}
                 for observer in self.observers:
                     observer(row, step_detail)

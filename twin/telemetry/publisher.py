@@ -597,7 +597,7 @@ class TelemetryPublisher:
             self._context.term()
 
     def _final_summary(self) -> dict[str, Any]:
-        from twin.results.store import ResultsError, read_summary
+        from twin.results.readers import ResultsError, read_summary
 
         try:
             summary = read_summary(self._prepared.out_dir)

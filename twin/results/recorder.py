@@ -15,9 +15,7 @@ every finished part readable; `read_table` reads either form.
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,14 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
-
-class ResultsError(Exception):
-    """A results folder that cannot be read; the message says what is missing."""
+from twin.results import columns as col
 
 
 @dataclass(frozen=True)
@@ -104,7 +98,7 @@ class RunRecorder:
             raise ValueError(
                 f"{table}: values of shape {values.shape} for {len(times)} rows x {len(ids)} ids"
             )
-        self._append(table, _Block(len(times), {"time": list(times)}, values.copy(), tuple(ids)))
+        self._append(table, _Block(len(times), {col.TIME: list(times)}, values.copy(), tuple(ids)))
 
     def _append(self, table: str, block: _Block) -> None:
         pending = self._pending[table]
@@ -132,7 +126,7 @@ class RunRecorder:
         columns = {key: values[:take] for key, values in joined.items()}
         if matrix is not None:
             columns.update(zip(blocks[0].ids, matrix[:take].T, strict=True))
-        parts_dir = self.out_dir / f"{table}.parts"
+        parts_dir = self.out_dir / col.parts_dir(table)
         parts_dir.mkdir(exist_ok=True)
         final = parts_dir / f"part-{pending.next_part:05d}.parquet"
         tmp = final.with_suffix(".tmp")
@@ -162,14 +156,14 @@ class RunRecorder:
     def finalize(self) -> None:
         """Flush and merge parts into one Parquet file per table (parts removed afterwards)."""
         self.flush()
-        for parts_dir in sorted(self.out_dir.glob("*.parts")):
-            table = parts_dir.name[: -len(".parts")]
+        for parts_dir in sorted(self.out_dir.glob(f"*{col.PARTS_SUFFIX}")):
+            table = parts_dir.name[: -len(col.PARTS_SUFFIX)]
             # One chunk: the merged file's layout must not depend on where the parts were cut
             # (time-based flushes), so the same run gives the same bytes.
             merged = pa.concat_tables(
                 [pq.read_table(p) for p in sorted(parts_dir.glob("part-*.parquet"))]
             ).combine_chunks()
-            target = self.out_dir / f"{table}.parquet"
+            target = self.out_dir / col.table_file(table)
             tmp = target.with_suffix(".tmp")
             pq.write_table(merged, tmp)
             os.replace(tmp, target)
@@ -184,69 +178,3 @@ def _joined(blocks: list[Any]) -> Any:
     if isinstance(blocks[0], np.ndarray):  # a column is all arrays or all lists (time stamps)
         return np.concatenate(blocks)
     return [v for b in blocks for v in b]
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(
-        json.dumps(data, indent=2, sort_keys=False, default=_json_default), encoding="utf-8"
-    )
-    os.replace(tmp, path)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def write_scenario(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-
-
-def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for name in (
-        "ev-fleet-twin",
-        "mosaik",
-        "pandapower",
-        "simbench",
-        "lightsim2grid",
-        "numpy",
-        "pandas",
-    ):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def read_table(run_dir: Path | str, table: str = "timeseries") -> pd.DataFrame:
-    """Read a finished table or the parts of an interrupted run."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ResultsError(f"{run_dir}: not a results folder (no such directory)")
-    merged = run_dir / f"{table}.parquet"
-    if merged.exists():
-        return pd.read_parquet(merged)
-    parts = sorted((run_dir / f"{table}.parts").glob("part-*.parquet"))
-    if parts:
-        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    raise ResultsError(
-        f"{run_dir}: no {table}.parquet (and no partial parts) - is this a run folder?"
-    )
-
-
-def read_summary(run_dir: Path | str) -> dict[str, Any]:
-    path = Path(run_dir) / "summary.json"
-    if not path.exists():
-        raise ResultsError(f"{run_dir}: no summary.json - is this a run folder?")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ResultsError(f"{path}: not valid JSON ({err})") from None
