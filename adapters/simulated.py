@@ -27,26 +27,6 @@ class SimulatedChargerConfigError(AdapterError):
     """The simulated charger was given inconsistent parameters (message says which)."""
 
 
-class ManualClock:
-    """A clock that only moves when told to: deterministic tests and as-fast-as-possible runs.
-
-    Args:
-        start_s: initial time, seconds.
-    """
-
-    def __init__(self, start_s: float = 0.0) -> None:
-        self.now_s = float(start_s)
-
-    def __call__(self) -> float:
-        return self.now_s
-
-    def advance(self, dt_s: float) -> None:
-        """Move the clock forward by `dt_s` seconds (must be >= 0)."""
-        if dt_s < 0:
-            raise ValueError(f"a clock cannot go backwards (dt_s={dt_s})")
-        self.now_s += dt_s
-
-
 class SimulatedCharger:
     """A charger + EV model implementing `adapters.base.ChargerAdapter`.
 

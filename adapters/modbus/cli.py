@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 import typer
 
-from adapters.modbus.emulator import EmulatorSnapshot, run_modbus_emulator
 from adapters.modbus.register_map import RegisterMapError, available_map_names, load_register_map
+
+if TYPE_CHECKING:
+    from adapters.testing.modbus.emulator import EmulatorSnapshot
 
 
 def _status_line(map_name: str, snap: EmulatorSnapshot) -> str:
@@ -43,6 +46,10 @@ def register_cli(emulate_app: typer.Typer) -> None:
         status_interval_s: float = typer.Option(5.0, min=0.1, help="Status line period, s."),
     ) -> None:
         """Emulate a Modbus TCP charger (EV physics, set-point expiry, failsafe) until Ctrl-C."""
+        from adapters.testing.modbus.emulator import (
+            run_modbus_emulator,  # test double: only when run
+        )
+
         try:
             regmap = load_register_map(map_name)
         except RegisterMapError as exc:

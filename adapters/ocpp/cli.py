@@ -13,7 +13,6 @@ import typer
 from adapters.base import AdapterError
 from adapters.ocpp.central_system import serve_forever
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
-from adapters.ocpp.emulator import run_emulator
 
 
 def parse_charger_option(value: str) -> tuple[str, ChargerAuth]:
@@ -84,6 +83,8 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
         discharge: Annotated[bool, typer.Option(help="EV can discharge (OCPP 2.1).")] = False,
     ) -> None:
         """Emulate one OCPP charge point with an EV plugged in."""
+        from adapters.testing.ocpp.emulator import run_emulator  # test double: only when run
+
         context = None
         if ca_file is not None:
             try:

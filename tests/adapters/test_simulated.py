@@ -11,7 +11,8 @@ from adapters.base import (
     ChargerUnavailable,
     SetpointRejected,
 )
-from adapters.simulated import ManualClock, SimulatedCharger, SimulatedChargerConfigError
+from adapters.simulated import SimulatedCharger, SimulatedChargerConfigError
+from adapters.testing.clock import ManualClock
 
 
 def run(coro):

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from adapters.modbus.emulator import ModbusChargerEmulator
-from adapters.ocpp.emulator import ChargePointEmulator, EmulatorConfig
+from adapters.testing.modbus.emulator import ModbusChargerEmulator
+from adapters.testing.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 from tests.conftest import ROOT
 from twin.catalog import load_scenario
 from twin.results.readers import read_table

@@ -16,7 +16,8 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from adapters.base import ChargerAdapter, ChargerStatus, ChargerUnavailable, SetpointRejected
 from adapters.modbus.client_adapter import ModbusChargerAdapter
-from adapters.modbus.emulator import ManualClock, ModbusChargerEmulator
+from adapters.testing.clock import ManualClock
+from adapters.testing.modbus.emulator import ModbusChargerEmulator
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from adapters.modbus.cli import register_cli
 from adapters.modbus.client_adapter import ModbusChargerAdapter
-from adapters.modbus.emulator import run_modbus_emulator
+from adapters.testing.modbus.emulator import run_modbus_emulator
 
 
 def _app() -> typer.Typer:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from adapters.modbus.client_adapter import ModbusChargerAdapter
-from adapters.modbus.emulator import ModbusChargerEmulator
+from adapters.testing.modbus.emulator import ModbusChargerEmulator
 
 
 @pytest.mark.parametrize(

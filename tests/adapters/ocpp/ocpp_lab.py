@@ -10,7 +10,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from adapters.ocpp.central_system import CentralSystem
 from adapters.ocpp.config import ChargerAuth, CsmsConfig
-from adapters.ocpp.emulator import ChargePointEmulator, EmulatorConfig
+from adapters.testing.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 
 PASSWORD = "lab-password-0123456789"
 

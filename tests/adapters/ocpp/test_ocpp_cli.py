@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from adapters.ocpp.central_system import CentralSystem, serve_forever
 from adapters.ocpp.cli import parse_charger_option, register_cli
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
-from adapters.ocpp.emulator import run_emulator
+from adapters.testing.ocpp.emulator import run_emulator
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from adapters.base import ChargerStatus, ChargerUnavailable, SetpointRejected
 from adapters.bridge import EventKind, HardwareBridge, LinkState
 from adapters.ocpp.central_system import CentralSystem
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
-from adapters.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 from adapters.ocpp.session import SetpointCallError
+from adapters.testing.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 
 
 def kinds(system, charger_id="CP1"):

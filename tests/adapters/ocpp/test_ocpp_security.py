@@ -8,7 +8,7 @@ from ocpp_lab import PASSWORD, eventually, raw_client
 from websockets.exceptions import InvalidStatus
 
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
-from adapters.ocpp.emulator import EmulatorError
+from adapters.testing.ocpp.emulator import EmulatorError
 
 
 def test_unknown_identity_is_refused_with_404(run_lab):

@@ -43,8 +43,8 @@ from adapters.ocpp.meter_values import (
     POWER_IMPORT,
     SOC,
 )
-from adapters.ocpp.received_profiles import ReceivedProfiles
 from adapters.simulated import SimulatedCharger
+from adapters.testing.ocpp.received_profiles import ReceivedProfiles
 
 LOGGER = logging.getLogger(__name__)
 

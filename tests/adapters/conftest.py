@@ -1,4 +1,4 @@
-"""Shared helpers for the Modbus adapter tests (no pytest-asyncio: each test runs its own loop)."""
+"""Shared fixture of the adapter tests: `run` (no pytest-asyncio: each test runs its own loop)."""
 
 from __future__ import annotations
 

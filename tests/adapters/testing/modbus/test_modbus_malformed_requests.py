@@ -7,7 +7,8 @@ import struct
 
 import pytest
 
-from adapters.modbus.emulator import ManualClock, ModbusChargerEmulator
+from adapters.testing.clock import ManualClock
+from adapters.testing.modbus.emulator import ModbusChargerEmulator
 
 
 def _frame(transaction: int, unit: int, pdu: bytes) -> bytes:

@@ -27,7 +27,6 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from adapters.modbus.ev_session_model import EvSessionModel
 from adapters.modbus.register_codec import (
     PointValueError,
     decode_value,
@@ -37,6 +36,7 @@ from adapters.modbus.register_codec import (
 )
 from adapters.modbus.register_map import PointSpec, RegisterMap, load_register_map
 from adapters.modbus.setpoint_conversion import current_to_power_kw, device_power_to_twin_kw
+from adapters.testing.modbus.ev_session_model import EvSessionModel
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +53,6 @@ _TABLE_OF_FUNCTION = {
     4: "input",
 }
 _WRITE_FUNCTIONS = frozenset({5, 6, 15, 16, 22})
-
-
-class ManualClock:
-    """A clock the test moves by hand: `clock()` returns `now_s`, `advance(dt_s)` moves it."""
-
-    def __init__(self, start_s: float = 0.0) -> None:
-        self.now_s = start_s
-
-    def __call__(self) -> float:
-        return self.now_s
-
-    def advance(self, dt_s: float) -> None:
-        """Move time forward by `dt_s` seconds."""
-        self.now_s += dt_s
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.modbus.ev_session_model import EvSessionModel
+from adapters.testing.modbus.ev_session_model import EvSessionModel
 
 
 def test_ramp_and_energy_integral() -> None:
