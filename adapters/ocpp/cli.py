@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from adapters.base import AdapterError
-from adapters.ocpp.central_system import serve_forever
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
 
 
@@ -68,6 +67,8 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
         except AdapterError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        from adapters.ocpp.central_system import serve_forever  # ocpp + websockets: only when run
+
         _run(serve_forever(config))
 
     @emulate_app.command("ocpp")
