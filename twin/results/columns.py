@@ -224,6 +224,8 @@ def ev_table(quantity: str, fleet: str) -> str:
 SUMMARY_FILE = "summary.json"
 SCENARIO_FILE = "scenario.yaml"
 ERROR_LOG = "error.log"
+HIL_EVENTS_FILE = "hil_events.json"
+"""HIL runs: the link events of the chargers (charger_id, kind, detail, sim_time_s), `{"events": [...]}`."""
 PARTS_SUFFIX = ".parts"
 
 

@@ -1,0 +1,86 @@
+"""The tables the page shows (worst grid elements, HIL chargers, link events): pure pandas."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from twin.dashboard.formatting import format_value
+from twin.dashboard.network import Topology
+from twin.dashboard.view import GridNow
+
+WORST_COUNT = 5
+EVENT_COUNT = 5
+EVENT_FIELDS = ("sim_time_s", "charger_id", "kind", "detail")
+
+
+def _names(table: pd.DataFrame | None, ids: pd.Index) -> list[str]:
+    if table is None:
+        return [""] * len(ids)
+    return [str(table["name"].get(i, "")) for i in ids]
+
+
+def worst_elements(grid_now: GridNow, topo: Topology | None) -> dict[str, pd.DataFrame]:
+    """Lowest bus voltages and most loaded lines and transformers now, by title (names from the
+    topology when it is built, blank until then)."""
+    out: dict[str, pd.DataFrame] = {}
+    vm = grid_now.get("vm_pu")
+    if vm is not None and vm.notna().any():
+        low = vm.dropna().sort_values().head(WORST_COUNT)
+        out["Lowest bus voltages"] = pd.DataFrame(
+            {
+                "bus": low.index,
+                "name": _names(topo.bus if topo else None, low.index),
+                "voltage (pu)": [f"{v:.4f}" for v in low],
+            }
+        )
+    for quantity, element, title, elements in (
+        ("line_loading_pct", "line", "Most loaded lines", topo.line if topo else None),
+        ("trafo_loading_pct", "trafo", "Most loaded transformers", topo.trafo if topo else None),
+    ):
+        values = grid_now.get(quantity)
+        if values is not None and values.notna().any():
+            high = values.dropna().sort_values(ascending=False).head(WORST_COUNT)
+            out[title] = pd.DataFrame(
+                {
+                    element: high.index,
+                    "name": _names(elements, high.index),
+                    "loading (%)": [f"{v:.1f}" for v in high],
+                }
+            )
+    return out
+
+
+def _link(charger: dict[str, Any]) -> str:
+    """Live telemetry says the link status in words; results have only an online flag."""
+    if charger.get("status"):
+        return str(charger["status"])
+    online = charger.get("online")
+    if online is None or (isinstance(online, float) and math.isnan(online)):
+        return "?"  # a NaN flag (no reading recorded) is not "online" though NaN is truthy
+    return "online" if online else "offline"
+
+
+def hil_chargers(hil: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per physical charger, sorted by id."""
+    return pd.DataFrame(
+        [
+            {
+                "charger": cid,
+                "link": _link(c),
+                "power (kW)": format_value(c.get("power_kw"), 3),
+                "state": c.get("charger_status") or "",
+                "last message (s ago)": format_value(c.get("last_message_age_s"), 2),
+            }
+            for cid, c in sorted(hil.items())
+        ]
+    )
+
+
+def last_events(events: list[dict[str, Any]]) -> pd.DataFrame:
+    """The newest link events (hil_events.json), the fields a reader needs."""
+    tail = pd.DataFrame(events[-EVENT_COUNT:])
+    keep = [c for c in EVENT_FIELDS if c in tail]
+    return tail[keep].rename(columns={"sim_time_s": "sim time (s)"})
