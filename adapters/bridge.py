@@ -9,10 +9,13 @@ AsyncWorld next to the CSMS). The step only swaps plain values with it:
     bridge.events()                           # drained list of link/set-point events
     bridge.status()                           # {"CP001": "online" | "offline" | ...}
 
-Adapters must run on the loop that owns their connections: give the bridge that loop (and use
-`await astart()` / `await astop()` from it), or let the bridge own the loop and pass the servers
-the adapters need as `services` (e.g. `HardwareBridge(adapters, services=[central_system])`),
-which it starts before and stops after the chargers.
+Adapters must run on the loop that owns their connections. The bridge is the owner of that
+loop: by default it runs its own in a daemon thread, and the servers the adapters need are
+passed as `services` (e.g. `HardwareBridge(adapters, services=[central_system])`), started on
+that loop before and stopped after the chargers. A HIL run does exactly this
+(twin.run.hardware_link: adapters and services from adapters.registry). Only a caller that
+already runs a loop (e.g. mosaik's AsyncWorld) gives it with `loop=` and uses `await astart()` /
+`await astop()` from it.
 
 A charger that fails (ChargerUnavailable, timeout, transport error) is marked offline, its
 reading becomes None, and the worker keeps trying to reconnect; once back, the latest set-point
@@ -158,6 +161,7 @@ class HardwareBridge:
         self._given_loop = loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._own_loop: asyncio.AbstractEventLoop | None = None  # the loop of `_thread`
         self._tasks: list[asyncio.Task] = []
         self._lock = threading.Lock()
         self._events: list[dict] = []
@@ -201,6 +205,7 @@ class HardwareBridge:
                 loop.run_forever()
                 loop.close()
 
+            self._own_loop = loop
             self._thread = threading.Thread(target=run, name="hardware-bridge", daemon=True)
             self._thread.start()
             if not ready.wait(timeout_s):
@@ -226,8 +231,14 @@ class HardwareBridge:
         if self._given_loop is not None and loop is not self._given_loop:
             raise BridgeError("astart() must run on the loop given to the bridge")
         self._loop = loop
-        for service in self._services:
-            await service.start()
+        started: list[AsyncService] = []
+        try:
+            for service in self._services:
+                await service.start()
+                started.append(service)
+        except BaseException:
+            await self._stop_services(started)  # a later service failed: undo the earlier ones
+            raise
         self._running = True
         for charger_id, state in self._states.items():
             state.wake = asyncio.Event()
@@ -247,12 +258,11 @@ class HardwareBridge:
             self._shutdown_thread(timeout_s)
 
     def _shutdown_thread(self, timeout_s: float) -> None:
-        if self._thread is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None and self._own_loop is not None:
+            self._own_loop.call_soon_threadsafe(self._own_loop.stop)
             self._thread.join(timeout_s)
-            self._thread = None
-        elif self._thread is not None:
-            self._thread = None
+        self._thread = None
+        self._own_loop = None
 
     async def astop(self) -> None:
         """Cancel the workers, close every adapter, stop the services; run on the bridge's loop."""
@@ -269,7 +279,10 @@ class HardwareBridge:
             with self._lock:
                 state.link = LinkState.STOPPED
                 state.reading = None
-        for service in reversed(self._services):
+        await self._stop_services(self._services)
+
+    async def _stop_services(self, services: Sequence[AsyncService]) -> None:
+        for service in reversed(services):
             try:
                 await asyncio.wait_for(service.stop(), self._call_timeout_s)
             except (AdapterError, TimeoutError, OSError) as exc:

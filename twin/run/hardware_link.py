@@ -1,14 +1,15 @@
 """Hardware-in-the-loop link: the scenario's `hardware` bindings as live charger adapters.
 
-The adapters (one OCPP central system for all OCPP bindings, one Modbus client per Modbus
-binding) run on a dedicated asyncio loop in a background thread, behind adapters.bridge's
-HardwareBridge; the mosaik step only swaps latest values with it and never waits for I/O.
+The adapters are built by adapters.registry (each binding's protocol builds its own: one OCPP
+central system for all OCPP bindings, one Modbus client per Modbus binding, ...) and run behind
+adapters.bridge's HardwareBridge, which owns the I/O loop thread and runs the protocols'
+services (the CSMS) on it. The mosaik step only swaps latest values with it and never waits for
+I/O. Set-points go out as the EMS computed them: each adapter shapes them for its charger
+(adapters.setpoint).
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.base import ChargerAdapter, ChargerReading
-from adapters.bridge import HardwareBridge
+from adapters.base import ChargerReading
+from adapters.bridge import BridgeError, HardwareBridge
+from adapters.registry import BoundCharger, HardwareContext, HardwareStartError, build_hardware
 from twin.config import ScenarioError
 from twin.config.schema import HardwareBinding, Scenario
 from twin.run.pacing import WallClockPacer
@@ -35,7 +37,7 @@ class Binding:
 
 
 class HardwareLink:
-    """Owns the I/O loop thread, the CSMS (if any OCPP binding) and the bridge."""
+    """The scenario's physical chargers behind one bridge (which owns the I/O loop thread)."""
 
     def __init__(self, scenario: Scenario, base_dir: Path | None = None):
         self.scenario = scenario
@@ -49,81 +51,46 @@ class HardwareLink:
             for b in scenario.hardware
         ]
         self.base_dir = base_dir or Path.cwd()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name="hil-io", daemon=True)
-        self.csms = None
         self.bridge: HardwareBridge | None = None
-        self._csms_events: deque[dict] = deque()
-
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
-
-    def _call(self, coro, timeout_s: float = 30.0):
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout_s)
+        # The protocols' own events (e.g. the CSMS's refused identities, boots, transactions);
+        # a deque is safe to append from the I/O thread and drain from the mosaik step.
+        self._protocol_events: deque[dict] = deque()
 
     def start(self) -> None:
-        self._thread.start()
-        adapters: list[ChargerAdapter] = []
-        ocpp = [b for b in self.bindings if b.spec.adapter == "ocpp"]
+        """Build every binding's adapter through the registry and start the bridge.
+
+        Raises:
+            ScenarioError: a protocol's service could not start for a reason in the scenario
+                (e.g. `hil.csms_port` taken by a `twin csms` still running).
+        """
         hil = self.scenario.hil
-        if ocpp:
-            from adapters.ocpp.central_system import CentralSystem
-            from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
-
-            config = CsmsConfig(
-                host=hil.csms_host,
-                port=hil.csms_port,
-                chargers={b.charger_id: ChargerAuth(password=b.spec.password) for b in ocpp},
-                tls_cert=self._path(hil.tls_cert),
-                tls_key=self._path(hil.tls_key),
-                meter_interval_s=hil.meter_interval_s,
-            )
-            # The CSMS's own events (refused identities, wrong passwords, boots, transactions,
-            # protocol errors) go to the results beside the bridge's link events; a deque is
-            # safe to append from the I/O thread and drain from the mosaik step.
-            self.csms = CentralSystem(config, on_event=self._csms_events.append)
-            try:
-                self._call(self.csms.start())
-            except (OSError, OcppConfigError) as err:  # port taken (a `twin csms` still running?)
-                raise ScenarioError(self.scenario.source, [("hil.csms_port", str(err))]) from None
-            adapters += [
-                self.csms.adapter(b.charger_id, connect_timeout_s=hil.connect_timeout_s)
-                for b in ocpp
-            ]
-        for b in self.bindings:
-            if b.spec.adapter == "modbus":
-                from adapters.modbus.client_adapter import ModbusChargerAdapter
-
-                adapters.append(
-                    ModbusChargerAdapter(
-                        b.spec.host, b.spec.port, b.spec.map, charger_id=b.charger_id
-                    )
-                )
-        self.bridge = HardwareBridge(
-            adapters,
-            loop=self._loop,
+        hardware = build_hardware(
+            [
+                BoundCharger(b.charger_id, b.spec, self.scenario.fleets[b.fleet].charger)
+                for b in self.bindings
+            ],
+            HardwareContext(hil=hil, base_dir=self.base_dir, on_event=self._protocol_events.append),
+        )
+        bridge = HardwareBridge(
+            hardware.adapters,
+            services=hardware.services,
             poll_interval_s=0.2,
             connect_timeout_s=hil.connect_timeout_s,
             recovery_s=hil.degraded_hold_s,
         )
-        self.bridge.start()
-
-    def _path(self, value: str | None) -> Path | None:
-        if value is None:
-            return None
-        path = Path(value)
-        return path if path.is_absolute() else self.base_dir / path
+        try:
+            bridge.start(timeout_s=30.0)
+        except BridgeError as err:
+            cause = err.__cause__
+            if isinstance(cause, HardwareStartError):
+                raise ScenarioError(self.scenario.source, [(cause.field, str(cause))]) from None
+            raise
+        self.bridge = bridge
 
     def stop(self) -> None:
-        try:
-            if self.bridge is not None:
-                self._call(self.bridge.astop())
-            if self.csms is not None:
-                self._call(self.csms.stop())
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        """Release every charger, stop the protocols' services and the bridge's loop thread."""
+        if self.bridge is not None:
+            self.bridge.stop(timeout_s=30.0)
 
     # -- exchange with the mosaik step (non-blocking) -------------------------------------
     def submit(self, setpoints_kw: dict[str, np.ndarray]) -> None:
@@ -148,12 +115,12 @@ class HardwareLink:
         return self.bridge.status()
 
     def events(self) -> list[dict]:
-        """Link events of the bridge and the central system's own events since the last call,
-        each with `source` ("link" or "csms")."""
+        """Link events of the bridge and the protocols' own events since the last call, each
+        with `source` ("link", or the protocol's, e.g. "csms")."""
         assert self.bridge is not None
         events = [{**e, "source": "link"} for e in self.bridge.events()]
-        while self._csms_events:
-            events.append({**self._csms_events.popleft(), "source": "csms"})
+        while self._protocol_events:
+            events.append(self._protocol_events.popleft())
         return sorted(events, key=lambda e: e["wall_time_s"])
 
 
