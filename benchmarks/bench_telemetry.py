@@ -23,8 +23,8 @@ from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twin.config import DEFAULT_SCENARIO
-from twin.config.schema import load_scenario  # noqa: E402
+from twin.catalog import load_scenario  # noqa: E402
+from twin.config import DEFAULT_SCENARIO  # noqa: E402
 from twin.run.world import prepare_run  # noqa: E402
 from twin.telemetry.publisher import TelemetryPublisher, TelemetrySubscriber  # noqa: E402
 

@@ -262,7 +262,7 @@ class TelemetryPublisher:
 
     # -- static information, once per run -------------------------------------------------
     def _init_static(self, prepared: Any) -> None:
-        from twin.metrics.kpis import _windows
+        from twin.ems.services.flexibility_windows import push_windows
 
         sc = prepared.scenario
         self._scenario = sc
@@ -271,7 +271,7 @@ class TelemetryPublisher:
         self._fleet_names = list(sc.fleets)
         self._n_ev = max(1, int(sc.ev_count))
         self._dt_h = sc.step / 3600.0
-        self._up, self._down = _windows(sc)
+        self._up, self._down = push_windows(sc.ems.services)
         pf = prepared.powerflow
         self._ids = {
             "bus": [str(i) for i in pf.bus_ids],
