@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from twin.cli.options import (
+    CaseOpt,
+    OptionError,
+    ProgressOpt,
+    SeedOpt,
+    SweepSetOpt,
+    fail,
+    parse_set_values,
+)
 from twin.config import ScenarioError
-from twin.run.sweep import SweepError, expand_variants, parse_set_option, run_sweep
 
 _SHOWN = (
     "variant",
@@ -30,22 +34,9 @@ _SHOWN = (
 )
 
 
-def _fail(lines: list[str]) -> None:
-    for line in lines:
-        print(line, file=sys.stderr)
-    raise typer.Exit(2)
-
-
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Base scenario YAML file.")],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Field and its alternatives, e.g. --set fleets.home.count=1000,5000 (repeatable: "
-            "the sweep is the product).",
-        ),
-    ] = None,
+    set_: SweepSetOpt = None,
     seeds: Annotated[
         int,
         typer.Option(
@@ -63,24 +54,51 @@ def sweep(
         Path | None,
         typer.Option("--out", help="Sweep folder (default results/sweep-<scenario name>)."),
     ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    progress: ProgressOpt = True,
+    seed: SeedOpt = None,
+    case: CaseOpt = None,
 ) -> None:
-    """Run every combination of --set alternatives x seeds; one KPI row per variant."""
-    from twin.run.sweep import load_scenario_data
+    """Run every combination of --set alternatives x seeds; one KPI row per variant.
+
+    --seed replaces the scenario's seed as the first of the --seeds; --case applies one of the
+    file's named cases to every variant (the --set alternatives still win over it).
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.table import Table
+
+    from twin.catalog import load_scenario
+    from twin.run.sweep import SweepError, expand_variants, load_scenario_data, run_sweep
 
     try:
-        sets = dict(parse_set_option(item) for item in set_ or [])
+        sets = dict(parse_set_values(item) for item in set_ or [])
         data = load_scenario_data(scenario)
-    except SweepError as e:
-        _fail([str(e)])
+        # The case's own seed (if it sets one) is the base seed, as in `twin run --case`.
+        base_seed = load_scenario(scenario, {"case": case}).seed if case is not None else None
+    except OptionError as e:
+        fail([str(e)])
     except ScenarioError as e:
-        _fail(e.lines())
-    base_seed = int(data.get("seed", 0) or 0)
+        fail(e.lines())
+    if seed is not None and "seed" in sets:
+        fail(["--seed and --set seed=...: give the seeds one way"])
+    if seed is not None:
+        base_seed = seed
+    elif base_seed is None:
+        base_seed = int(data.get("seed", 0) or 0)
     if "seed" in sets:
         seed_list = [int(s) for s in sets.pop("seed")]
     else:
         seed_list = [base_seed + i for i in range(seeds)]
     variants = expand_variants(sets, seed_list)
+    if case is not None:
+        # First in each variant's overrides: the case is applied before the --set values anyway.
+        variants = [type(v)(name=v.name, overrides={"case": case, **v.overrides}) for v in variants]
     target = (
         out_dir
         or Path(str((data.get("outputs") or {}).get("dir", "results")))
@@ -109,7 +127,7 @@ def sweep(
                 scenario, variants, target, scheduler=scheduler, workers=workers, on_done=done
             )
         except SweepError as e:
-            _fail([str(e)])
+            fail([str(e)])
     view = Table(title=f"sweep of {scenario.name}: {len(table)} variants")
     shown = [c for c in _SHOWN if c in table.columns]
     for col in shown:
