@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from adapters.modbus.register_map import RegisterMapError, available_map_names, load_register_map
+from twin.cli.options import fail
 
 if TYPE_CHECKING:
     from adapters.testing.modbus.emulator import EmulatorSnapshot
@@ -53,8 +54,7 @@ def register_cli(emulate_app: typer.Typer) -> None:
         try:
             regmap = load_register_map(map_name)
         except RegisterMapError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
+            fail([f"error: {exc}"])
         typer.echo(
             f"emulating {regmap.vendor} {regmap.product} (unit {regmap.unit_id}) on "
             f"{host}:{port}; set-point expiry {expiry_s or regmap.setpoint.expiry_s:g} s"
@@ -74,5 +74,4 @@ def register_cli(emulate_app: typer.Typer) -> None:
                     )
                 )
         except OSError as exc:
-            typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(code=1) from None
+            fail([f"error: cannot listen on {host}:{port}: {exc.strerror or exc}"], code=1)

@@ -12,6 +12,7 @@ import typer
 
 from adapters.base import AdapterError
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
+from twin.cli.options import fail
 
 
 def parse_charger_option(value: str) -> tuple[str, ChargerAuth]:
@@ -32,8 +33,7 @@ def _run(coro) -> None:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(coro)
     except AdapterError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail([f"error: {exc}"])
 
 
 def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
@@ -65,8 +65,7 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
                 meter_interval_s=meter_interval_s,
             )
         except AdapterError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+            fail([f"error: {exc}"])
         from adapters.ocpp.central_system import serve_forever  # ocpp + websockets: only when run
 
         _run(serve_forever(config))
@@ -91,8 +90,7 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
             try:
                 context = ssl.create_default_context(cafile=str(ca_file))
             except (OSError, ssl.SSLError) as exc:
-                typer.echo(f"error: cannot load CA file {ca_file}: {exc}", err=True)
-                raise typer.Exit(2) from None
+                fail([f"error: cannot load CA file {ca_file}: {exc}"])
         _run(
             run_emulator(
                 url,
