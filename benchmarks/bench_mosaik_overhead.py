@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rich.console import Console
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--duration", default="1h", help="simulated span at 1-s steps")
     args = parser.parse_args(argv)
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in _variants(args.duration).items():
             path = Path(tmp) / f"{len(results)}.yaml"

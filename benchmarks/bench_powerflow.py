@@ -40,7 +40,7 @@ def _inputs(net, n_steps: int, seed: int) -> list[tuple[np.ndarray, ...]]:
     start = dt.datetime(2025, 7, 14, tzinfo=ZoneInfo("Asia/Tokyo"))
     prof = GridProfiles.for_net(net, start, 900, n_steps)
     rng = np.random.default_rng(seed)
-    steps = []
+    steps: list[tuple[np.ndarray, ...]] = []
     for k in range(n_steps):
         s = prof.at(k)
         ev = rng.uniform(0.0, 0.022, len(net.bus)) * (rng.random(len(net.bus)) < 0.3)

@@ -7,8 +7,11 @@ architecture (entities per EV, per-attribute data exchange), not about a differe
 
 from __future__ import annotations
 
+from typing import Any
+
 import mosaik_api_v3
 import numpy as np
+from mosaik_api_v3.types import Meta
 
 from twin.ems.controller import EnergyManagementSystem
 from twin.fleet.model import FleetTable, FleetView
@@ -36,11 +39,11 @@ class NaiveEmsSim(mosaik_api_v3.Simulator):
         self.step_s = 1
         self.start_second_of_day = 0
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
+    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> Meta:  # type: ignore[override]
         self.step_s = step_s
         return self.meta
 
-    def create(
+    def create(  # type: ignore[override]  # mosaik passes the model params as keywords
         self,
         num: int,
         model: str,
@@ -72,8 +75,8 @@ class NaiveEmsSim(mosaik_api_v3.Simulator):
                 session_target_soc=column("target_soc"),
                 table=table,
             )
-        signals = next(iter(inp.get("signals", {}).values()), {})
-        grid = next(iter(inp.get("grid", {}).values()), {})
+        signals: dict[str, float] = next(iter(inp.get("signals", {}).values()), {})
+        grid: dict[str, Any] = next(iter(inp.get("grid", {}).values()), {})
         second_of_day = (self.start_second_of_day + time) % 86400
         decision = self.ems.decide(views, self.step_s, second_of_day, signals, grid)
         self.setpoints = {}

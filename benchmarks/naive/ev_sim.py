@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import mosaik_api_v3
+from mosaik_api_v3.types import Meta
 
 from benchmarks.naive.ev_model import ScalarEV
 
@@ -44,11 +45,11 @@ class EvSim(mosaik_api_v3.Simulator):
         self.p_avg_kw: dict[str, float] = {}
         self.step_s = 1
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
+    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> Meta:  # type: ignore[override]
         self.step_s = step_s
         return self.meta
 
-    def create(
+    def create(  # type: ignore[override]  # mosaik passes the model params as keywords
         self, num: int, model: str, ev: ScalarEV, fleet: str, baseline: bool = False
     ) -> list[dict]:
         eid = f"{fleet}{'_baseline' if baseline else ''}.{len(self.evs)}"

@@ -14,6 +14,7 @@ from typing import Any
 
 import mosaik_api_v3
 import numpy as np
+from mosaik_api_v3.types import Meta
 
 META = {
     "api_version": "3.0",
@@ -34,11 +35,11 @@ class NaiveGridSim(mosaik_api_v3.Simulator):
         self.step_s = 1
         self.state: dict[str, float] = {}
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
+    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> Meta:  # type: ignore[override]
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str, net: Any, profiles: Any) -> list[dict]:
+    def create(self, num: int, model: str, net: Any, profiles: Any) -> list[dict]:  # type: ignore[override]  # mosaik passes the model params as keywords
         import pandapower as pp
 
         self.net = copy.deepcopy(net)

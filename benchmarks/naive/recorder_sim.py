@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import mosaik_api_v3
+from mosaik_api_v3.types import Meta
 
 META = {
     "api_version": "3.0",
@@ -19,11 +20,11 @@ class NaiveRecorderSim(mosaik_api_v3.Simulator):
         self.rows: list[dict[str, float]] = []
         self.step_s = 1
 
-    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> dict:
+    def init(self, sid: str, time_resolution: float = 1.0, step_s: int = 1) -> Meta:  # type: ignore[override]
         self.step_s = step_s
         return self.meta
 
-    def create(self, num: int, model: str) -> list[dict]:
+    def create(self, num: int, model: str) -> list[dict]:  # type: ignore[override]  # mosaik passes the model params as keywords
         return [{"eid": "recorder", "type": model}]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:

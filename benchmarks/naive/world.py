@@ -21,7 +21,7 @@ from twin.run.build import build_ems
 from twin.run.build import site_seed as _site_seed
 from twin.signals.scenario_signals import build_signal_series
 
-SIM_CONFIG = {
+SIM_CONFIG: mosaik.SimConfig = {
     "EvSim": {"python": "benchmarks.naive.ev_sim:EvSim"},
     "EmsSim": {"python": "benchmarks.naive.ems_sim:NaiveEmsSim"},
     "GridSim": {"python": "benchmarks.naive.grid_sim:NaiveGridSim"},

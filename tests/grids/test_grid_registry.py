@@ -141,7 +141,9 @@ def test_shipped_simbench_code_list_is_simbench_s_own() -> None:
 
     from grids.registry import SIMBENCH_CODES_FILE, _shipped_simbench_codes
 
-    assert SIMBENCH_CODES_FILE.read_text().splitlines()[0].startswith(
-        f"# simbench {importlib.metadata.version('simbench')}:"
+    assert (
+        SIMBENCH_CODES_FILE.read_text()
+        .splitlines()[0]
+        .startswith(f"# simbench {importlib.metadata.version('simbench')}:")
     )
     assert _shipped_simbench_codes() == frozenset(simbench.collect_all_simbench_codes())

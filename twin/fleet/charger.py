@@ -11,7 +11,10 @@ import numpy as np
 
 
 def lagged_power(
-    p_start_kw: np.ndarray, p_set_kw: np.ndarray, response_time_s: np.ndarray, dt_s: float
+    p_start_kw: np.ndarray,
+    p_set_kw: np.ndarray,
+    response_time_s: np.ndarray,
+    dt_s: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Power after one step and its average over the step, for a constant set-point.
 

@@ -364,7 +364,7 @@ class Fleet:
                 tb.p_discharge_max_kw,
                 decay,
                 mean_factor,
-                measured_kw if has_measured else setpoint_kw,
+                measured_kw if measured_kw is not None else setpoint_kw,
                 has_measured,
                 st.soc,
                 tb.soc_floor,
@@ -392,7 +392,7 @@ class Fleet:
             kernels.battery_and_driving(
                 p_end,
                 p_avg,
-                measured_kw if has_measured else p_end,
+                measured_kw if measured_kw is not None else p_end,
                 has_measured,
                 plugged,
                 st.location == DRIVING,

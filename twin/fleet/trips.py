@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from twin.config.schema import FleetSpec, SeasonalEfficiency, TripSpec
 
 DAY_S = 86400
 
-_TYPE_DEFAULTS: dict[str, dict[str, object]] = {
+_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "commuter": dict(
         arrive="08:30",
         arrive_std="30min",

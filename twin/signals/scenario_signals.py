@@ -82,7 +82,7 @@ def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
 
     spec = scenario.signals.prices
     if spec.source == "csv":
-        params = {"source": "csv", "path": spec.path}
+        params: dict[str, object] = {"source": "csv", "path": spec.path}
         if spec.file_step_s is not None:
             params["file_step_s"] = spec.file_step_s
         try:
