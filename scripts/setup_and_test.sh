@@ -20,4 +20,18 @@ if ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 
+# Static checks before the tests, fail fast: lint, formatting, types (versions pinned in pyproject).
+check() {
+    local what="$1"
+    shift
+    echo "== $what: $*"
+    if ! "$@"; then
+        echo "FAILED: $what ($*). Fix it (or run 'ruff check --fix .' / 'ruff format .') and rerun." >&2
+        exit 1
+    fi
+}
+check "lint" .venv/bin/ruff check .
+check "format" .venv/bin/ruff format --check .
+check "types" .venv/bin/mypy
+
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
