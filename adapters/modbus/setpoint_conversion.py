@@ -1,20 +1,18 @@
 """Twin power set-points (kW, + charge) <-> what a map's set-point register takes (A or W).
 
-AC chargers take a per-phase current limit: I = P / (phases x V). The current is rounded
-*down* to the register's step so the charger never draws more than the EMS allocated (a feeder
-budget is an upper bound), then clamped to the rated current. Below the IEC 61851 minimum
-(usually 6 A) a charger cannot regulate, so the set-point becomes a pause rather than being
-raised to 6 A (which would exceed the allocation).
-
-DC/DER devices take watts directly; SunSpec DER uses the generator sign convention
-(+ = injection), so a discharge (negative twin power) is written as positive W.
+The shaping is adapters.setpoint's (zero below 1 W, clamp to the map's limits, per-phase current
+rounded *down* to the register step and clamped to the rated current, pause below the IEC 61851
+minimum, device sign); this module reads the map's numbers for it and says what the registers
+hold: AC chargers take a per-phase current limit (I = P / (phases x V)); DC/DER devices take
+watts, and SunSpec DER uses the generator sign convention (+ = injection), so a discharge
+(negative twin power) is written as positive W.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from adapters import setpoint
 from adapters.modbus.register_map import ElectricalSpec, RegisterMap
 
 _EPS = 1e-9
@@ -45,15 +43,14 @@ def power_to_current_a(power_kw: float, electrical: ElectricalSpec) -> float:
 
     Returns 0.0 when the result is below the minimum current (pause).
     """
-    if power_kw <= 0:
-        return 0.0
-    exact_a = power_kw * 1000.0 / (electrical.phases * electrical.voltage_v)
-    step = electrical.current_step_a
-    stepped_a = math.floor(exact_a / step + _EPS) * step
-    stepped_a = round(min(stepped_a, electrical.max_current_a), 6)
-    if stepped_a < electrical.min_current_a - _EPS:
-        return 0.0
-    return stepped_a
+    return setpoint.ac_current_a(
+        setpoint.shape_w(power_kw, setpoint.CHARGE_ONLY),
+        phases=electrical.phases,
+        voltage_v=electrical.voltage_v,
+        step_a=electrical.current_step_a,
+        min_a=electrical.min_current_a,
+        max_a=electrical.max_current_a,
+    )
 
 
 def device_setpoint(power_kw: float, regmap: RegisterMap) -> DeviceSetpoint:
@@ -66,7 +63,7 @@ def device_setpoint(power_kw: float, regmap: RegisterMap) -> DeviceSetpoint:
     sp = regmap.setpoint
     if sp.quantity == "current_a":
         assert regmap.electrical is not None  # guaranteed by map validation
-        current_a = power_to_current_a(max(power_kw, 0.0), regmap.electrical)
+        current_a = power_to_current_a(power_kw, regmap.electrical)
         if current_a == 0.0:
             # With an enable point the current register keeps a legal value; the enable pauses.
             value = regmap.electrical.min_current_a if sp.enable_point else sp.pause_value
@@ -77,16 +74,18 @@ def device_setpoint(power_kw: float, regmap: RegisterMap) -> DeviceSetpoint:
             expected_power_kw=current_to_power_kw(current_a, regmap.electrical),
         )
     assert sp.max_power_w is not None  # guaranteed by map validation
-    limit_w = sp.max_power_w
-    low_w = -limit_w if regmap.can_discharge else 0.0
-    import_w = min(max(power_kw * 1000.0, low_w), limit_w)
-    device_w = -import_w if sp.power_sign == "export_positive" else import_w
+    limits = setpoint.PowerLimits(
+        max_charge_w=sp.max_power_w,
+        max_discharge_w=sp.max_power_w if regmap.can_discharge else 0.0,
+    )
+    import_w = setpoint.shape_w(power_kw, limits)
+    device_w = setpoint.to_device_w(import_w, sp.power_sign == "export_positive")
     return DeviceSetpoint(
-        value=device_w + 0.0, enabled=abs(import_w) > _EPS, expected_power_kw=import_w / 1000.0
+        value=device_w, enabled=abs(import_w) > _EPS, expected_power_kw=import_w / 1000.0
     )
 
 
 def device_power_to_twin_kw(device_w: float, regmap: RegisterMap) -> float:
     """Measured device power (W, device sign) -> twin kW (+ charge)."""
-    sign = -1.0 if regmap.setpoint.power_sign == "export_positive" else 1.0
-    return sign * device_w / 1000.0 + 0.0
+    export_positive = regmap.setpoint.power_sign == "export_positive"
+    return setpoint.from_device_w(device_w, export_positive) / 1000.0 + 0.0

@@ -1,7 +1,9 @@
 """Build the OCPP requests that command power, per protocol version.
 
 All profiles are one-period *Relative* schedules (start period 0), so no clock has to be shared
-with the charger: "from now on, this power". Rates are in W.
+with the charger: "from now on, this power". Rates are in W. The twin's kW set-point is shaped
+by adapters.setpoint (zero below 1 W, W, charge-only clamp where the version cannot discharge,
+0.1 W resolution); this module only encodes the shaped value.
 
 - 1.6J: TxProfile (with a transaction) or TxDefaultProfile; `limit` rounded to 0.1 W because the
   1.6 schema demands a multiple of 0.1. Charging only.
@@ -17,9 +19,13 @@ from ocpp.v16 import call as call16
 from ocpp.v21 import call as call21
 from ocpp.v201 import call as call201
 
+from adapters import setpoint
+
 PROFILE_ID = 7001
 """Id of the twin's profile: re-sending replaces it instead of stacking new ones."""
 STACK_LEVEL = 1
+RESOLUTION_DECIMALS = 1
+"""Rates are sent in W with one decimal (the 1.6 schema demands a multiple of 0.1)."""
 
 METER_SAMPLED_DATA = (
     "Power.Active.Import",
@@ -30,6 +36,11 @@ METER_SAMPLED_DATA = (
 )
 
 
+def _rate_w(power_kw: float, limits: setpoint.PowerLimits) -> float:
+    """The shaped set-point at the profile's resolution, W."""
+    return setpoint.round_w(setpoint.shape_w(power_kw, limits), RESOLUTION_DECIMALS)
+
+
 def _purpose(transaction_id: object | None) -> str:
     return "TxProfile" if transaction_id is not None else "TxDefaultProfile"
 
@@ -38,7 +49,7 @@ def set_power_v16(
     power_kw: float, connector_id: int, transaction_id: int | None
 ) -> call16.SetChargingProfile:
     """1.6J SetChargingProfile limiting the charging power to `power_kw` (>= 0)."""
-    limit_w = round(max(power_kw, 0.0) * 1000.0, 1)
+    limit_w = _rate_w(power_kw, setpoint.CHARGE_ONLY)
     profile: dict = {
         "charging_profile_id": PROFILE_ID,
         "stack_level": STACK_LEVEL,
@@ -73,7 +84,7 @@ def set_power_v201(
     power_kw: float, evse_id: int, transaction_id: str | None
 ) -> call201.SetChargingProfile:
     """2.0.1 SetChargingProfile limiting the charging power to `power_kw` (>= 0)."""
-    period = {"start_period": 0, "limit": round(max(power_kw, 0.0) * 1000.0, 1)}
+    period = {"start_period": 0, "limit": _rate_w(power_kw, setpoint.CHARGE_ONLY)}
     return call201.SetChargingProfile(
         evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
     )
@@ -83,7 +94,7 @@ def set_power_v21(
     power_kw: float, evse_id: int, transaction_id: str | None
 ) -> call21.SetChargingProfile:
     """2.1 SetChargingProfile with a central set-point (+ charge, - discharge), kW."""
-    setpoint_w = round(power_kw * 1000.0, 1)
+    setpoint_w = _rate_w(power_kw, setpoint.UNLIMITED)
     period = {
         "start_period": 0,
         "operation_mode": "CentralSetpoint",

@@ -20,6 +20,7 @@ from ocpp.v21 import call as call21
 from ocpp.v201 import call as call201
 from websockets.exceptions import ConnectionClosed
 
+from adapters import setpoint
 from adapters.base import ChargerStatus, ChargerUnavailable, SetpointRejected
 from adapters.ocpp import charging_profiles
 from adapters.ocpp.config import ChargerAuth
@@ -275,7 +276,7 @@ class ChargerSession:
             SetpointRejected: discharge asked where impossible, or status not Accepted.
             SetpointCallError: the charger answered with a CALLERROR.
         """
-        if power_kw < 0 and not self.can_discharge:
+        if setpoint.shape_w(power_kw) < 0 and not self.can_discharge:
             raise SetpointRejected(
                 f"{self.charger_id}: {power_kw:.3f} kW asked but discharge is not possible "
                 f"(OCPP {self.version or '?'}, EV bidirectional: {self.ev_bidirectional})"

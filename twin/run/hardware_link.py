@@ -24,9 +24,6 @@ from twin.config import ScenarioError
 from twin.config.schema import HardwareBinding, Scenario
 from twin.run.pacing import WallClockPacer
 
-SETPOINT_RESOLUTION_KW = 1e-3
-"""Set-points for physical chargers smaller than this are sent as 0 kW."""
-
 
 @dataclass(frozen=True)
 class Binding:
@@ -95,15 +92,14 @@ class HardwareLink:
     # -- exchange with the mosaik step (non-blocking) -------------------------------------
     def submit(self, setpoints_kw: dict[str, np.ndarray]) -> None:
         assert self.bridge is not None
-        # The EMS's lag inverse leaves round-off like -1e-12 kW where it means 0; a charge-only
-        # charger would be asked to discharge and refuse, so anything below 1 W is sent as 0.
-        values = {
-            b.charger_id: float(setpoints_kw[b.fleet][b.index])
-            for b in self.bindings
-            if b.fleet in setpoints_kw
-        }
+        # As the EMS computed them: each adapter shapes its charger's value (adapters.setpoint,
+        # e.g. the lag inverse's -1e-12 kW round-off is sent as 0 kW).
         self.bridge.submit_setpoints(
-            {cid: 0.0 if abs(kw) < SETPOINT_RESOLUTION_KW else kw for cid, kw in values.items()}
+            {
+                b.charger_id: float(setpoints_kw[b.fleet][b.index])
+                for b in self.bindings
+                if b.fleet in setpoints_kw
+            }
         )
 
     def readings(self) -> dict[str, ChargerReading | None]:
