@@ -216,7 +216,9 @@ def test_reconnect_reapplies_the_latest_setpoint(name: str, run) -> None:
 
             await emulator.stop()
             with pytest.raises(ChargerUnavailable):
-                for _ in range(50):  # bounded: the close reaches the client within a loop turn
+                # Until the close reaches the client (a loop turn; longer on a loaded machine).
+                deadline = asyncio.get_running_loop().time() + 10.0
+                while asyncio.get_running_loop().time() < deadline:
                     await adapter.read()
                     await asyncio.sleep(0.02)
             # The charger is alone: its set-point expires and it runs on the failsafe.
@@ -228,8 +230,15 @@ def test_reconnect_reapplies_the_latest_setpoint(name: str, run) -> None:
 
             await emulator.start()
             assert emulator.port == port
-            for _ in range(100):  # up to ~5 s
-                if adapter.connected and not emulator.snapshot().in_failsafe:
+            # Wait for the reconnect to finish: `connected` turns True while the adapter is still
+            # configuring and re-sending, a moment before it counts the reconnect.
+            deadline = asyncio.get_running_loop().time() + 10.0
+            while asyncio.get_running_loop().time() < deadline:
+                if (
+                    adapter.reconnects >= 1
+                    and adapter.connected
+                    and not emulator.snapshot().in_failsafe
+                ):
                     break
                 await asyncio.sleep(0.05)
             assert adapter.reconnects >= 1
