@@ -10,13 +10,15 @@ import socket
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from adapters.testing.modbus.emulator import ModbusChargerEmulator
 from adapters.testing.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 from tests.conftest import ROOT
-from twin.catalog import load_scenario
+from twin.catalog import ScenarioError, load_scenario
 from twin.results.readers import read_table
+from twin.run.hardware_link import HardwareLink
 from twin.run.world import prepare_run
 
 HIL = ROOT / "scenarios" / "hil_lab.yaml"
@@ -262,3 +264,36 @@ def test_only_hardware_bound_evs_can_miss_their_departure_energy(hil_and_virtual
             if fleet_name == name:
                 unmet[index] = 0.0
         assert unmet.sum() == pytest.approx(0.0, abs=1e-6), name
+
+
+def test_link_builds_a_simulated_binding_through_the_registry():
+    # `adapter: simulated` runs the HIL path (registry -> bridge -> readings) with no network.
+    scenario = load_scenario(
+        HIL, {"hardware": [{"charger": "commuters/0", "adapter": "simulated", "id": "SIM1"}]}
+    )
+    link = HardwareLink(scenario)
+    link.start()
+    try:
+        link.submit({"commuters": np.array([3.0, 0.0])})
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and link.readings()["SIM1"] is None:
+            time.sleep(0.05)
+        assert link.status() == {"SIM1": "online"}
+        assert link.readings()["SIM1"] is not None
+        assert [e["kind"] for e in link.events()] == ["connect"]
+    finally:
+        link.stop()
+    assert link.status() == {"SIM1": "stopped"}
+
+
+def test_a_taken_csms_port_is_a_scenario_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        scenario = load_scenario(HIL, {"hil.csms_port": port})
+        link = HardwareLink(scenario)
+        with pytest.raises(ScenarioError) as err:
+            link.start()
+        assert err.value.problems[0][0] == "hil.csms_port"
+        link.stop()  # nothing was started: a no-op
