@@ -1,4 +1,6 @@
-"""`twin run` / `twin report` as a user runs them: real subprocesses, real files, real signals."""
+"""What an interrupted, killed or crashing run leaves behind: real subprocesses, real files,
+real signals. (The plain `twin run` / `twin report` exit-code and message tests are in tests/cli.)
+"""
 
 from __future__ import annotations
 
@@ -27,43 +29,6 @@ def _scenario(tmp_path: Path, **changes) -> Path:
     return path
 
 
-def test_run_and_report(tmp_path):
-    path = _scenario(tmp_path, duration="6h", outputs={"grid_detail": False})
-    out = tmp_path / "res"
-    res = subprocess.run(
-        [*TWIN, "run", str(path), "--out", str(out), "--seed", "5", "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["seed"] == 5 and summary["steps"] == 24
-    assert len(read_table(out)) == 24
-    assert yaml.safe_load((out / "scenario.yaml").read_text())["seed"] == 5
-    rep = subprocess.run([*TWIN, "report", str(out)], capture_output=True, text=True, timeout=60)
-    assert rep.returncode == 0 and "push_up_kwh_per_ev_day" in rep.stdout
-
-
-def test_report_on_a_folder_that_is_not_a_run(tmp_path):
-    rep = subprocess.run(
-        [*TWIN, "report", str(tmp_path)], capture_output=True, text=True, timeout=60
-    )
-    assert rep.returncode == 2
-    assert "no summary.json" in rep.stderr and "Traceback" not in rep.stderr
-
-
-def test_run_with_broken_scenario_is_a_message(tmp_path):
-    path = _scenario(tmp_path, step="fast")
-    res = subprocess.run(
-        [*TWIN, "run", str(path), "--out", str(tmp_path / "r")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert res.returncode == 2 and f"{path}: step:" in res.stderr and "Traceback" not in res.stderr
-
-
 def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     path = _scenario(tmp_path, step="1min", outputs={"grid_detail": False, "chunk_steps": 20})
     out = tmp_path / "res"
@@ -73,19 +38,28 @@ def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(
-        (out / "timeseries.parts").glob("part-0000[2-9].parquet")
-    ):
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    _wait_for_parts(proc, out, "part-0000[2-9].parquet")
     return proc, out
+
+
+def _wait_for_parts(
+    proc: subprocess.Popen, out: Path, pattern: str, timeout_s: float = 240
+) -> None:
+    """Poll until the run has written a part matching `pattern` (generous deadline: the run may
+    share the machine with other CPU-bound work); fail clearly if it ends or never gets there."""
+    deadline = time.monotonic() + timeout_s
+    while not list((out / "timeseries.parts").glob(pattern)):
+        assert proc.poll() is None, proc.communicate()
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"no {pattern} after {timeout_s} s: {proc.communicate()}")
+        time.sleep(0.05)
 
 
 def test_interrupted_run_leaves_readable_partial_results(tmp_path):
     proc, out = _start_long_run(tmp_path)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -126,12 +100,7 @@ def test_killed_default_run_keeps_rows_and_report_says_so(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(
-        (out / "timeseries.parts").glob("part-*.parquet")
-    ):
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.1)
+    _wait_for_parts(proc, out, "part-*.parquet")
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     table = read_table(out)

@@ -4,15 +4,12 @@ whether it ran alone or inside a sweep."""
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from tests.conftest import ROOT
 from twin.run.sweep import (
-    SweepError,
     Variant,
     expand_variants,
     load_scenario_data,
-    parse_set_option,
     run_sweep,
     run_variant,
 )
@@ -25,14 +22,6 @@ TINY = {
     "fleets.business.count": 4,
     "outputs.grid_detail": False,
 }
-
-
-def test_set_option_values_split_on_top_level_commas_only():
-    assert parse_set_option("fleets.home.count=1000,5000") == ("fleets.home.count", [1000, 5000])
-    assert parse_set_option("sites=[1,2],[3]") == ("sites", [[1, 2], [3]])
-    assert parse_set_option("step=1min") == ("step", ["1min"])
-    with pytest.raises(SweepError, match="FIELD.PATH=VALUE"):
-        parse_set_option("fleets.home.count")
 
 
 def test_variants_are_the_product_of_alternatives_and_seeds():

@@ -89,11 +89,11 @@ def parse_value(raw: str) -> Any:
     return yaml.load(raw, Loader=_ScalarLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-def _split(item: str, example: str) -> tuple[str, str]:
+def _split(item: str, form: str) -> tuple[str, str]:
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise OptionError(f"--set {item}: use FIELD.PATH=VALUE, e.g. {example}")
+        raise OptionError(f"--set {item}: use {form}")
     return key, raw
 
 
@@ -103,7 +103,7 @@ def parse_set(item: str) -> tuple[str, Any]:
     Raises:
         OptionError: no `=`, an empty field path, or a value that is not valid YAML.
     """
-    key, raw = _split(item, SET_EXAMPLES[0])
+    key, raw = _split(item, f"FIELD.PATH=VALUE, e.g. {SET_EXAMPLES[0]}")
     try:
         return key, parse_value(raw)
     except yaml.YAMLError:
@@ -125,7 +125,8 @@ def parse_set_values(item: str) -> tuple[str, list[Any]]:
     Raises:
         OptionError: no `=`, an empty field path, no values, or a value that is not valid YAML.
     """
-    key, raw = _split(item, SWEEP_SET_EXAMPLE)
+    form = f"FIELD.PATH=VALUE[,VALUE...], e.g. {SWEEP_SET_EXAMPLE}"
+    key, raw = _split(item, form)
     values, depth, current = [], 0, ""
     for char in raw:
         if char in "[{":
@@ -140,9 +141,7 @@ def parse_set_values(item: str) -> tuple[str, list[Any]]:
     values.append(current)
     values = [v.strip() for v in values if v.strip()]
     if not values:
-        raise OptionError(
-            f"--set {item}: use FIELD.PATH=VALUE[,VALUE...], e.g. {SWEEP_SET_EXAMPLE}"
-        )
+        raise OptionError(f"--set {item}: use {form}")
     try:
         return key, [parse_value(v) for v in values]
     except yaml.YAMLError as err:
