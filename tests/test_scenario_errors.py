@@ -1,5 +1,6 @@
 """Malformed scenarios: each gives `file: field.path: reason` on stderr and exit code 2, no traceback."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -158,6 +159,61 @@ CASES = [
         "block_steps",
         "less than or equal to 10000",
     ),
+    ("timezone folder", _mutate("timezone", "America"), "timezone", "unknown time zone"),
+    ("infinite duration", _mutate("duration", float("inf")), "duration", "finite"),
+    (
+        "infinite battery",
+        _mutate("fleets.business.vehicle.battery_kwh", float("inf")),
+        "fleets.business.vehicle.battery_kwh",
+        "finite",
+    ),
+    ("infinite load scale", _mutate("grid.load_scale", float("inf")), "grid.load_scale", "finite"),
+    (
+        "NaN price",
+        _mutate("signals.prices.periods.0.price_per_kwh", float("nan")),
+        "signals.prices.periods.0.price_per_kwh",
+        "finite",
+    ),
+    ("name is a path", _mutate("name", "../outside"), "name", "not a path"),
+    ("absolute name", _mutate("name", "/tmp/x"), "name", "not a path"),
+    ("NUL in name", _mutate("name", "a\x00b"), "name", "not a path"),
+    ("300-character name", _mutate("name", "n" * 300), "name", "1 to 100 characters"),
+    (
+        "NUL in outputs.dir",
+        _mutate("outputs.dir", "res\x00ults"),
+        "outputs.dir",
+        "control character",
+    ),
+    ("negative seed", _mutate("seed", -1), "seed", "greater than or equal to 0"),
+    ("start in year 1", _mutate("start", "0001-01-01T00:00:00"), "start", "outside 1900..2200"),
+    ("start in year 9999", _mutate("start", "9999-06-01T00:00:00"), "start", "outside 1900..2200"),
+    (
+        "a billion sites",
+        _mutate("fleets.households.sites", 1_000_000_000),
+        "fleets.households.sites",
+        "at most 2,000,000",
+    ),
+    ("a century at 1 s", {**_mutate("duration", "36500d"), "step": "1s"}, "duration", "at most"),
+    (
+        "bad value in a case not selected",
+        {**BASE, "cases": {"ok": {"seed": 3}, "bad": {"fleets.commuters.count": -1}}},
+        "cases.bad.fleets.commuters.count",
+        "greater than or equal to 0",
+    ),
+    (
+        "misspelt field in a case not selected",
+        {**BASE, "cases": {"bad": {"fleets.commuters.cuont": 3}}},
+        "cases.bad.fleets.commuters.cuont",
+        "unknown field",
+    ),
+    ("nested 5,000 deep", "name: x\nfleets: " + "[" * 5000 + "]" * 5000 + "\n", "", "too complex"),
+    (
+        "billion laughs",
+        "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\na1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\na2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]\na3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]\na4: &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]\na5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\na6: &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]\na7: &a7 [*a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6]\na8: &a8 [*a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7]\na9: &a9 [*a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8]\n",
+        "",
+        "too complex",
+    ),
+    ("self-reference", "name: &n [*n]\n", "", "too complex"),
     ("yaml syntax", "name: x\nfleets: [unclosed\n", "", "YAML syntax error at line"),
     ("not a mapping", "- just\n- a list\n", "", "mapping"),
     ("empty file", "", "", "mapping"),
@@ -274,3 +330,38 @@ def test_all_shipped_scenarios_validate():
     assert files
     for f in files:
         load_scenario(f)
+
+
+def test_special_files_are_refused_without_reading_them(tmp_path):
+    # /dev/zero would be read forever and a FIFO would block for a writer.
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    for path, reason in (
+        (Path("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),
+        (tmp_path, "folder"),
+    ):
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(path)
+        assert reason in str(info.value), path
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# " + b"x" * (5 * 1024 * 1024) + b"\n")
+    with pytest.raises(ScenarioError, match="larger than 4 MiB"):
+        load_scenario(big)
+
+
+def test_override_errors_name_the_file(tmp_path):
+    path = _write(tmp_path, BASE)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, {"fleets.commuters.sites.99": 1})
+    assert info.value.lines()[0].startswith(f"{path}: fleets.commuters.sites.99: ")
+
+
+def test_aliases_are_copies_so_an_override_edits_one_place(tmp_path):
+    text = (ROOT / "scenarios" / "city_2030.yaml").read_text()
+    path = tmp_path / "city.yaml"
+    path.write_text(text)
+    scenario = load_scenario(path, {"fleets.households.sites.0": 342})
+    # Both fleets share the `&mv_substations` list in the file; only one was overridden.
+    assert scenario.fleets["households"].sites[0] == 342
+    assert scenario.fleets["households_v2h"].sites[0] == 341

@@ -7,6 +7,7 @@ durations are unreadable for most grid engineers.
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 _UNIT_S = {"s": 1, "min": 60, "h": 3600, "d": 86400}
@@ -36,6 +37,8 @@ def parse_duration_s(text: str | int | float) -> int:
                 f"'{text}' is not a duration; use a number and one of s, min, h, d (e.g. '15min', '1d')"
             )
         seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"duration must be a finite number of seconds, got {text!r}")
     if seconds <= 0:
         raise ValueError(f"duration must be positive, got {text!r}")
     if abs(seconds - round(seconds)) > 1e-9:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import copy
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +16,18 @@ from twin.config.errors import ScenarioError
 from twin.config.rules import ScenarioRules
 from twin.config.schema import Scenario
 
+_UNION_MEMBER_TAGS = ("function-", "tagged-union[", "constrained-", "list[", "dict[", "tuple[")
+_TYPE_TAGS = frozenset({"int", "float", "str", "bool", "none", "list", "dict"})
+
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    # Pydantic may put validator names in the location ("function-after[...]"); users only know
-    # their own field names.
-    return ".".join(str(p) for p in loc if not str(p).startswith(("function-", "tagged-union[")))
+    # Pydantic puts validator and union-member names in the location ("function-after[...]",
+    # "constrained-int", "list[int]"); users only know their own field names.
+    return ".".join(
+        str(p)
+        for p in loc
+        if not str(p).startswith(_UNION_MEMBER_TAGS) and str(p) not in _TYPE_TAGS
+    )
 
 
 def _message(error: Any) -> str:
@@ -57,17 +67,113 @@ def validate_scenario_data(
     return scenario
 
 
-def read_scenario_data(path: Path | str) -> dict[str, Any] | Any:
-    """The parsed YAML of a scenario file (not validated)."""
-    path = Path(path)
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""A scenario file is at most this big (the largest shipped study is ~10 kB)."""
+MAX_DEPTH = 64
+"""Nesting depth of mappings and lists (the deepest shipped study has 6 levels)."""
+MAX_VALUES = 1_000_000
+"""Values after expanding YAML anchors (`&a` / `*a`): a few hundred bytes of nested aliases can
+otherwise stand for billions of values ("billion laughs")."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a nesting limit (its composer recurses per level)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooComplex(f"nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self._depth -= 1
+
+
+class _TooComplex(Exception):
+    pass
+
+
+def _expanded_size(data: Any) -> int:
+    """Values `data` stands for once every alias is expanded, counted without expanding (a node
+    shared by aliases is counted once per use, computed once); raises on a self-reference."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise _TooComplex("an anchor refers to itself (a structure that contains itself)")
+        open_nodes.add(key)
+        children = node.items() if isinstance(node, dict) else ((None, v) for v in node)
+        total = 1
+        for _, child in children:
+            total += size(child)
+            if total > MAX_VALUES:
+                raise _TooComplex(f"more than {MAX_VALUES:,} values once anchors are expanded")
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(data)
+
+
+def _unshared(data: Any) -> Any:
+    # YAML aliases make several places share one object; overrides and cases edit the data in
+    # place, so each place gets its own copy (bounded: _expanded_size ran first).
+    if isinstance(data, dict):
+        return {k: _unshared(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_unshared(v) for v in data]
+    return copy.copy(data)
+
+
+def _read_bounded(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ScenarioError(path, [("", "file not found")]) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
-        raise ScenarioError(path, [("", f"cannot read the file: {err}")]) from None
+    except OSError as err:
+        raise ScenarioError(path, [("", f"cannot read the file: {err.strerror}")]) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(path, [("", "is a folder, not a scenario file")])
+        raise ScenarioError(path, [("", "not a regular file (a device, pipe or socket)")])
+    with os.fdopen(fd, "rb") as f:
+        raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(path, [("", f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB")])
     try:
-        return yaml.safe_load(text)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            path, [("", f"not UTF-8 text (byte {err.start}): is this a scenario file?")]
+        ) from None
+
+
+def read_scenario_data(path: Path | str) -> dict[str, Any] | Any:
+    """The parsed YAML of a scenario file (not validated), within the size, depth and
+    alias-expansion bounds above; every object appears once (aliases are copied)."""
+    path = Path(path)
+    text = _read_bounded(path)
+    try:
+        data = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        _expanded_size(data)
+        return _unshared(data)
+    except _TooComplex as err:
+        raise ScenarioError(path, [("", f"the YAML is too complex: {err}")]) from None
+    except RecursionError:
+        raise ScenarioError(path, [("", "the YAML is too complex: nested too deep")]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -91,9 +197,38 @@ def load_scenario(
         ScenarioError: file missing, YAML syntax error, or schema problems (all of them).
     """
     data = read_scenario_data(path)
+    original = _unshared(data) if isinstance(data, dict) else data
     if isinstance(data, dict):
         apply_overrides(data, overrides or {}, path)
-    return validate_scenario_data(data, path, rules)
+    scenario = validate_scenario_data(data, path, rules)
+    check_cases(original, path, rules, skip=scenario.case)
+    return scenario
+
+
+def check_cases(
+    data: Any, path: Path | str, rules: ScenarioRules | None, skip: str | None = None
+) -> None:
+    """Validate every named case of the file on top of it, not only the one a run selects: a
+    broken case is found by `twin validate`, not by the sweep that reaches it a day later.
+
+    Raises:
+        ScenarioError: every problem of every case, as `cases.<name>.<field path>`.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
+        return
+    problems: list[tuple[str, str]] = []
+    for name in data["cases"]:
+        if str(name) == skip:
+            continue
+        variant = _unshared(data)
+        variant.pop("case", None)
+        try:
+            apply_overrides(variant, {"case": str(name)}, path)
+            validate_scenario_data(variant, path, rules)
+        except ScenarioError as err:
+            problems += [(f"cases.{name}.{field}".rstrip("."), why) for field, why in err.problems]
+    if problems:
+        raise ScenarioError(path, problems)
 
 
 def apply_overrides(
@@ -122,13 +257,15 @@ def apply_overrides(
                 path, [(f"cases.{case}", "a case is a mapping of field.path: value")]
             )
         for dotted, value in chosen.items():
-            apply_override(data, str(dotted), value)
+            apply_override(data, str(dotted), value, source=path)
         data["case"] = str(case)
     for dotted, value in overrides.items():
-        apply_override(data, dotted, value)
+        apply_override(data, dotted, value, source=path)
 
 
-def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+def apply_override(
+    data: dict[str, Any], dotted: str, value: Any, source: Path | str = "<override>"
+) -> None:
     """Set `a.b.c` in nested data, creating mapping levels as needed (used by --set and sweeps).
 
     A numeric key indexes a list (`hardware.0.port=5021`, `fleets.home.sites.2=17`); it must
@@ -141,12 +278,12 @@ def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
         if isinstance(node, list):
             if not key.lstrip("-").isdigit():
                 raise ScenarioError(
-                    "<override>", [(dotted, f"'{where}' is a list: use an index, not '{key}'")]
+                    source, [(dotted, f"'{where}' is a list: use an index, not '{key}'")]
                 )
             index = int(key)
             if not -len(node) <= index < len(node):
                 raise ScenarioError(
-                    "<override>",
+                    source,
                     [
                         (
                             dotted,
@@ -165,7 +302,7 @@ def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
                 node = node.setdefault(key, {})
         else:
             raise ScenarioError(
-                "<override>", [(dotted, f"'{where}' is a single value, not a mapping or list")]
+                source, [(dotted, f"'{where}' is a single value, not a mapping or list")]
             )
 
 

@@ -61,6 +61,29 @@ def _problems_error(title: str, problems: list[tuple[tuple[Any, ...], str]]) -> 
     )
 
 
+MAX_FLEETS = 1_000
+MAX_HARDWARE = 10_000
+MAX_CASES = 1_000
+MAX_SERVICES = 100
+MAX_EVS = 2_000_000
+"""EVs of all fleets together (a year of 2 M EVs at 15 min already needs ~100 GB of results)."""
+MAX_STEPS = 40_000_000
+"""duration / step: a year at 1 s is 31.5 M steps; every signal holds one value per step."""
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def check_name(value: str, field_name: str, max_length: int = 100) -> str:
+    """A name that becomes a folder or file name: never a path, never control characters."""
+    if not value or len(value) > max_length:
+        raise ValueError(f"{field_name} must have 1 to {max_length} characters")
+    if not value[0].isalnum() or not all(c.isalnum() or c in " _-." for c in value):
+        raise ValueError(
+            f"{field_name} {value!r} may only contain letters, digits, spaces, '_', '-' and '.', "
+            "and must start with a letter or digit (it names a folder, it is not a path)"
+        )
+    return value
+
+
 def _duration_field(value: Any) -> int:
     return parse_duration_s(value)
 
@@ -86,7 +109,7 @@ def _resolve_service(value: Any, info: ValidationInfo) -> ServiceSpec:
             "a service is a mapping with a `type` (one of: {known})",
             {"known": ", ".join(sorted(specs)) or "none registered"},
         )
-    if kind not in specs:
+    if not isinstance(kind, str) or kind not in specs:
         raise PydanticCustomError(
             "service",
             "unknown service type '{kind}' (known: {known})",
@@ -161,7 +184,7 @@ class TripSpec(_Strict):
 
 class FleetSpec(_Strict):
     type: Literal["commuter", "business", "home"]
-    count: Annotated[int, Field(ge=0, le=2_000_000)]
+    count: Annotated[int, Field(ge=0, le=MAX_EVS)]
     vehicle: VehicleSpec = VehicleSpec()
     charger: ChargerSpec = ChargerSpec()
     soc_floor: Fraction = 0.3
@@ -170,8 +193,20 @@ class FleetSpec(_Strict):
     """What the driver wants at departure; the baseline charges to it at full power."""
     soc_initial: tuple[Fraction, Fraction] = (0.4, 0.8)
     trips: TripSpec = TripSpec()
-    sites: Annotated[int, Field(gt=0)] | list[int] = 1
+    sites: int | list[int] = 1
     """Number of charging sites spread automatically over load buses, or explicit bus ids."""
+
+    @field_validator("sites")
+    @classmethod
+    def _sites(cls, value: int | list[int]) -> int | list[int]:
+        n = value if isinstance(value, int) else len(value)
+        if isinstance(value, int) and value <= 0:
+            raise ValueError("the number of sites must be at least 1")
+        if isinstance(value, list) and not value:
+            raise ValueError("an explicit site list needs at least one bus id")
+        if n > MAX_EVS:
+            raise ValueError(f"{n:,} sites; at most {MAX_EVS:,} (one per EV at most)")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> FleetSpec:
@@ -301,12 +336,21 @@ class SignalsSpec(_Strict):
 
 
 class EmsSpec(_Strict):
-    services: list[ResolvedService] = Field(default_factory=list)
+    services: list[ResolvedService] = Field(default_factory=list, max_length=MAX_SERVICES)
     allocation: Literal["proportional", "relay"] = "proportional"
 
 
 class OutputSpec(_Strict):
-    dir: str = "results"
+    dir: Annotated[str, Field(min_length=1, max_length=4096)] = "results"
+    """Folder the run folder `<dir>/<name>` goes in."""
+
+    @field_validator("dir")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("outputs.dir contains a control character (NUL, newline, ...)")
+        return value
+
     per_ev: bool = False
     """Also write `ev_p_kw.<fleet>.parquet` (each EV's average grid power per step) and
     `ev_soc.<fleet>.parquet` (its SOC after the step), one column per EV index: steps x EVs x 2
@@ -355,20 +399,22 @@ class HilSpec(_Strict):
 
 class Scenario(_Strict):
     name: str
-    description: str = ""
+    """The study's name: the results folder is `<outputs.dir>/<name>`, so it is a name, not a path
+    (letters of any script, digits, space, `_`, `-`, `.`; starts with a letter or digit)."""
+    description: Annotated[str, Field(max_length=10_000)] = ""
     start: dt.datetime
     timezone: str = "Asia/Tokyo"
     duration: Annotated[int, Field(gt=0)]
     step: Annotated[int, Field(gt=0)]
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     grid: GridSpec
-    fleets: dict[str, FleetSpec] = Field(min_length=1)
+    fleets: dict[str, FleetSpec] = Field(min_length=1, max_length=MAX_FLEETS)
     signals: SignalsSpec = SignalsSpec()
     ems: EmsSpec = EmsSpec()
     outputs: OutputSpec = OutputSpec()
-    hardware: list[HardwareBinding] = Field(default_factory=list)
+    hardware: list[HardwareBinding] = Field(default_factory=list, max_length=MAX_HARDWARE)
     hil: HilSpec = HilSpec()
-    cases: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    cases: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=MAX_CASES)
     """Named sets of overrides (dotted field path -> value), e.g. the adoption cases of a study."""
     case: str | None = None
     """The case this run applies (its overrides are in the fields above)."""
@@ -390,12 +436,27 @@ class Scenario(_Strict):
     def _durations(cls, value: Any) -> int:
         return _duration_field(value)
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value, "name")
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: dt.datetime) -> dt.datetime:
+        # Years outside this range overflow the clock arithmetic of a run (year 1 minus a UTC
+        # offset, year 9999 plus a year) and no study needs them.
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValueError(f"start year {value.year} is outside {MIN_YEAR}..{MAX_YEAR}")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a zone-database folder such as "America" is not a zone.
             raise ValueError(
                 f"unknown time zone '{value}' (use an IANA name such as 'Asia/Tokyo')"
             ) from None
@@ -421,6 +482,16 @@ class Scenario(_Strict):
                     f"duration ({self.duration} s) is not a whole number of steps ({self.step} s)",
                 )
             )
+        if self.duration // self.step > MAX_STEPS:
+            problems.append(
+                (
+                    ("duration",),
+                    f"{self.duration // self.step:,} steps; at most {MAX_STEPS:,} "
+                    "(a year at 1 s is 31.5 M): use a longer step or a shorter duration",
+                )
+            )
+        if self.ev_count > MAX_EVS:
+            problems.append((("fleets",), f"{self.ev_count:,} EVs in all; at most {MAX_EVS:,}"))
         seen: set[str] = set()
         for i, binding in enumerate(self.hardware):
             where = ("hardware", i)

@@ -17,7 +17,8 @@ NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 class StrictModel(BaseModel):
     """Every scenario model: unknown fields are errors (typos never pass silently), frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf/NaN are never a valid parameter (a .inf battery gave a "completed" run with NaN KPIs).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ClockWindow(StrictModel):

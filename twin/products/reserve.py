@@ -64,7 +64,7 @@ def reserve_product(name: str) -> ReserveProduct:
     """Look a product up by key; ProductRuleError lists the known ones."""
     try:
         return RESERVE_PRODUCTS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ProductRuleError(
             "product", f"'{name}' is unknown; use one of {sorted(RESERVE_PRODUCTS)}"
         ) from None

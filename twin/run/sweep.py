@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from twin.catalog import validate_scenario_data
-from twin.config import ScenarioError, apply_overrides
+from twin.config import ScenarioError, apply_overrides, read_scenario_data
 
 
 class SweepError(Exception):
@@ -153,7 +153,9 @@ def load_scenario_data(path: Path) -> dict[str, Any]:
     from twin.catalog import load_scenario
 
     load_scenario(path)  # raises ScenarioError with every problem
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = read_scenario_data(path)
+    assert isinstance(data, dict)  # load_scenario refused anything else
+    return data
 
 
 def run_sweep(

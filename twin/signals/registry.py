@@ -34,7 +34,7 @@ import numpy as np
 from twin.config.durations import parse_duration_s
 from twin.signals.co2 import co2_intensity_kg_per_kwh
 from twin.signals.csv_source import load_signal_csv
-from twin.signals.errors import SignalConfigError
+from twin.signals.errors import SignalConfigError, SignalFileError
 from twin.signals.fems import fems_request_kwh
 from twin.signals.frequency import grid_frequency_hz
 from twin.signals.prices import tou_price_per_kwh
@@ -181,7 +181,7 @@ def build_signal(
     check_timebase(start, step_s, n_steps)
     params = dict(params or {})
     source = params.pop("source", DEFAULT_SOURCE[kind])
-    generator = sources.get(source)
+    generator = sources.get(source) if isinstance(source, str) else None
     if generator is None:
         raise SignalConfigError(
             f"{kind}.source", f"unknown source '{source}'; use one of {', '.join(sources)}"
@@ -196,4 +196,13 @@ def build_signal(
         values = generator(start=start, step_s=step_s, n_steps=n_steps, **kwargs)
     except SignalConfigError as err:
         raise SignalConfigError(f"{kind}.{err.field}" if err.field else kind, err.problem) from None
-    return np.asarray(values, dtype=float)
+    except SignalFileError:
+        raise
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError) as err:
+        # A parameter of the wrong shape (a list where a name belongs, ...) that the generator's
+        # own checks did not name: still the user's input, so a problem at this signal, not a crash.
+        raise SignalConfigError(kind, f"invalid parameters ({type(err).__name__}: {err})") from None
+    values = np.asarray(values, dtype=float)
+    if not np.isfinite(values).all():
+        raise SignalConfigError(kind, "the parameters give non-finite values (inf or NaN)")
+    return values
