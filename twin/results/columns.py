@@ -184,6 +184,15 @@ SIGNAL_AREA_PV_KW = signal_column("area_pv_kw")
 SIGNAL_AREA_LOAD_KW = signal_column("area_load_kw")
 SIGNAL_AREA_PV_SURPLUS_KW = signal_column("area_pv_surplus_kw")
 
+
+def frequency_column(columns: Iterable[str]) -> str | None:
+    """The table's grid frequency: `signal.frequency_hz`, else the first signal in Hz; None if none."""
+    signals = signal_columns(columns)
+    if SIGNAL_FREQUENCY_HZ in signals.values():
+        return SIGNAL_FREQUENCY_HZ
+    return next((c for c in signals.values() if c.endswith("_hz")), None)
+
+
 # --- hardware in the loop ------------------------------------------------------------------------
 
 HIL = "hil"
