@@ -68,6 +68,8 @@ class PreparedRun:
     """Paces the EMS step in real-time runs (enabled by run(rt_factor=...))."""
     block_steps: int = 1
     """Model steps per mosaik step (block_steps_of); observers of a block run after all of it."""
+    summary: dict[str, Any] | None = None
+    """summary.json as run() last wrote it (completed, interrupted or failed); None before."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
@@ -119,10 +121,33 @@ class PreparedRun:
                 summary.update(results_fields(scenario, table, self.fleets))
             except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
                 summary["kpis_error"] = str(err)
+            self.summary = summary
             write_json(out_dir / "summary.json", summary)
         return RunOutcome(
             out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines
         )
+
+    def hil_status(self) -> dict[str, Any] | None:
+        """The hardware loop as live telemetry shows it, None without physical chargers: per
+        charger id the link's status and latest reading (once run() started the link), and the
+        last step's lateness, s (real-time runs)."""
+        if self.hardware is None:
+            return None
+        chargers: dict[str, dict[str, Any]] = {}
+        if self.hardware.bridge is not None:
+            now = time.monotonic()
+            for cid, state in self.hardware.status().items():
+                chargers.setdefault(cid, {})["status"] = str(state)
+            for cid, reading in self.hardware.readings().items():
+                entry = chargers.setdefault(cid, {})
+                entry["last_message_age_s"] = None if reading is None else now - reading.timestamp_s
+                if reading is not None:
+                    entry["charger_status"] = str(reading.status)
+                    entry["energy_kwh"] = reading.energy_kwh
+                    entry["soc"] = reading.soc
+        meter = next((o for o in self.observers if isinstance(o, LatenessMeter)), None)
+        late = meter.samples_s[-1] if meter is not None and meter.samples_s else None
+        return {"chargers": chargers, "step_lateness_s": late}
 
 
 def prepare_run(
