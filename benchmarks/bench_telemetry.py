@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twin.catalog import load_scenario  # noqa: E402
 from twin.config import DEFAULT_SCENARIO  # noqa: E402
 from twin.run.world import prepare_run  # noqa: E402
-from twin.telemetry.publisher import TelemetryPublisher, TelemetrySubscriber  # noqa: E402
+from twin.telemetry import TelemetryPublisher, TelemetrySubscriber  # noqa: E402
 
 CASES = (
     ("no telemetry", None, None),

@@ -7,7 +7,7 @@ import pandas as pd
 
 from twin.dashboard.history import P_KW, RESPONSE_KW
 from twin.dashboard.live import grid_now_from_snapshot, history_from_snapshot, view_from_snapshot
-from twin.telemetry.publisher import Snapshot
+from twin.telemetry import Snapshot
 
 START = "2025-06-04T00:00:00+09:00"
 

@@ -1,116 +1,29 @@
-"""Telemetry over real pyzmq PUB/SUB sockets on 127.0.0.1 (free ports; every socket closed)."""
+"""The publisher over real pyzmq PUB/SUB sockets on 127.0.0.1 (free ports; every socket closed)."""
 
 from __future__ import annotations
 
 import json
 import socket
-import struct
 import threading
 import time
-from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import zmq
+from telemetry_support import (
+    FLEETS,
+    STEP_S,
+    connect_pair,
+    detail,
+    fake_prepared,
+    is_end,
+    make_row,
+    receive_until,
+)
 
 from twin.catalog import load_scenario
 from twin.config import DEFAULT_SCENARIO
-from twin.telemetry.publisher import (
-    MAGIC,
-    TelemetryError,
-    TelemetryFormatError,
-    TelemetryPublisher,
-    TelemetrySubscriber,
-    decode_snapshot,
-    normalise_address,
-)
-
-FLEETS = ("commuters", "business", "households")  # the default scenario's fleets, 300 EVs
-STEP_S = 900
-
-
-def fake_prepared(
-    out_dir: Path,
-    soc: dict[str, np.ndarray] | None = None,
-    plugged: dict[str, np.ndarray] | None = None,
-) -> SimpleNamespace:
-    """What the publisher reads of a PreparedRun, without building a grid."""
-    scenario = load_scenario(DEFAULT_SCENARIO)
-    soc = soc or {n: np.array([0.05, 0.55, 1.0]) for n in FLEETS}
-    plugged = plugged or {n: np.array([True, False, True]) for n in FLEETS}
-    fleets = {
-        n: SimpleNamespace(state=SimpleNamespace(soc=soc[n]), plugged=plugged[n]) for n in FLEETS
-    }
-    return SimpleNamespace(
-        scenario=scenario,
-        out_dir=out_dir,
-        fleets=fleets,
-        observers=[],
-        powerflow=SimpleNamespace(bus_ids=[0, 2, 4], line_ids=[10, 11], trafo_ids=[7]),
-        hardware=None,
-    )
-
-
-def make_row(
-    time_s: int, p_kw: tuple[float, float, float], pb_kw: tuple[float, float, float], **extra: float
-) -> dict:
-    row: dict = {"time_s": time_s}
-    for name, p, pb in zip(FLEETS, p_kw, pb_kw, strict=True):
-        row |= {
-            f"{name}.p_kw": p,
-            f"{name}_baseline.p_kw": pb,
-            f"{name}.plugged_count": 2,
-            f"{name}.soc_mean": 0.5,
-            f"{name}.soc_min": 0.05,
-        }
-    row |= {
-        "ems.target_kw": sum(p_kw),
-        "ems.contribution.smart_charging_kw": 1.5,
-        "ems.contribution.flexibility_windows_kw": -0.5,
-        "signal.price_per_kwh": 0.32,
-        "grid.vm_min_pu": 0.97,
-        "grid.vm_max_pu": 1.02,
-        "grid.line_loading_max_pct": 40.0,
-        "grid.trafo_loading_max_pct": 55.0,
-    }
-    row |= extra
-    return row
-
-
-def receive_until(sub: TelemetrySubscriber, wanted, timeout_s: float = 3.0):
-    """Newest snapshots until one satisfies `wanted` (earlier ones may still be in flight)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        snap = sub.receive(timeout_s=0.05)
-        if snap is not None and wanted(snap):
-            return snap
-    raise AssertionError(f"no wanted snapshot within {timeout_s} s")
-
-
-def is_end(snap) -> bool:
-    return snap.kind == "end"
-
-
-def detail(scale: float = 1.0) -> dict[str, np.ndarray]:
-    return {
-        "vm_pu": np.array([1.0, 0.99, 0.98]) * scale,
-        "line_loading_pct": np.array([12.0, 34.0]),
-        "trafo_loading_pct": np.array([55.0]),
-    }
-
-
-def connect_pair(pub: TelemetryPublisher, sub: TelemetrySubscriber, timeout_s: float = 5.0) -> int:
-    """Beat the slow-joiner race: publish zero-power probe steps 0, 1, ... until the subscriber
-    sees one (bounded in time); returns how many steps were sent."""
-    deadline = time.monotonic() + timeout_s
-    sent = 0
-    while time.monotonic() < deadline:
-        pub(make_row(sent * STEP_S, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)), detail())
-        sent += 1
-        if sub.receive(timeout_s=0.05) is not None:
-            return sent
-    raise AssertionError("subscriber never received the probe")
+from twin.telemetry import TelemetryError, TelemetryPublisher, TelemetrySubscriber
 
 
 @pytest.fixture
@@ -120,18 +33,6 @@ def pair(tmp_path):
     yield pub, sub
     sub.close()
     pub.close()
-
-
-def test_normalise_address_defaults_to_loopback():
-    assert normalise_address("5556") == "tcp://127.0.0.1:5556"
-    assert normalise_address(":5556") == "tcp://127.0.0.1:5556"
-    assert normalise_address("tcp://0.0.0.0:5556") == "tcp://0.0.0.0:5556"  # said explicitly
-    assert normalise_address("tcp://0.0.0.0:5556", connect=True) == "tcp://127.0.0.1:5556"
-    assert normalise_address("tcp://127.0.0.1:0") == "tcp://127.0.0.1:*"
-    with pytest.raises(TelemetryError, match="not a number"):
-        normalise_address("tcp://127.0.0.1:http")
-    with pytest.raises(TelemetryError, match="empty"):
-        normalise_address(" ")
 
 
 def test_snapshot_matches_the_row(pair):
@@ -302,25 +203,24 @@ def test_port_in_use_is_a_clear_error(tmp_path):
 
 
 def test_end_message_carries_final_status_and_kpis(tmp_path):
-    (tmp_path / "summary.json").write_text(
-        json.dumps(
-            {
-                "status": "completed",
-                "wall_time_s": 1.5,
-                "kpis": {
-                    "push_up_kwh_per_ev_day": 3.25,
-                    "nonconverged_steps": 0,
-                    "per_fleet": {"a": {}},
-                },
-            }
-        )
-    )
+    summary = {
+        "status": "completed",
+        "wall_time_s": 1.5,
+        "kpis": {
+            "push_up_kwh_per_ev_day": 3.25,
+            "nonconverged_steps": 0,
+            "per_fleet": {"a": {}},
+        },
+    }
+    # A different summary.json on disk: the end message says what the run handed over, the
+    # publisher reads nothing back from the results folder.
+    (tmp_path / "summary.json").write_text(json.dumps({"status": "running", "kpis": {}}))
     pub = TelemetryPublisher("tcp://127.0.0.1:*", fake_prepared(tmp_path), min_interval_s=0.0)
     sub = TelemetrySubscriber(pub.address)
     try:
         connect_pair(pub, sub)
         pub(make_row(900, (5.0, 0.0, 0.0), (0.0, 0.0, 0.0)), detail())
-        pub.close()
+        pub.close(summary)
         snap = receive_until(sub, is_end)
         assert snap.header["time_s"] == 900  # repeats the last step
         assert snap.header["total"]["p_kw"] == 5.0
@@ -386,36 +286,6 @@ def test_observer_errors_are_counted_not_raised(tmp_path):
         pub.close()
 
 
-def test_bad_messages_are_rejected_with_a_reason():
-    with pytest.raises(TelemetryFormatError, match="not a twin telemetry message"):
-        decode_snapshot(b"HELLO WORLD, not telemetry")
-    head = json.dumps({"schema": "twin.telemetry", "version": 99}).encode()
-    frame = struct.pack("<4sII", MAGIC, len(head), 2) + head + b"{}"
-    with pytest.raises(TelemetryFormatError, match="v99"):
-        decode_snapshot(frame)
-    with pytest.raises(TelemetryFormatError, match="too short"):
-        decode_snapshot(b"TW")
-
-
-def test_subscriber_without_publisher_returns_none_and_recreates_its_socket():
-    # a port nobody listens on: bind and release it
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    now = [100.0]
-    sub = TelemetrySubscriber(f"127.0.0.1:{port}", reconnect_after_s=5.0, clock=lambda: now[0])
-    try:
-        assert sub.receive(timeout_s=0.05) is None
-        assert sub.reconnects == 0
-        now[0] += 6.0
-        assert sub.receive(timeout_s=0.0) is None
-        assert sub.reconnects == 1
-        assert sub.silent_s == 0.0  # counted from the fresh socket
-    finally:
-        sub.close()
-
-
 def test_a_real_run_publishes_what_it_records(tmp_path):
     """Short default run (2 h of 15 min steps): the end snapshot equals the recorded last row."""
     from twin.results.readers import read_summary, read_table
@@ -429,7 +299,7 @@ def test_a_real_run_publishes_what_it_records(tmp_path):
         time.sleep(0.3)  # subscription up before the first step
         prepared.observers.append(pub)
         prepared.run(progress=False)
-        pub.close()
+        pub.close(prepared.summary)
         last = None
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and (last is None or last.kind != "end"):
@@ -453,3 +323,103 @@ def test_a_real_run_publishes_what_it_records(tmp_path):
         summary["kpis"]["peak_fleet_kw"]
     )
     assert pub.stats.errors == 0
+
+
+def test_hil_status_handed_by_the_run_is_merged_with_the_row(tmp_path):
+    """The run's status callable (not a probe of the link) adds link state to the row's values."""
+    calls = []
+
+    def hil_status():
+        calls.append(1)
+        return {
+            "chargers": {
+                "CP001": {"status": "online", "last_message_age_s": 0.4, "soc": float("nan")},
+                "CP002": {"status": "connecting", "last_message_age_s": None},
+            },
+            "step_lateness_s": 0.125,
+        }
+
+    pub = TelemetryPublisher(
+        "tcp://127.0.0.1:*", fake_prepared(tmp_path), hil_status=hil_status, min_interval_s=0.0
+    )
+    sub = TelemetrySubscriber(pub.address)
+    try:
+        row = make_row(0, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0), **{"hil.CP001.power_kw": 3.5})
+        snap = None
+        deadline = time.monotonic() + 5
+        while snap is None and time.monotonic() < deadline:
+            pub(row, detail())
+            snap = sub.receive(timeout_s=0.05)
+        assert snap is not None
+        hil = snap.header["hil"]
+        assert hil["chargers"]["CP001"] == {
+            "power_kw": 3.5,
+            "status": "online",
+            "last_message_age_s": 0.4,
+            "soc": None,  # NaN -> null
+        }
+        assert hil["chargers"]["CP002"] == {"status": "connecting", "last_message_age_s": None}
+        assert hil["step_lateness_s"] == 0.125
+        # asked once per message handed to ZeroMQ, not per step
+        assert len(calls) == pub.stats.sent + pub.stats.dropped
+    finally:
+        sub.close()
+        pub.close()
+
+
+def test_a_failing_hil_status_still_publishes_the_recorded_values(tmp_path):
+    def broken():
+        raise ConnectionError("bridge gone")
+
+    pub = TelemetryPublisher(
+        "tcp://127.0.0.1:*", fake_prepared(tmp_path), hil_status=broken, min_interval_s=0.0
+    )
+    sub = TelemetrySubscriber(pub.address)
+    try:
+        row = make_row(0, (1.0, 0.0, 0.0), (0.0, 0.0, 0.0), **{"hil.CP001.online": 1.0})
+        snap = None
+        deadline = time.monotonic() + 5
+        while snap is None and time.monotonic() < deadline:
+            pub(row, detail())
+            snap = sub.receive(timeout_s=0.05)
+        assert snap is not None
+        assert snap.header["hil"] == {
+            "chargers": {"CP001": {"online": 1.0}},
+            "step_lateness_s": None,
+        }
+        assert pub.stats.errors == 0
+    finally:
+        sub.close()
+        pub.close()
+
+
+def test_close_without_a_summary_says_unknown(tmp_path):
+    pub = TelemetryPublisher("tcp://127.0.0.1:*", fake_prepared(tmp_path), min_interval_s=0.0)
+    sub = TelemetrySubscriber(pub.address)
+    try:
+        connect_pair(pub, sub)
+        pub.close()
+        snap = receive_until(sub, is_end)
+        assert snap.header["final"] == {"status": "unknown"}
+    finally:
+        sub.close()
+        pub.close()
+
+
+def test_the_package_exports_the_public_names():
+    import twin.telemetry as telemetry
+
+    for name in (
+        "TelemetryPublisher",
+        "TelemetrySubscriber",
+        "Snapshot",
+        "decode_snapshot",
+        "DEFAULT_ADDRESS",
+        "normalise_address",
+        "TelemetryError",
+        "TelemetryFormatError",
+        "TelemetryStats",
+    ):
+        assert name in telemetry.__all__ and hasattr(telemetry, name), name
+    assert telemetry.DEFAULT_ADDRESS == "tcp://127.0.0.1:5556"
+    assert issubclass(telemetry.TelemetryFormatError, telemetry.TelemetryError)

@@ -150,7 +150,7 @@ def dashboard(
             fail([f"{replay}: no summary.json - is this a results folder?"])
         env |= {"TWIN_DASHBOARD_MODE": "replay", "TWIN_REPLAY_DIR": str(replay.resolve())}
     else:
-        from twin.telemetry.publisher import TelemetryError, normalise_address
+        from twin.telemetry import TelemetryError, normalise_address
 
         try:
             address = normalise_address(live)

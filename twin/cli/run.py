@@ -100,9 +100,9 @@ def execute_run(
     try:
         prepared = prepare_run(sc, target, realtime=factor is not None)
         if live:
-            from twin.telemetry.publisher import TelemetryPublisher
+            from twin.telemetry import TelemetryPublisher
 
-            publisher = TelemetryPublisher(live, prepared)
+            publisher = TelemetryPublisher(live, prepared, hil_status=prepared.hil_status)
             prepared.observers.append(publisher)
         outcome = prepared.run(rt_factor=factor, progress=progress)
     except KeyboardInterrupt:
@@ -127,7 +127,7 @@ def execute_run(
         )
     finally:
         if publisher is not None:
-            publisher.close()
+            publisher.close(prepared.summary)
     print_kpis(outcome.summary)
     stdout.print(f"results: {target}")
     return outcome.summary

@@ -16,7 +16,7 @@ import streamlit as st
 
 from twin.dashboard.pages import live_page, replay_page
 from twin.dashboard.replay import known_runs
-from twin.telemetry.publisher import DEFAULT_ADDRESS  # package re-export pending
+from twin.telemetry import DEFAULT_ADDRESS
 
 PAGE_CSS = """<style>
 [data-testid="stMetricValue"] { font-size: 1.55rem; }

@@ -25,7 +25,7 @@ from twin.dashboard.history import (
     History,
 )
 from twin.dashboard.view import GridNow, Timeline, View
-from twin.telemetry.publisher import Snapshot, TelemetrySubscriber  # package re-export pending
+from twin.telemetry import Snapshot, TelemetrySubscriber
 
 TIME_S = "time_s"
 MAIN_SERIES = (P_KW, BASELINE_P_KW, TARGET_KW, FREQUENCY_HZ, RESPONSE_KW, *GRID_SERIES)

@@ -20,7 +20,7 @@ from twin.dashboard.replay import Run, history_of, known_runs, load_run, view_fr
 from twin.dashboard.view import View
 from twin.results import columns as col
 from twin.results.readers import ResultsError
-from twin.telemetry.publisher import TelemetryError  # package re-export pending
+from twin.telemetry import TelemetryError
 
 REFRESH_S = 1.0
 STALE_AFTER_S = 5.0
