@@ -5,16 +5,24 @@ pandas / pyarrow load only when a run's status makes the table's row count worth
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from twin.cli.options import fail
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def console(stderr: bool = False) -> Console:
+    """The rich console for tables and notes (created on first use: rich is not light)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)
 
 
 def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.")]) -> None:
@@ -39,7 +47,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A results/<run> folder.
             "failed": summary.get("error", "failed"),
             "invalid": "; ".join(summary.get("errors", [])),
         }.get(str(status), str(status))
-        stderr.print(
+        console(stderr=True).print(
             f"{run_dir}: run {status} ({why}); {rows} of "
             f"{summary.get('steps_planned', '?')} steps recorded and readable"
         )
@@ -75,9 +83,9 @@ def print_kpis(summary: dict[str, Any]) -> None:
         if isinstance(value, dict):
             continue
         table.add_row(key, fmt(value))
-    stdout.print(table)
+    console().print(table)
     if "kpis_error" in summary:
-        stderr.print(f"KPIs could not be computed: {summary['kpis_error']}")
+        console(stderr=True).print(f"KPIs could not be computed: {summary['kpis_error']}")
 
 
 def register_cli(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ from twin.cli.options import (
     fail,
     run_overrides,
 )
-from twin.cli.report import print_kpis, stdout
+from twin.cli.report import console, print_kpis
 from twin.config import DEFAULT_SCENARIO, ScenarioError
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def execute_run(
         if publisher is not None:
             publisher.close(prepared.summary)
     print_kpis(outcome.summary)
-    stdout.print(f"results: {target}")
+    console().print(f"results: {target}")
     return outcome.summary
 
 

@@ -37,13 +37,11 @@ def validate_file(path: Path) -> list[str]:
 
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files.")]) -> None:
     """Check scenario files; exit 0 if all are valid, 2 otherwise (every problem listed)."""
-    from twin.cli.report import stdout
-
     problems: list[str] = []
     for path in files:
         found = validate_file(path)
         if not found:
-            stdout.print(f"{path}: ok")
+            print(f"{path}: ok")
         problems.extend(found)
     if problems:
         fail(problems)
