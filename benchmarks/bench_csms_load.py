@@ -39,7 +39,7 @@ def _peak_mb() -> float:
 def _emulator_process(url: str, ids: list[str], version: str, concurrency: int, conn: Any) -> None:
     """Child: start every emulator (bounded concurrency), report, hold them until told to stop."""
     _raise_fd_limit(len(ids) + 256)
-    from adapters.ocpp.emulator import ChargePointEmulator, EmulatorConfig
+    from adapters.testing.ocpp.emulator import ChargePointEmulator, EmulatorConfig
 
     async def main() -> None:
         gate = asyncio.Semaphore(concurrency)

@@ -58,33 +58,16 @@ def assign_sites_to_buses(
         InvalidBusError: ``explicit`` has the wrong length, or names a bus that is not in the
             net or is out of service (the message names the bus id).
     """
-    if n_sites < 0:
-        raise InvalidBusError(f"n_sites must be >= 0, got {n_sites}")
-    if explicit is None:
-        explicit = [None] * n_sites
-    if len(explicit) != n_sites:
-        raise InvalidBusError(
-            f"explicit site buses: got {len(explicit)} entries for {n_sites} sites; give one bus "
-            "id (or null for automatic placement) per site"
-        )
-    in_service = net.bus["in_service"].astype(bool)
-    for site, bus in enumerate(explicit):
-        if bus is None:
-            continue
-        if isinstance(bus, bool) or not isinstance(bus, int | np.integer):
-            raise InvalidBusError(f"site {site}: bus id {bus!r} is not an integer")
-        if bus not in net.bus.index:
-            raise InvalidBusError(
-                f"site {site}: bus {bus} does not exist in the grid "
-                f"(bus ids range {int(net.bus.index.min())}..{int(net.bus.index.max())})"
-            )
-        if not in_service.at[bus]:
-            raise InvalidBusError(f"site {site}: bus {bus} is out of service")
+    from grids.facts import check_site_buses, facts_of_net
 
+    if explicit is None:
+        explicit = [None] * max(n_sites, 0)
+    # One set of checks for a built net and for `twin validate`'s cached facts (grids.facts).
+    check_site_buses(facts_of_net(net), n_sites, explicit)
     buses = np.array([-1 if b is None else int(b) for b in explicit], dtype=np.int64)
     auto = np.flatnonzero(buses < 0)
     if auto.size:
-        candidates = _candidate_buses(net)
+        candidates = candidate_buses(net)
         order = np.random.default_rng(seed).permutation(candidates)
         taken = np.isin(order, buses[buses >= 0])
         order = np.concatenate([order[~taken], order[taken]])
@@ -92,7 +75,8 @@ def assign_sites_to_buses(
     return buses
 
 
-def _candidate_buses(net: pandapowerNet) -> np.ndarray:
+def candidate_buses(net: pandapowerNet) -> np.ndarray:
+    """Buses automatic placement uses: LV load buses, else load buses, else any but the slack."""
     with_load = load_buses(net)
     if with_load.size:
         vn_kv = net.bus.loc[with_load, "vn_kv"].to_numpy(dtype=float)

@@ -37,22 +37,14 @@ def _signal_problems(signals: SignalsSpec) -> list[tuple[Loc, str]]:
 
 
 def _binding_problems(binding: HardwareBinding) -> list[tuple[str, str]]:
-    try:
-        from adapters.registry import binding_problems
-    except ModuleNotFoundError:  # TEMPORARY until adapters/registry.py lands
-        if binding.adapter == "ocpp" and not binding.id:
-            return [("id", "an OCPP binding needs `id` (the charger identity)")]
-        if binding.adapter == "modbus" and (binding.port is None or binding.map is None):
-            return [("port" if binding.port is None else "map", "a Modbus binding needs `port` and `map`")]
-        return []
+    from adapters.registry import binding_problems
+
     return binding_problems(binding)
 
 
 def _protocol_names() -> tuple[str, ...]:
-    try:
-        from adapters.registry import protocol_names
-    except ModuleNotFoundError:  # TEMPORARY until adapters/registry.py lands
-        return ("ocpp", "modbus")
+    from adapters.registry import protocol_names
+
     return tuple(protocol_names())
 
 

@@ -27,7 +27,7 @@ def validate_file(path: Path) -> list[str]:
         from twin.signals.scenario_signals import check_signals
 
         check_signals(sc)
-        from twin.run.build import check_grid
+        from twin.run.grid_check import check_grid
 
         check_grid(sc)
     except ScenarioError as e:

@@ -62,13 +62,6 @@ def scenario_site_buses(scenario: Scenario, net: Any, fleet_name: str) -> np.nda
         raise _scenario_problem(scenario, f"fleets.{fleet_name}.sites", err) from None
 
 
-def check_grid(scenario: Scenario) -> None:
-    """Build the grid and place every fleet's sites once (for `twin validate`); raises ScenarioError."""
-    net = build_scenario_grid(scenario)
-    for name in scenario.fleets:
-        scenario_site_buses(scenario, net, name)
-
-
 @dataclass
 class RunFleets:
     """Each fleet, its uncontrolled shadow (same table and sessions) and its EVs' bus positions."""

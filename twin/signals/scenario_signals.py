@@ -78,8 +78,6 @@ def signal_problems(signals: SignalsSpec) -> list[tuple[tuple[str | int, ...], s
 
 def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
     """Price per step and its quantile within the local day (share of the day's steps priced <= it)."""
-    import pandas as pd  # lazily: validating a scenario must not load pandas
-
     spec = scenario.signals.prices
     if spec.source == "csv":
         params: dict[str, object] = {"source": "csv", "path": spec.path}
@@ -100,6 +98,8 @@ def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
         day = np.floor(
             local_clock(scenario.start_local, scenario.step, scenario.n_steps).wall_s / 86400.0
         )
+        import pandas as pd  # only dynamic prices need it; validating a TOU study stays light
+
         quantile = pd.Series(price).groupby(day).rank(method="max", pct=True).to_numpy()
         return {"price_per_kwh": price, "price_quantile": quantile}
     periods = [(parse_clock_s(p.start), p.price_per_kwh) for p in spec.periods]

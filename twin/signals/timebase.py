@@ -94,19 +94,61 @@ class LocalClock:
 
 
 def local_clock(start: dt.datetime, step_s: float, n_steps: int) -> LocalClock:
-    """Local wall-clock of every step (DST-aware through the start's tzinfo)."""
-    import pandas as pd  # lazily: validating a scenario must not load pandas
+    """Local wall-clock of every step (DST-aware through the start's tzinfo).
 
-    epoch_s = start.timestamp() + offsets_s(step_s, n_steps)
-    utc = pd.to_datetime(np.round(epoch_s * 1e6).astype("int64"), unit="us", utc=True)
-    local = utc.tz_convert(start.tzinfo)
-    wall_s = local.tz_localize(None).asi8.astype(float) / 1e9
+    Pure numpy (validating a scenario must not load pandas): the instants are whole
+    microseconds after the epoch, the start's tzinfo gives the UTC offset, and offsets change
+    only at the zone's transitions, which are found by bisection between daily samples.
+    """
+    epoch_us = np.round((start.timestamp() + offsets_s(step_s, n_steps)) * 1e6).astype("int64")
+    offset_us = _utc_offsets_us(start.tzinfo, epoch_us)
+    wall_ns = (epoch_us + offset_us) * 1000
+    wall_s = wall_ns.astype(float) / 1e9
+    days = np.floor_divide(wall_ns, 86_400 * 10**9)
+    year_start = days.astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]")
     return LocalClock(
         second_of_day=np.mod(wall_s, 86400.0),
-        day_of_year=np.asarray(local.dayofyear, dtype=float),
-        weekday=np.asarray(local.weekday, dtype=int),
+        day_of_year=(days - year_start.astype("int64") + 1).astype(float),
+        weekday=((days + 3) % 7).astype(int),  # 1970-01-01 was a Thursday (weekday 3)
         wall_s=wall_s,
     )
+
+
+_DAY_US = 86_400 * 10**6
+
+
+def _offset_us(tz: dt.tzinfo | None, epoch_us: int) -> int:
+    instant = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(epoch_us))
+    offset = instant.astimezone(tz).utcoffset()
+    return 0 if offset is None else offset // dt.timedelta(microseconds=1)
+
+
+def _utc_offsets_us(tz: dt.tzinfo | None, epoch_us: np.ndarray) -> np.ndarray:
+    """UTC offset in microseconds at every (sorted) instant."""
+    if epoch_us.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(epoch_us[0]), int(epoch_us[-1])
+    # Samples every 6 h (no zone changes its offset twice within 6 h), then each change is
+    # narrowed down to the first microsecond of the new offset.
+    samples = list(range(lo, hi, _DAY_US // 4)) + [hi]
+    changes: list[int] = []
+    offsets = [_offset_us(tz, samples[0])]
+    for a, b in zip(samples, samples[1:], strict=False):
+        ob = _offset_us(tz, b)
+        if ob != offsets[-1]:
+            left, right = a, b  # offset(left) is the old one, offset(right) the new one
+            while right - left > 1:
+                mid = (left + right) // 2
+                if _offset_us(tz, mid) == offsets[-1]:
+                    left = mid
+                else:
+                    right = mid
+            changes.append(right)
+            offsets.append(ob)
+    if not changes:
+        return np.full(epoch_us.size, offsets[0], dtype=np.int64)
+    index = np.searchsorted(np.array(changes, dtype=np.int64), epoch_us, side="right")
+    return np.array(offsets, dtype=np.int64)[index]
 
 
 def ornstein_uhlenbeck(
