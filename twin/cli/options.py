@@ -20,8 +20,8 @@ import yaml
 SET_EXAMPLES = ("fleets.households.count=1000", "step=1min")
 SWEEP_SET_EXAMPLE = "fleets.households.count=100,140"
 
-# The pyzmq address `twin run --live` and the dashboard agree on (twin.telemetry.publisher's
-# DEFAULT_ADDRESS; written out here so the CLI starts without importing zmq - a test keeps them equal).
+# The pyzmq address `twin run --live` and the dashboard agree on: twin.telemetry.DEFAULT_ADDRESS,
+# written out here because importing the package loads zmq (a test keeps the two equal).
 DEFAULT_LIVE_ADDRESS = "tcp://127.0.0.1:5556"
 
 
