@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from twin.products.reserve import RESERVE_PRODUCTS, declare_baseline_kw, settlement_baseline_kw
+from twin.products.reserve import RESERVE_PRODUCTS
 from twin.signals.errors import SignalConfigError
 from twin.signals.reserve import parse_reserve_blocks, reserve_command_kw
 
@@ -67,18 +67,6 @@ def test_overlap_and_unknown_product_raise() -> None:
         )
     with pytest.raises(SignalConfigError, match="tertiary_1"):
         reserve_command_kw(START, 60.0, 10, seed=0, product="tertiary_9")
-
-
-def test_baseline_declaration_and_settlement_by_hand() -> None:
-    # Forecast every 30 s over one hour: 2 values per minute.
-    forecast_kw = np.repeat(np.arange(60, dtype=float), 2) + np.tile([0.0, 1.0], 60)
-    declared = declare_baseline_kw(forecast_kw, 30.0, "tertiary_1")
-    np.testing.assert_allclose(declared, np.arange(60) + 0.5)  # mean of m and m + 1
-    settled = settlement_baseline_kw(declared, "tertiary_1")
-    # 30-min means: mean(0.5 .. 29.5) = 15.0, mean(30.5 .. 59.5) = 45.0.
-    np.testing.assert_allclose(settled, [15.0, 45.0])
-    declared_2 = declare_baseline_kw(np.full(6, 4.0), 1800.0, "tertiary_2")
-    np.testing.assert_array_equal(settlement_baseline_kw(declared_2, "tertiary_2"), declared_2)
 
 
 def test_report_times_and_baseline_due() -> None:

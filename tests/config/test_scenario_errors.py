@@ -11,7 +11,7 @@ import yaml
 from twin.catalog import load_scenario
 from twin.config import ScenarioError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BASE = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text())
 
 
