@@ -193,7 +193,8 @@ def shot(page, name: str, full: bool = False) -> None:
     if full:  # Streamlit scrolls inside its own container: grow the viewport to see it all
         page.set_viewport_size({"width": 1440, "height": 2500})
         page.wait_for_timeout(1500)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    # a live page redraws every second: on a loaded machine a frame to capture can take long
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), timeout=120_000)
     if full:
         page.set_viewport_size({"width": 1440, "height": 900})
 
@@ -399,6 +400,9 @@ def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
                 page.wait_for_selector(f"td:has-text('{cid}')", timeout=60_000)
             page.wait_for_function(
                 "() => [...document.querySelectorAll('td')].filter(td => td.innerText.trim() === 'online').length >= 3",
+                # poll on a timer: the default (each animation frame) can starve while the live
+                # page redraws every second on a loaded machine, and the run may end meanwhile
+                polling=250,
                 timeout=60_000,
             )
             shot(page, "dashboard-live-hil", full=True)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from twin.dashboard.history import P_KW, RESPONSE_KW
 from twin.dashboard.live import grid_now_from_snapshot, history_from_snapshot, view_from_snapshot
-from twin.telemetry import Snapshot
+from twin.telemetry import Snapshot, wire
 
 START = "2025-06-04T00:00:00+09:00"
 
@@ -89,3 +89,19 @@ def test_grid_arrays_that_do_not_match_their_ids_are_left_out():
     assert grid["vm_pu"].to_dict() == {"0": 1.0, "1": 0.98}
     assert "line_loading_pct" not in grid  # two values for one line
     assert "trafo_loading_pct" not in grid  # not sent
+
+
+def test_the_wire_names_the_main_series_as_the_charts_do():
+    from twin.dashboard.live import MAIN_SERIES
+
+    wire_names = {*wire.HISTORY_MAIN, *wire.HISTORY_FREQUENCY, *wire.HISTORY_GRID}
+    assert set(MAIN_SERIES) <= wire_names
+
+
+def test_per_item_series_are_read_back_through_the_wire_names():
+    from twin.dashboard.live import service_of, trafo_of
+
+    assert service_of(wire.history_contribution_kw("peak_shaving")) == "peak_shaving"
+    assert trafo_of(wire.history_trafo_loading_pct("12")) == "12"
+    assert service_of(wire.history_trafo_loading_pct("12")) is None
+    assert service_of("p_kw") is None

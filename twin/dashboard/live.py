@@ -1,14 +1,15 @@
 """Live mode: the newest telemetry snapshot of a running co-simulation as a `View`.
 
-The snapshot's history block names its series as the publisher writes them (twin.telemetry's
-`meta.history_series`): the fixed ones as in `history`, plus `contribution.<service>_kw`,
-`trafo_loading_pct.<trafo id>` and `fleet.<fleet>.p_kw`. This module sorts them into a
-`History`, so the charts draw live and replay alike.
+The snapshot's history block names its series as twin.telemetry.wire defines them
+(`meta.history_series`): fixed ones (HISTORY_MAIN, HISTORY_FREQUENCY, HISTORY_GRID, named as in
+`history`) and one per service and per transformer. This module sorts them into a `History`, so
+the charts draw live and replay alike.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,28 @@ from twin.dashboard.history import (
     History,
 )
 from twin.dashboard.view import GridNow, Timeline, View
-from twin.telemetry import Snapshot, TelemetrySubscriber
+from twin.telemetry import Snapshot, TelemetrySubscriber, wire
 
-TIME_S = "time_s"
+TIME_S = wire.HISTORY_MAIN[0]
 MAIN_SERIES = (P_KW, BASELINE_P_KW, TARGET_KW, FREQUENCY_HZ, RESPONSE_KW, *GRID_SERIES)
-CONTRIBUTION_PREFIX, CONTRIBUTION_SUFFIX = "contribution.", "_kw"
-TRAFO_PREFIX = "trafo_loading_pct."
+"""The `History.main` series; the wire names them alike (checked in tests/dashboard)."""
+
+
+def _parser(build: Callable[[str], str]) -> Callable[[str], str | None]:
+    """The inverse of one of wire's per-item name builders: name -> item, None if not its kind.
+    Built from the builder itself, so a renamed wire series is read without a change here."""
+    head, _, tail = build("\0").partition("\0")
+
+    def parse(name: str) -> str | None:
+        if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+            return name[len(head) : len(name) - len(tail)]
+        return None
+
+    return parse
+
+
+service_of = _parser(wire.history_contribution_kw)
+trafo_of = _parser(wire.history_trafo_loading_pct)
 GRID_ARRAYS = (("vm_pu", "bus"), ("line_loading_pct", "line"), ("trafo_loading_pct", "trafo"))
 """Per-element arrays of a snapshot and the `meta.ids` list each is aligned to."""
 
@@ -46,15 +63,12 @@ def history_from_snapshot(history: dict[str, np.ndarray], start_iso: str, timezo
     SOC distribution instead)."""
     index = local_index(start_iso, history.get(TIME_S, np.array([])), timezone)
     main = pd.DataFrame({k: history[k] for k in MAIN_SERIES if k in history}, index=index)
+    services = {k: service_of(k) for k in history}
     contributions = pd.DataFrame(
-        {
-            k[len(CONTRIBUTION_PREFIX) :].removesuffix(CONTRIBUTION_SUFFIX): v
-            for k, v in history.items()
-            if k.startswith(CONTRIBUTION_PREFIX)
-        },
-        index=index,
+        {s: history[k] for k, s in services.items() if s is not None}, index=index
     )
-    trafo = {k[len(TRAFO_PREFIX) :]: v for k, v in history.items() if k.startswith(TRAFO_PREFIX)}
+    trafos = {k: trafo_of(k) for k in history}
+    trafo = {t: history[k] for k, t in trafos.items() if t is not None}
     trafo_loading = pd.DataFrame(trafo if len(trafo) <= MAX_TRAFO_SERIES else {}, index=index)
     return History(main=main, contributions=contributions, trafo_loading=trafo_loading)
 
