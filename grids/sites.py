@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from grids.errors import InvalidBusError
+from grids.site_checks import GridFacts, check_site_buses
 
 if TYPE_CHECKING:
     from pandapower import pandapowerNet
@@ -58,8 +59,6 @@ def assign_sites_to_buses(
         InvalidBusError: ``explicit`` has the wrong length, or names a bus that is not in the
             net or is out of service (the message names the bus id).
     """
-    from grids.facts import check_site_buses, facts_of_net
-
     if explicit is None:
         explicit = [None] * max(n_sites, 0)
     # One set of checks for a built net and for `twin validate`'s cached facts (grids.facts).
@@ -88,3 +87,16 @@ def candidate_buses(net: pandapowerNet) -> np.ndarray:
     if not others.size:
         raise InvalidBusError("the grid has no bus to place charging sites on")
     return others
+
+
+def facts_of_net(net: pandapowerNet) -> GridFacts:
+    in_service = net.bus["in_service"].astype(bool)
+    try:
+        has_candidates = candidate_buses(net).size > 0
+    except InvalidBusError:
+        has_candidates = False
+    return GridFacts(
+        bus_ids=frozenset(int(b) for b in net.bus.index),
+        out_of_service=frozenset(int(b) for b in net.bus.index[~in_service.to_numpy()]),
+        has_candidates=has_candidates,
+    )

@@ -10,8 +10,9 @@ import pytest
 
 from grids import build_grid
 from grids.errors import InvalidBusError
-from grids.facts import GridFacts, check_site_buses, facts_of_net, grid_facts
-from grids.sites import assign_sites_to_buses
+from grids.facts import grid_facts
+from grids.site_checks import GridFacts, check_site_buses
+from grids.sites import assign_sites_to_buses, facts_of_net
 
 
 @pytest.fixture()

@@ -21,12 +21,13 @@ from twin.dashboard.history import (
     local_times,
 )
 from twin.dashboard.view import GridNow, Timeline, View
+from twin.ems.services.flexibility_windows import push_windows
 from twin.results import columns as col
 from twin.results.readers import ResultsError, read_summary, read_table
 
 GRID_NOW = ("vm_pu", "line_loading_pct", "trafo_loading_pct")
 """The col.GRID_DETAIL_TABLES the page draws (EV power per bus has no view)."""
-DEFAULT_WINDOWS = {"push_up": (36000, 50400), "push_down": (57600, 72000)}
+DEFAULT_WINDOWS = dict(zip(("push_up", "push_down"), push_windows(()), strict=True))
 """Without a readable scenario.yaml: the flexibility windows' defaults (10-14 h, 16-20 h)."""
 
 
@@ -71,7 +72,6 @@ def _read_scenario(path: Path) -> tuple[ScenarioInfo | None, dict[str, tuple[int
     # The loader checks the study against every installed service and grid: only when needed.
     from twin.catalog import load_scenario
     from twin.config import ScenarioError
-    from twin.ems.services.flexibility_windows import push_windows
 
     try:
         sc = load_scenario(path)

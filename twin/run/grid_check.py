@@ -16,7 +16,8 @@ def check_grid(scenario: Scenario) -> None:
         ScenarioError: at `grid.name`/`grid.params` or `fleets.<name>.sites`.
     """
     from grids.errors import GridError
-    from grids.facts import check_site_buses, grid_facts
+    from grids.facts import grid_facts
+    from grids.site_checks import check_site_buses
 
     try:
         facts = grid_facts(scenario.grid.name, dict(scenario.grid.params))

@@ -107,7 +107,7 @@ class PreparedRun:
                 with contextlib.suppress(Exception):
                     self.hardware.stop()
                 events = list(self.hil_events or [])
-                write_json(out_dir / "hil_events.json", {"events": events})
+                write_json(out_dir / col.HIL_EVENTS_FILE, {"events": events})
                 summary["hil"] = {
                     "chargers": [b.charger_id for b in self.hardware.bindings],
                     "events": len(events),
