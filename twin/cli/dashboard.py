@@ -31,6 +31,7 @@ from twin.cli.options import (
 )
 from twin.cli.run import execute_run, load_run_scenario
 from twin.config import DEFAULT_SCENARIO
+from twin.results import columns as col
 
 APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 STARTUP_TIMEOUT_S = 60.0
@@ -146,7 +147,7 @@ def dashboard(
     port = port or free_port()
     env = dict(os.environ)
     if replay is not None:
-        if not (replay / "summary.json").exists():
+        if not (replay / col.SUMMARY_FILE).exists():
             fail([f"{replay}: no summary.json - is this a results folder?"])
         env |= {"TWIN_DASHBOARD_MODE": "replay", "TWIN_REPLAY_DIR": str(replay.resolve())}
     else:

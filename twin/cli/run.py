@@ -26,19 +26,21 @@ from twin.cli.options import (
 )
 from twin.cli.report import console, print_kpis
 from twin.config import DEFAULT_SCENARIO, ScenarioError
+from twin.results import columns as col
 
 if TYPE_CHECKING:
     from twin.config.schema import Scenario
 
 # Only files a run writes are removed, so --out pointing at a busy folder loses nothing else.
+# (Hardening, issue "Hardening": a run should own its folder instead of cleaning one.)
 RESULT_FILES = (
-    "summary.json",
-    "scenario.yaml",
-    "error.log",
-    "hil_events.json",
-    "timeseries.parquet",
-    "grid_*.parquet",
-    "*.parts",
+    col.SUMMARY_FILE,
+    col.SCENARIO_FILE,
+    col.ERROR_LOG,
+    col.HIL_EVENTS_FILE,
+    col.table_file(col.TIMESERIES),
+    *(col.table_file(table) for table in col.GRID_DETAIL_TABLES.values()),
+    f"*{col.PARTS_SUFFIX}",
 )
 
 
@@ -116,12 +118,12 @@ def execute_run(
         import traceback
 
         target.mkdir(parents=True, exist_ok=True)
-        (target / "error.log").write_text(traceback.format_exc(), encoding="utf-8")
+        (target / col.ERROR_LOG).write_text(traceback.format_exc(), encoding="utf-8")
         fail(
             [
                 f"run failed: {type(e).__name__}: {e}",
                 f"partial results in {target} (summary.json status 'failed'); traceback in "
-                f"{target / 'error.log'}",
+                f"{target / col.ERROR_LOG}",
             ],
             code=1,
         )

@@ -44,39 +44,6 @@ class Variant:
     overrides: dict[str, Any]
 
 
-def parse_set_option(item: str) -> tuple[str, list[Any]]:
-    """`fleets.home.count=1000,5000` -> ("fleets.home.count", [1000, 5000]).
-
-    Values are YAML scalars; commas inside brackets or braces belong to one value
-    (`sites=[1,2],[3,4]` gives two lists).
-
-    Raises:
-        SweepError: no `=`, an empty field path or no values.
-    """
-    key, sep, raw = item.partition("=")
-    key = key.strip()
-    if not sep or not key or not raw.strip():
-        raise SweepError(
-            f"--set {item}: use FIELD.PATH=VALUE[,VALUE...], e.g. fleets.home.count=1000,5000"
-        )
-    values, depth, current = [], 0, ""
-    for char in raw:
-        if char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-        if char == "," and depth == 0:
-            values.append(current)
-            current = ""
-        else:
-            current += char
-    values.append(current)
-    try:
-        return key, [yaml.safe_load(v.strip()) for v in values if v.strip()]
-    except yaml.YAMLError as err:
-        raise SweepError(f"--set {item}: a value is not valid YAML ({err})") from None
-
-
 def _label(value: Any) -> str:
     text = (
         value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()

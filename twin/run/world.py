@@ -122,7 +122,7 @@ class PreparedRun:
             except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
                 summary["kpis_error"] = str(err)
             self.summary = summary
-            write_json(out_dir / "summary.json", summary)
+            write_json(out_dir / col.SUMMARY_FILE, summary)
         return RunOutcome(
             out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines
         )
@@ -177,7 +177,7 @@ def prepare_run(
         status, why = failure_summary(err)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_json(
-            Path(out_dir) / "summary.json", {"scenario": scenario.name, "status": status, **why}
+            Path(out_dir) / col.SUMMARY_FILE, {"scenario": scenario.name, "status": status, **why}
         )
         raise
 
@@ -190,9 +190,9 @@ def _build_run(
     wall_start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_scenario(out_dir / "scenario.yaml", scenario_as_run(scenario))
+    write_scenario(out_dir / col.SCENARIO_FILE, scenario_as_run(scenario))
     base_summary = run_header(scenario)
-    write_json(out_dir / "summary.json", base_summary)
+    write_json(out_dir / col.SUMMARY_FILE, base_summary)
 
     start = scenario.start_local
     net = build_scenario_grid(scenario)
