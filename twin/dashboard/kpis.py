@@ -47,7 +47,7 @@ HEADLINE = (
     "in_band_rate*",
     "*violation*",
 )
-"""KPIs the study is judged by (REQUIREMENTS R1, R3): cards when present, in this order; a
+"""KPIs the study is judged by (Kashiwa EV project, Toyota V2G demo): cards when present, in this order; a
 pattern ending in "*" matches a prefix, one in "*...*" a substring."""
 FILL = (
     "min_bus_voltage_pu",
