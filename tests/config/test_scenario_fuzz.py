@@ -76,7 +76,9 @@ def _load_text(text: str) -> None:
             assert all(line.startswith(f"{path}: ") for line in err.lines()), err.lines()
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_mutated_studies_give_a_scenario_or_a_scenario_error(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(FILES)))
