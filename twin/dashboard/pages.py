@@ -60,13 +60,13 @@ def live_feed(address: str) -> LiveFeed:
 
 
 def cached_run(run_dir: str, stamp: float) -> Run:
-    return st.cache_data(_load_run, show_spinner=False, max_entries=4)(run_dir, stamp)
+    return st.cache_data(show_spinner=False, max_entries=4)(_load_run)(run_dir, stamp)
 
 
 def cached_history(run_dir: str, stamp: float, run: Run) -> History:
     # cache_resource, not cache_data: History is immutable here and copying it per rerun (what
     # cache_data does) would cost more than the slider step it serves
-    return st.cache_resource(_history, max_entries=4)(run_dir, stamp, run)
+    return st.cache_resource(max_entries=4)(_history)(run_dir, stamp, run)
 
 
 # -- sections ---------------------------------------------------------------------------------

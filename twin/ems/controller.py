@@ -82,16 +82,13 @@ class EnergyManagementSystem:
             return static[attr]
 
         if "lag_margin_s" not in static:
+
+            def margin(view: FleetView) -> np.ndarray | float:
+                known = view.lag_margin_s
+                return known if known is not None else lag_margin_s(view.table.response_time_s)
+
             static["lag_margin_s"] = np.concatenate(
-                [
-                    np.broadcast_to(
-                        views[n].lag_margin_s
-                        if views[n].lag_margin_s is not None
-                        else lag_margin_s(views[n].table.response_time_s),
-                        (len(views[n].soc),),
-                    )
-                    for n in names
-                ]
+                [np.broadcast_to(margin(views[n]), (len(views[n].soc),)) for n in names]
             )
         soc, plugged, depart_s, target_soc = (
             cat("soc"),
@@ -160,7 +157,7 @@ class EnergyManagementSystem:
             surplus = np.maximum(np.where(ctx.plugged, plan.site_surplus_kw, 0.0), 0.0)
             records["pv_surplus_at_evs_kw"] = float(surplus.sum())
             records["pv_absorbed_kw"] = float(np.minimum(np.maximum(p, 0.0), surplus).sum())
-        p_start = ctx.p_kw
+        p_start = ctx.per_ev("p_kw")  # always set by decide(); per_ev only narrows the type
         # The lag's mean factor depends only on the response times and dt: computed once.
         key = f"lag_mean_factor@{dt_s}"
         if key not in static:

@@ -49,10 +49,10 @@ def feasible_range(
     if lag_margin_s is None and view.lag_margin_s is not None:
         margin_s = view.lag_margin_s
     else:
-        margin_s = (
+        margin_raw = (
             default_lag_margin_s(tb.response_time_s) if lag_margin_s is None else lag_margin_s
         )
-        margin_s = np.broadcast_to(np.asarray(margin_s, dtype=float), tb.battery_kwh.shape)
+        margin_s = np.broadcast_to(np.asarray(margin_raw, dtype=float), tb.battery_kwh.shape)
     return feasible_bounds(
         view.plugged,
         view.soc,

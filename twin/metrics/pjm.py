@@ -85,7 +85,7 @@ class PjmScore:
     hourly_precision: np.ndarray
     hourly_mean_delay_s: np.ndarray
 
-    def summary(self) -> dict[str, float | bool | int]:
+    def summary(self) -> dict[str, float | bool | int | None]:
         """Plain numbers for summary.json (NaN becomes None)."""
 
         def plain(value: float) -> float | None:

@@ -122,7 +122,8 @@ class RunRecorder:
         take = count if rows is None else min(rows, count)
         blocks = pending.blocks
         joined = {key: _joined([b.columns[key] for b in blocks]) for key in blocks[0].columns}
-        matrix = np.vstack([b.matrix for b in blocks]) if blocks[0].matrix is not None else None
+        matrices = [b.matrix for b in blocks if b.matrix is not None]
+        matrix = np.vstack(matrices) if blocks[0].matrix is not None else None
         columns = {key: values[:take] for key, values in joined.items()}
         if matrix is not None:
             columns.update(zip(blocks[0].ids, matrix[:take].T, strict=True))

@@ -27,7 +27,7 @@ from twin.run.control_loop import FleetControlLoop
 from twin.run.hardware_link import HardwareLink
 from twin.run.pacing import WallClockPacer
 
-SIM_CONFIG = {
+SIM_CONFIG: dict[str, Any] = {
     "FleetSim": {"python": "twin.sims.fleet_sim:FleetSim"},
     "EmsSim": {"python": "twin.sims.ems_sim:EmsSim"},
     "GridSim": {"python": "twin.sims.grid_sim:GridSim"},

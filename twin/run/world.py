@@ -216,7 +216,11 @@ def _build_run(
     )  # before the World: a bad signal file leaves nothing open
     recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)
     world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
-    timing = {"step_s": scenario.step, "block_steps": block, "n_steps": scenario.n_steps}
+    timing: dict[str, Any] = {
+        "step_s": scenario.step,
+        "block_steps": block,
+        "n_steps": scenario.n_steps,
+    }
     grid = world.start("GridSim", **timing).Grid(powerflow=powerflow, profiles=profiles)
     signals = world.start("SignalSim", **timing).Signals(series=series)
     detail_tables: dict[str, tuple[str, list[str]]] = {}

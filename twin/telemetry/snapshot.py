@@ -191,7 +191,10 @@ class StepContent:
         hist += p_fleet
         hist += [_nan_if_none(v) for v in contributions.values()]
         if frequency is not None:
-            hist += [_nan_if_none(frequency["frequency_hz"]), frequency["response_kw"]]
+            hist += [
+                _nan_if_none(frequency["frequency_hz"]),
+                _nan_if_none(frequency["response_kw"]),
+            ]
         hist += [_nan_if_none(grid.get(q)) for q in wire.HISTORY_GRID]
         if self._trafo_in_history:
             trafo = detail.get("trafo_loading_pct")

@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 from typing import get_args
 
+from twin.config.schema import ServiceSpec
 from twin.ems.services.base import Service, ServiceConfig
 
 
@@ -60,6 +61,9 @@ def service_specs() -> dict[str, type[ServiceConfig]]:
     return specs
 
 
-def build_service(spec: ServiceConfig) -> Service:
-    """The service a scenario entry describes."""
+def build_service(spec: ServiceSpec) -> Service:
+    """The service a scenario entry describes (the schema resolves every entry to the spec class
+    its service registered, so this is a ServiceConfig)."""
+    if not isinstance(spec, ServiceConfig):
+        raise TypeError(f"{type(spec).__name__} is not a registered service's spec")
     return spec.build()
