@@ -15,6 +15,7 @@ import mosaik_api_v3
 import numpy as np
 
 from adapters.bridge import CONNECTED_STATES, LinkState
+from twin.results import columns as col
 from twin.run.hardware_link import HardwareLink
 
 META = {
@@ -77,9 +78,11 @@ class HardwareSim(mosaik_api_v3.Simulator):
             offline[b.fleet][b.index] = not online or degraded
             if online:
                 measured[b.fleet][b.index] = reading.power_kw
-            record[f"hil.{b.charger_id}.power_kw"] = reading.power_kw if reading else float("nan")
-            record[f"hil.{b.charger_id}.online"] = float(online)
-            record[f"hil.{b.charger_id}.degraded"] = float(degraded)
+            record[col.hil_column(b.charger_id, "power_kw")] = (
+                reading.power_kw if reading else float("nan")
+            )
+            record[col.hil_column(b.charger_id, "online")] = float(online)
+            record[col.hil_column(b.charger_id, "degraded")] = float(degraded)
         self._out = {"measured_kw": measured, "offline": offline, "record": record}
         return time + self.step_s
 
