@@ -1,4 +1,4 @@
-"""Grid CO2 intensity every 5 min and the 10-level command table (Oki islands study).
+"""Grid CO2 intensity every 5 min (Oki islands study).
 
 Synthetic intensity (kg-CO2/kWh), one value per `update_s` (anchored at the start time):
 
@@ -9,17 +9,8 @@ island system is cleanest when PV covers most of the midday load; and
 season(doy) = 0.75 + 0.25 cos(2 pi (doy - 120) / 365.25), strongest in spring (May), when
 PV output is high and demand low. 0.407-0.816 is the study's observed range.
 
-Command levels (Oki islands study): the table's thresholds come from the intensity quartiles of the study.
-
-    level | discharge if c >= | charge if c <= | power share of 6 kW
-      1   |      0.790        |     0.744      |   0.1
-      2   |      0.792        |     0.707      |   0.2
-     ...  |       ...         |      ...       |   ...
-     10   |      0.810        |     0.410      |   1.0
-
-The level is the highest one whose threshold is met (thresholds inclusive), so
-discharge level = #{thresholds <= c} and charge level = #{thresholds >= c}; no command for
-0.744 < c < 0.790.
+The 10-level command table that turns this intensity into charge/discharge levels is a
+product rule: twin/products/co2_levels.py.
 """
 
 from __future__ import annotations

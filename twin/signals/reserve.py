@@ -1,17 +1,7 @@
-"""Tertiary reserve (1)/(2) commands and baselines (Toyota V2G demo, "down-DR").
+"""Tertiary reserve (1)/(2) commands (Toyota V2G demo, "down-DR").
 
-Products (Toyota V2G demo: table; the 2025 revision of tertiary (2) is a separate entry):
-
-| product          | response | command interval | block | baseline step | settlement baseline  | report   | report from |
-|------------------|----------|------------------|-------|---------------|----------------------|----------|-------------|
-| tertiary_1       | 15 min   | 1 min            | 3 h   | 1 min         | 30-min mean of decl. | 1 min    | 15 min before |
-| tertiary_2       | 45 min   | 30 min           | 3 h   | 30 min        | the declared values  | 30 min   | 60 min before |
-| tertiary_2_2025  | 60 min   | 30 min           | 30 min| 30 min        | the declared values  | 30 min   | 60 min before |
-
-The baseline is a forecast of the resource's consumption, declared 1 h before the block at
-the product's baseline step: declared_j = mean of the forecast over baseline interval j.
-The settlement baseline is the 30-min mean of the declared values (tertiary (1)) or the
-declared values themselves (tertiary (2)).
+The products' timing rules, baseline declaration and settlement baseline are product rules:
+twin/products/reserve.py (the table of tertiary (1), (2) and the 2025 revision of (2)).
 
 A command is a reduction of consumption (kW) versus the baseline, constant over each command
 interval: target consumption = baseline - reduction. The command array of
