@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,36 @@ class RunOutcome:
     summary: dict[str, Any]
     fleets: dict[str, Fleet] = field(default_factory=dict)
     baselines: dict[str, Fleet] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _interrupts_seen() -> Iterator[list[int]]:
+    """Record every SIGINT (and SIGTERM, when a handler such as the CLI's turns it into a
+    KeyboardInterrupt) that arrives inside the block, then let the previous handler act."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen  # signal handlers can only be set from the main thread
+        return
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        prev = previous[signum]
+        if callable(prev):
+            prev(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        prev = signal.getsignal(sig)
+        if sig == signal.SIGINT or callable(prev):
+            previous[sig] = prev
+            signal.signal(sig, handler)
+    try:
+        yield seen
+    finally:
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before)
 
 
 @dataclass
@@ -85,7 +118,13 @@ class PreparedRun:
             # Lateness (wall clock behind simulated time) is measured and reported as p50/p99
             # in summary.json.
             self.pacer.start(rt_factor)
-            self.world.run(until=scenario.duration, print_progress=progress)
+            with _interrupts_seen() as seen:
+                self.world.run(until=scenario.duration, print_progress=progress)
+            if seen:
+                # mosaik catches a KeyboardInterrupt that lands inside its scheduler, logs
+                # "Simulation canceled" and returns normally: without this the partial run
+                # would be written and reported as completed.
+                raise KeyboardInterrupt
         except KeyboardInterrupt:
             status = "interrupted"
             raise
