@@ -24,6 +24,12 @@ TIMESERIES = "timeseries"
 
 BASELINE_SUFFIX = "_baseline"
 
+
+def _by_suffix(columns: Iterable[str], prefix: str) -> dict[str, str]:
+    """What follows `prefix` -> the column, for the columns that start with it."""
+    return {c[len(prefix) :]: c for c in columns if c.startswith(prefix)}
+
+
 # --- fleets -------------------------------------------------------------------------------------
 
 FLEET_QUANTITIES = ("p_kw", "plugged_count", "soc_mean", "soc_min")
@@ -99,11 +105,7 @@ def ems_record(key: str) -> str:
 
 def contributions(columns: Iterable[str]) -> dict[str, str]:
     """Service name -> its contribution column."""
-    return {
-        c[len(_CONTRIBUTION) :].removesuffix("_kw"): c
-        for c in columns
-        if c.startswith(_CONTRIBUTION)
-    }
+    return {k.removesuffix("_kw"): c for k, c in _by_suffix(columns, _CONTRIBUTION).items()}
 
 
 # Service records read back by the metrics (written by the services through ems_record).
@@ -149,8 +151,7 @@ GRID_TRAFO_LOADING_MAX_PCT = grid_column("trafo_loading_max_pct")
 
 def grid_columns(columns: Iterable[str]) -> dict[str, str]:
     """Grid quantity -> its column."""
-    prefix = f"{GRID}."
-    return {c[len(prefix) :]: c for c in columns if c.startswith(prefix)}
+    return _by_suffix(columns, f"{GRID}.")
 
 
 GRID_DETAIL_TABLES = {
@@ -172,8 +173,7 @@ def signal_column(name: str) -> str:
 
 def signal_columns(columns: Iterable[str]) -> dict[str, str]:
     """Signal name -> its column."""
-    prefix = f"{SIGNAL}."
-    return {c[len(prefix) :]: c for c in columns if c.startswith(prefix)}
+    return _by_suffix(columns, f"{SIGNAL}.")
 
 
 SIGNAL_FREQUENCY_HZ = signal_column("frequency_hz")

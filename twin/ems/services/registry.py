@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 from typing import get_args
 
 from twin.config.schema import ServiceSpec
@@ -18,12 +19,8 @@ from twin.ems.services.base import Service, ServiceConfig
 
 def _load_package_modules() -> None:
     # Importing each module of this package is what registers its spec (the subclass exists).
-    for info in pkgutil.iter_modules(_package_path()):
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         importlib.import_module(f"twin.ems.services.{info.name}")
-
-
-def _package_path() -> list[str]:
-    return list(importlib.import_module("twin.ems.services").__path__)
 
 
 def _subclasses(cls: type[ServiceConfig]) -> list[type[ServiceConfig]]:
