@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import stat
 from pathlib import Path
@@ -132,7 +131,7 @@ def _unshared(data: Any) -> Any:
         return {k: _unshared(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_unshared(v) for v in data]
-    return copy.copy(data)
+    return data  # scalars (str, int, float, date, ...) are immutable
 
 
 def _read_bounded(path: Path) -> str:

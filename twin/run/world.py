@@ -59,15 +59,13 @@ def _interrupts_seen() -> Iterator[list[int]]:
 
     def handler(signum: int, frame: Any) -> None:
         seen.append(signum)
-        prev = previous[signum]
-        if callable(prev):
-            prev(signum, frame)
-        else:
-            raise KeyboardInterrupt
+        previous[signum](signum, frame)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         prev = signal.getsignal(sig)
-        if sig == signal.SIGINT or callable(prev):
+        # Only where a handler raises (Python's default for SIGINT, the CLI's for SIGTERM): an
+        # ignored SIGINT (a background job) or a default SIGTERM (terminate) stays as it was.
+        if callable(prev):
             previous[sig] = prev
             signal.signal(sig, handler)
     try:
