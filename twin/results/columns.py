@@ -236,6 +236,10 @@ ERROR_LOG = "error.log"
 HIL_EVENTS_FILE = "hil_events.json"
 """HIL runs: the link events of the chargers (charger_id, kind, detail, sim_time_s), `{"events": [...]}`."""
 PARTS_SUFFIX = ".parts"
+RUN_LOCK_FILE = ".twin-run.lock"
+"""Held (flock) by the run writing the folder; holds its pid. A second run into the folder stops."""
+RUN_MANIFEST_FILE = ".twin-files"
+"""Every path a run wrote in its folder, one per line: the only files a later run may remove."""
 
 
 def table_file(table: str) -> str:
