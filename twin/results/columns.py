@@ -16,6 +16,9 @@ from collections.abc import Iterable
 
 TIME = "time"
 """First column of every table: the step's start, UTC (timezone-aware)."""
+TIME_LOCAL = "time_local"
+"""The step's start in the study's local time (timezone-aware, the scenario's `timezone`; the
+same instant as `time`). summary.json's `timezone` names the zone."""
 TIME_S = "time_s"
 """The step's start in simulated seconds from the scenario's start."""
 
@@ -152,6 +155,20 @@ GRID_TRAFO_LOADING_MAX_PCT = grid_column("trafo_loading_max_pct")
 def grid_columns(columns: Iterable[str]) -> dict[str, str]:
     """Grid quantity -> its column."""
     return _by_suffix(columns, f"{GRID}.")
+
+
+GRID_BASELINE = "grid_baseline"
+"""The same grid with the fleets charging uncontrolled (the baseline shadows' power)."""
+
+
+def grid_baseline_column(quantity: str) -> str:
+    """`grid_baseline.<quantity>`, next to `grid.<quantity>` (e.g. trafo_loading_max_pct)."""
+    return f"{GRID_BASELINE}.{quantity}"
+
+
+def grid_baseline_columns(columns: Iterable[str]) -> dict[str, str]:
+    """Grid quantity -> its baseline column."""
+    return _by_suffix(columns, f"{GRID_BASELINE}.")
 
 
 GRID_DETAIL_TABLES = {
