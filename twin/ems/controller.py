@@ -10,9 +10,10 @@ import numpy as np
 
 from twin.ems.allocation import allocate_proportional, allocate_relay
 from twin.ems.feasibility import feasible_bounds
+from twin.ems.lag_compensation import LagCompensator
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service
-from twin.fleet.charger import lag_margin_s, lag_mean_factor, setpoint_for_average
+from twin.fleet.charger import lag_margin_s
 from twin.fleet.model import FleetView
 
 
@@ -42,6 +43,8 @@ class EnergyManagementSystem:
         self.allocation = allocation
         # Static per-EV parameters of the fleets, concatenated once per set of fleet tables.
         self._static: dict[str, Any] = {}
+        # Set-point correction for the charger lag and latency (the set-points in flight).
+        self.lag = LagCompensator()
 
     def decide(
         self,
@@ -157,16 +160,10 @@ class EnergyManagementSystem:
             surplus = np.maximum(np.where(ctx.plugged, plan.site_surplus_kw, 0.0), 0.0)
             records["pv_surplus_at_evs_kw"] = float(surplus.sum())
             records["pv_absorbed_kw"] = float(np.minimum(np.maximum(p, 0.0), surplus).sum())
-        p_start = ctx.per_ev("p_kw")  # always set by decide(); per_ev only narrows the type
-        # The lag's mean factor depends only on the response times and dt: computed once.
-        key = f"lag_mean_factor@{dt_s}"
-        if key not in static:
-            static[key] = lag_mean_factor(tab("response_time_s"), dt_s)
-        p = setpoint_for_average(p, p_start, tab("response_time_s"), dt_s, mean_factor=static[key])
-        # The inverse lag can overshoot past a limit (e.g. a tiny negative set-point to bring a
-        # charge-only charger to 0 kW on average); a physical charger would reject that, so set-points
-        # stay within the charger limits, exactly as the fleet model clips them.
-        p = np.clip(p, -tab("p_discharge_max_kw"), tab("p_charge_max_kw"))
+        # The lag inverse, from the power each charger will have when this set-point takes effect
+        # (after its latency, through the set-points still in flight), within the charger limits;
+        # chargers of unknown dynamics (physical ones) get the allocation as it is.
+        p = self.lag.setpoints(names, static["tables"], p, ctx.per_ev("p_kw"), dt_s)
         edges = static["bounds"]
         return EmsDecision(
             setpoints_kw={n: p[edges[i] : edges[i + 1]] for i, n in enumerate(names)},

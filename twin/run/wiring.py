@@ -118,6 +118,10 @@ def wire_stepwise(
     hil_events: list[dict] | None = None
     if scenario.hardware:
         link = HardwareLink(scenario)
+        for b in link.bindings:
+            # A physical charger's dynamics are not the simulated charger's: the EMS sends it the
+            # allocated power, not a set-point corrected for the model's lag.
+            ems.lag.mark_unknown(b.fleet, b.index)
         hw_sim = world.start("HardwareSim", step_s=step)
         hil_events = []
         hw = hw_sim.Hardware(
