@@ -6,6 +6,7 @@ module level: `twin validate` and `twin --help` import this module too.
 
 from __future__ import annotations
 
+import math
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,30 +31,6 @@ from twin.results import columns as col
 
 if TYPE_CHECKING:
     from twin.config.schema import Scenario
-
-# Only files a run writes are removed, so --out pointing at a busy folder loses nothing else.
-# (Hardening, issue "Hardening": a run should own its folder instead of cleaning one.)
-RESULT_FILES = (
-    col.SUMMARY_FILE,
-    col.SCENARIO_FILE,
-    col.ERROR_LOG,
-    col.HIL_EVENTS_FILE,
-    col.table_file(col.TIMESERIES),
-    *(col.table_file(table) for table in col.GRID_DETAIL_TABLES.values()),
-    f"*{col.PARTS_SUFFIX}",
-)
-
-
-def clear_previous(run_dir: Path) -> None:
-    """Remove what an earlier run wrote into `run_dir` (and nothing else)."""
-    for pattern in RESULT_FILES:
-        for path in run_dir.glob(pattern):
-            if path.is_dir():
-                for child in path.iterdir():
-                    child.unlink()
-                path.rmdir()
-            else:
-                path.unlink()
 
 
 def _raise_keyboard_interrupt(*_: Any) -> None:
@@ -91,11 +68,14 @@ def execute_run(
     Exit codes (typer.Exit): 2 for a problem found while building the run, 130 for Ctrl-C or
     SIGTERM (partial results kept), 1 for a bug (traceback in <out>/error.log).
     """
+    from twin.results.run_folder import RunFolderError, note_written
     from twin.run.world import prepare_run
 
+    if rt_factor is not None and not (math.isfinite(rt_factor) and rt_factor > 0):
+        fail([f"--rt-factor {rt_factor}: must be a positive number (1.0 = real time)"])
+    # A run owns its folder (twin.results.run_folder): a second run into it, or a folder of
+    # someone else's files, stops here; only what an earlier run wrote is removed.
     target = out_dir or Path(sc.outputs.dir) / sc.name
-    if target.exists():
-        clear_previous(target)
     factor = rt_factor if rt_factor is not None else (sc.hil.rt_factor if realtime else None)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     publisher = None
@@ -107,6 +87,8 @@ def execute_run(
             publisher = TelemetryPublisher(live, prepared, hil_status=prepared.hil_status)
             prepared.observers.append(publisher)
         outcome = prepared.run(rt_factor=factor, progress=progress)
+    except RunFolderError as e:
+        fail([str(e)])
     except KeyboardInterrupt:
         fail(
             [f"interrupted: partial results in {target} (summary.json status 'interrupted')"],
@@ -118,6 +100,7 @@ def execute_run(
         import traceback
 
         target.mkdir(parents=True, exist_ok=True)
+        note_written(target, col.ERROR_LOG)
         (target / col.ERROR_LOG).write_text(traceback.format_exc(), encoding="utf-8")
         fail(
             [

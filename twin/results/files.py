@@ -11,9 +11,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from twin.results.run_folder import note_written
+
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
+    note_written(path.parent, tmp, path)
     tmp.write_text(
         json.dumps(data, indent=2, sort_keys=False, default=_json_default), encoding="utf-8"
     )
@@ -29,6 +32,7 @@ def _json_default(value: Any) -> Any:
 
 
 def write_scenario(path: Path, data: dict[str, Any]) -> None:
+    note_written(path.parent, path)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 

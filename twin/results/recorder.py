@@ -15,6 +15,7 @@ every finished part readable; `read_table` reads either form.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import defaultdict
@@ -28,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.results import columns as col
+from twin.results.run_folder import note_written
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class RunRecorder:
         self._clock = clock
         self._last_flush: dict[str, float] = defaultdict(clock)
         self._pending: dict[str, _Pending] = defaultdict(_Pending)
+        self.rows_written: dict[str, int] = {}
+        """Rows of each table file as finalize() wrote it (read back from the merged table)."""
 
     def record_block(self, table: str, columns: dict[str, Any], n: int) -> None:
         """Append `n` rows given as columns (each a sequence of n values)."""
@@ -128,9 +132,10 @@ class RunRecorder:
         if matrix is not None:
             columns.update(zip(blocks[0].ids, matrix[:take].T, strict=True))
         parts_dir = self.out_dir / col.parts_dir(table)
-        parts_dir.mkdir(exist_ok=True)
         final = parts_dir / f"part-{pending.next_part:05d}.parquet"
         tmp = final.with_suffix(".tmp")
+        note_written(self.out_dir, tmp, final)
+        parts_dir.mkdir(exist_ok=True)
         pq.write_table(pa.table(columns), tmp)
         os.replace(tmp, final)
         # A block cut by the chunk size leaves its tail for the next part.
@@ -161,16 +166,19 @@ class RunRecorder:
             table = parts_dir.name[: -len(col.PARTS_SUFFIX)]
             # One chunk: the merged file's layout must not depend on where the parts were cut
             # (time-based flushes), so the same run gives the same bytes.
-            merged = pa.concat_tables(
-                [pq.read_table(p) for p in sorted(parts_dir.glob("part-*.parquet"))]
-            ).combine_chunks()
+            parts = sorted(parts_dir.glob("part-*.parquet"))
+            merged = pa.concat_tables([pq.read_table(p) for p in parts]).combine_chunks()
             target = self.out_dir / col.table_file(table)
             tmp = target.with_suffix(".tmp")
+            note_written(self.out_dir, tmp, target)
             pq.write_table(merged, tmp)
             os.replace(tmp, target)
-            for part in parts_dir.glob("*"):
+            self.rows_written[table] = merged.num_rows
+            # Only the parts merged: anything else in the folder is not the recorder's to delete.
+            for part in parts:
                 part.unlink()
-            parts_dir.rmdir()
+            with contextlib.suppress(OSError):
+                parts_dir.rmdir()
 
 
 def _joined(blocks: list[Any]) -> Any:

@@ -29,6 +29,7 @@ from twin.results.files import write_json, write_scenario
 from twin.results.readers import read_table
 from twin.results.recorder import RunRecorder
 from twin.results.records import ev_detail_tables
+from twin.results.run_folder import RunFolder
 from twin.results.summary import failure_summary, results_fields, run_header
 from twin.run.build import build_ems, build_fleets, build_scenario_grid
 from twin.run.hardware_link import LatenessMeter
@@ -101,11 +102,14 @@ class PreparedRun:
     """Model steps per mosaik step (block_steps_of); observers of a block run after all of it."""
     summary: dict[str, Any] | None = None
     """summary.json as run() last wrote it (completed, interrupted or failed); None before."""
+    folder: RunFolder | None = None
+    """The claimed results folder (its lock is held until run() ends)."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
         scenario, out_dir, recorder = self.scenario, self.out_dir, self.recorder
         status = "completed"
+        incomplete: RuntimeError | None = None
         summary = dict(self.base_summary)
         lateness = LatenessMeter(rt_factor, pacer=self.pacer) if rt_factor else None
         if lateness is not None:
@@ -136,6 +140,18 @@ class PreparedRun:
             recorder.flush()
             if status == "completed":
                 recorder.finalize()
+                # Never "completed" for tables that do not hold every step (a part lost or
+                # overwritten under the run's feet).
+                short = {t: n for t, n in recorder.rows_written.items() if n != scenario.n_steps}
+                if short:
+                    status = "failed"
+                    incomplete = RuntimeError(
+                        "written tables do not hold every step: "
+                        + ", ".join(
+                            f"{t} has {n} of {scenario.n_steps} rows" for t, n in short.items()
+                        )
+                    )
+                    summary.update(failure_summary(incomplete)[1])
             else:
                 # mosaik leaves its loop half-way on Ctrl-C; close it so the process can exit.
                 with contextlib.suppress(Exception):
@@ -160,6 +176,10 @@ class PreparedRun:
                 summary["kpis_error"] = str(err)
             self.summary = summary
             write_json(out_dir / col.SUMMARY_FILE, summary)
+            if self.folder is not None:
+                self.folder.release()
+        if incomplete is not None:
+            raise incomplete
         return RunOutcome(
             out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines
         )
@@ -200,23 +220,31 @@ def prepare_run(
     mosaik step (block_steps_of).
 
     Raises:
+        RunFolderError: the folder is another run's, or holds files no run wrote (nothing is
+            written or deleted then; twin.results.run_folder).
         ScenarioError: something only building the run can find (grid parameters, site buses,
             signal files); summary.json then says `"status": "invalid"` with the problems.
     """
+    folder = RunFolder.claim(out_dir)
     try:
-        return _build_run(
+        prepared = _build_run(
             scenario,
             Path(out_dir),
             observers if observers is not None else [],
             block_steps_of(scenario, realtime),
         )
-    except Exception as err:
-        status, why = failure_summary(err)
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except BaseException as err:
+        # A Ctrl-C while building is an interrupted run, not one left "running".
+        status, why = (
+            ("interrupted", {}) if isinstance(err, KeyboardInterrupt) else failure_summary(err)
+        )
         write_json(
             Path(out_dir) / col.SUMMARY_FILE, {"scenario": scenario.name, "status": status, **why}
         )
+        folder.release()
         raise
+    prepared.folder = folder
+    return prepared
 
 
 def _build_run(
