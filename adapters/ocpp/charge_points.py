@@ -8,6 +8,7 @@ because the `ocpp` library silently drops the former and (for 2.1) the latter.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -32,9 +33,15 @@ from ocpp.v21.enums import Action as Action21
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201.enums import Action as Action201
 
+from adapters.ocpp.guard import OneLineFilter, TokenBucket, safe_text
 from adapters.ocpp.session import ChargerSession
 
 LOGGER = logging.getLogger(__name__)
+
+
+WIRE_LOGGER = logging.getLogger("adapters.ocpp.wire")
+"""Logger handed to the `ocpp` library's ChargePoint (instead of its 'ocpp' logger)."""
+WIRE_LOGGER.addFilter(OneLineFilter())
 
 # 1.6 spells two error codes differently from the library (and from 2.x).
 _CODES_V16 = {
@@ -49,17 +56,80 @@ def utc_now_iso() -> str:
 
 
 class _RobustRpc:
-    """Replaces `ocpp.ChargePoint.route_message` so every bad frame gets an answer."""
+    """Replaces `ocpp.ChargePoint.route_message` so every bad frame gets an answer, and the
+    library's unbounded response queue by one waiter per outstanding call.
+
+    The library puts every CALLRESULT/CALLERROR on an `asyncio.Queue` that only `call()` reads:
+    a charger sending results nobody asked for grew it without bound (2,500 frames of 250 KB:
+    +600 MB). Here a result is kept only if its unique id is that of a call in flight (and only
+    the first one); any other is dropped and counted in `unmatched_results`.
+    """
 
     session: ChargerSession
     _ocpp_version: str
+    _unique_id_generator: Any
+    _connection: Any
     route_map: dict
-    _response_queue: Any
     known_actions: frozenset[str] = frozenset()
 
     def _bind(self, session: ChargerSession) -> None:
         self.session = session
         self.calls_received = 0
+        self.unmatched_results = 0
+        self.throttled = 0
+        self._waiters: dict[str, asyncio.Future] = {}
+        self._message_bucket: TokenBucket | None = None
+        self._byte_bucket: TokenBucket | None = None
+        self._response_queue = None  # the library's queue: never used (see class doc)
+
+    def limit_rate(self, messages: TokenBucket, data: TokenBucket) -> None:
+        """Throttle what this connection's peer sends (messages and bytes per second)."""
+        self._message_bucket = messages
+        self._byte_bucket = data
+
+    async def start(self) -> None:
+        """Receive loop: one frame at a time, paced by the connection's rate limits (a
+        flooding charger waits; frames beyond websockets' small queue stay in the kernel)."""
+        while True:
+            message = await self._connection.recv()
+            delay = 0.0
+            if self._message_bucket is not None and self._byte_bucket is not None:
+                delay = max(self._message_bucket.take(1), self._byte_bucket.take(len(message)))
+            if delay > 0:
+                self.throttled += 1
+                await asyncio.sleep(delay)
+            await self.route_message(message)
+
+    async def call(
+        self,
+        payload: Any,
+        suppress: bool = True,
+        unique_id: str | None = None,
+        skip_schema_validation: bool = False,
+    ) -> Any:
+        unique_id = unique_id if unique_id is not None else str(self._unique_id_generator())
+        waiter: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._waiters[unique_id] = waiter
+        try:
+            return await super().call(  # type: ignore[misc]
+                payload, suppress, unique_id, skip_schema_validation
+            )
+        finally:
+            if self._waiters.get(unique_id) is waiter:
+                del self._waiters[unique_id]
+            waiter.cancel()
+
+    async def _get_specific_response(self, unique_id: str, timeout: float) -> Any:
+        waiter = self._waiters.get(unique_id)
+        if waiter is None:  # call() registers it before sending
+            raise TimeoutError
+        return await asyncio.wait_for(waiter, timeout)
+
+    def close_waiters(self) -> None:
+        """The connection is gone: fail the calls in flight, keep nothing."""
+        for waiter in self._waiters.values():
+            waiter.cancel()
+        self._waiters.clear()
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         try:
@@ -67,8 +137,20 @@ class _RobustRpc:
         except OCPPError as exc:
             await self._send_framework_error(raw_msg, exc)
             return
+        except RecursionError:  # JSON nested deeper than the interpreter's recursion limit
+            await self._send_framework_error(
+                raw_msg, FormatViolationError(details={"cause": "JSON nested too deep"})
+            )
+            return
         if msg.message_type_id != MessageType.Call:
-            self._response_queue.put_nowait(msg)
+            unique_id = msg.unique_id
+            waiter = self._waiters.get(unique_id) if isinstance(unique_id, str) else None
+            if waiter is None or waiter.done():
+                # Not an answer to a call in flight (late, duplicate or made up): dropped.
+                self.unmatched_results += 1
+                self.session.record_unmatched_result(self.unmatched_results)
+                return
+            waiter.set_result(msg)
             return
         self.calls_received += 1
         if self.calls_received == 1 and msg.action != "BootNotification":
@@ -89,9 +171,16 @@ class _RobustRpc:
         try:
             await self._handle_call(msg)
         except OCPPError as exc:
-            LOGGER.info("%s: %s refused: %s", self.session.charger_id, msg.action, exc)
+            LOGGER.info(
+                "%s: %s refused: %s", self.session.charger_id, safe_text(msg.action), safe_text(exc)
+            )
             self.session.record_protocol_error(f"{msg.action}: {exc.code}")
             await self._send_error(msg, exc)
+        except RecursionError:  # payload nested too deep for schema validation
+            self.session.record_protocol_error(f"{msg.action}: nested too deep")
+            await self._send_error(
+                msg, FormatViolationError(details={"cause": "payload nested too deep"})
+            )
 
     async def _send_error(self, msg: Call, error: OCPPError) -> None:
         call_error = msg.create_call_error(error)
@@ -99,14 +188,19 @@ class _RobustRpc:
         await self._send(call_error.to_json())
 
     async def _send_framework_error(self, raw_msg: str | bytes, exc: OCPPError) -> None:
-        """Answer a frame that is not a valid OCPP-J message at all."""
+        """Answer a frame that is not a valid OCPP-J message at all (a malformed CALLRESULT or
+        CALLERROR is dropped and counted: OCPP-J never answers an answer)."""
         unique_id = "-1"  # per OCPP-J when the message id cannot be read
         try:
             parsed = json.loads(raw_msg)
             if isinstance(parsed, list) and len(parsed) > 1 and isinstance(parsed[1], str):
-                unique_id = parsed[1]
-        except (ValueError, TypeError):
+                unique_id = parsed[1][:36]
+        except (ValueError, TypeError, RecursionError):
             parsed = None
+        if isinstance(parsed, list) and parsed and parsed[0] in (3, 4):
+            self.unmatched_results += 1
+            self.session.record_protocol_error("malformed CALLRESULT/CALLERROR dropped")
+            return
         # 1.6 has neither RpcFrameworkError nor MessageTypeNotSupported.
         unknown_type = isinstance(parsed, list) and bool(parsed) and parsed[0] not in (2, 3, 4)
         if self._ocpp_version == "1.6":
@@ -140,7 +234,9 @@ class CsmsChargePoint16(_RobustRpc, ChargePoint16):
     def __init__(
         self, charger_id: str, connection: Any, session: ChargerSession, response_timeout_s: float
     ) -> None:
-        super().__init__(charger_id, connection, response_timeout=response_timeout_s)
+        super().__init__(
+            charger_id, connection, response_timeout=response_timeout_s, logger=WIRE_LOGGER
+        )
         self._bind(session)
 
     @on(Action16.boot_notification)
@@ -245,7 +341,9 @@ class _Handlers2x(_RobustRpc):
     def __init__(
         self, charger_id: str, connection: Any, session: ChargerSession, response_timeout_s: float
     ) -> None:
-        super().__init__(charger_id, connection, response_timeout=response_timeout_s)
+        super().__init__(
+            charger_id, connection, response_timeout=response_timeout_s, logger=WIRE_LOGGER
+        )
         self._bind(session)
 
     @on("BootNotification")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +15,13 @@ import typer
 from adapters.base import AdapterError
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
 from twin.cli.options import fail
+
+
+PASSWORDS_ENV = "TWIN_CSMS_PASSWORDS"
+"""Environment variable with charger passwords: `ID:PASSWORD` entries, one per line."""
+
+EMULATOR_PASSWORD_ENV = "TWIN_OCPP_PASSWORD"
+"""Environment variable with the emulated charger's password (`twin emulate ocpp`)."""
 
 
 def parse_charger_option(value: str) -> tuple[str, ChargerAuth]:
@@ -25,6 +34,82 @@ def parse_charger_option(value: str) -> tuple[str, ChargerAuth]:
     if not identity:
         raise OcppConfigError(f"--charger {value!r}: expected ID or ID:PASSWORD")
     return identity, ChargerAuth(password=password if sep else None)
+
+
+def parse_passwords(text: str, source: str) -> dict[str, str]:
+    """`ID:PASSWORD` lines (blank lines and `#` comments skipped) -> {identity: password}.
+
+    Raises:
+        OcppConfigError: `source: line N: reason` for a line without ID or password.
+    """
+    passwords: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        identity, sep, password = line.partition(":")
+        if not identity or not sep or not password:
+            raise OcppConfigError(f"{source}: line {number}: expected ID:PASSWORD")
+        passwords[identity] = password
+    return passwords
+
+
+def read_password_file(path: Path) -> dict[str, str]:
+    """Passwords from a file of `ID:PASSWORD` lines (at most 1 MB).
+
+    Raises:
+        OcppConfigError: unreadable, too large, not UTF-8, or a bad line.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(1_000_001)
+    except OSError as exc:
+        raise OcppConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > 1_000_000:
+        raise OcppConfigError(f"{path}: larger than 1 MB; expected ID:PASSWORD lines")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OcppConfigError(f"{path}: not UTF-8 text") from exc
+    return parse_passwords(text, str(path))
+
+
+def csms_chargers(
+    chargers: list[str], password_file: Path | None, environ: dict[str, str]
+) -> tuple[dict[str, ChargerAuth], list[str]]:
+    """The `twin csms` charger list and its warnings.
+
+    Passwords come from `password_file`, then `TWIN_CSMS_PASSWORDS`, then (deprecated: visible
+    in `ps`) `--charger ID:PASSWORD`. Identities of the password sources need no `--charger`.
+
+    Raises:
+        OcppConfigError: bad file or variable, or no charger at all.
+    """
+    warnings: list[str] = []
+    passwords: dict[str, str] = {}
+    if password_file is not None:
+        passwords.update(read_password_file(password_file))
+    if environ.get(PASSWORDS_ENV):
+        for identity, password in parse_passwords(environ[PASSWORDS_ENV], PASSWORDS_ENV).items():
+            passwords.setdefault(identity, password)
+    result: dict[str, ChargerAuth] = {}
+    for value in chargers:
+        identity, auth = parse_charger_option(value)
+        if auth.password is not None:
+            warnings.append(
+                f"warning: --charger {identity}:... puts the password on the command line, "
+                f"visible to every user in `ps`; use --password-file or {PASSWORDS_ENV}"
+            )
+        password = passwords.get(identity, auth.password)
+        result[identity] = ChargerAuth(password=password)
+    for identity, password in passwords.items():
+        result.setdefault(identity, ChargerAuth(password=password))
+    if not result:
+        raise OcppConfigError(
+            "no charger: give --charger ID (repeat), with passwords in --password-file "
+            f"or {PASSWORDS_ENV}"
+        )
+    return result, warnings
 
 
 def _run(coro) -> None:
@@ -42,9 +127,24 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
     @app.command("csms")
     def csms(
         charger: Annotated[
-            list[str],
-            typer.Option("--charger", "-c", help="Allowed charger: ID or ID:PASSWORD (repeat)."),
-        ],
+            list[str] | None,
+            typer.Option(
+                "--charger",
+                "-c",
+                help="Allowed charger identity (repeat). ID:PASSWORD still works but shows the "
+                "password in `ps`: use --password-file or TWIN_CSMS_PASSWORDS.",
+            ),
+        ] = None,
+        password_file: Annotated[
+            Path | None,
+            typer.Option(help="File of ID:PASSWORD lines (its chargers need no --charger)."),
+        ] = None,
+        allow_no_password: Annotated[
+            bool,
+            typer.Option(
+                help="INSECURE: accept chargers without a password (anyone can take them over)."
+            ),
+        ] = False,
         host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 for a lab LAN).")] = (
             "127.0.0.1"
         ),
@@ -53,9 +153,12 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
         tls_key: Annotated[Path | None, typer.Option(help="PEM private key for wss://.")] = None,
         meter_interval_s: Annotated[int, typer.Option(help="Meter sampling interval, s.")] = 10,
     ) -> None:
-        """Run the OCPP central system (1.6J, 2.0.1, 2.1) and print chargers as they come."""
+        """Run the OCPP central system (1.6J, 2.0.1, 2.1) and print chargers as they come.
+
+        Passwords: --password-file FILE or the TWIN_CSMS_PASSWORDS variable, `ID:PASSWORD` per
+        line."""
         try:
-            chargers = dict(parse_charger_option(value) for value in charger)
+            chargers, warnings = csms_chargers(charger or [], password_file, dict(os.environ))
             config = CsmsConfig(
                 host=host,
                 port=port,
@@ -63,9 +166,20 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
                 tls_cert=tls_cert,
                 tls_key=tls_key,
                 meter_interval_s=meter_interval_s,
+                allow_no_password=allow_no_password,
             )
+            config.validate()
         except AdapterError as exc:
             fail([f"error: {exc}"])
+        for warning in warnings:
+            print(warning, file=sys.stderr)
+        if config.unprotected():
+            print(
+                f"WARNING: INSECURE: {len(config.unprotected())} charger(s) accept any client "
+                "without a password (--allow-no-password): anyone who knows the identity can "
+                "take the charger over",
+                file=sys.stderr,
+            )
         from adapters.ocpp.central_system import serve_forever  # ocpp + websockets: only when run
 
         _run(serve_forever(config))
@@ -75,7 +189,13 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
         url: Annotated[str, typer.Option(help="CSMS base URL, e.g. ws://127.0.0.1:9000/ocpp")],
         charger_id: Annotated[str, typer.Option("--id", help="Charge point identity.")],
         version: Annotated[str, typer.Option(help="OCPP version: 1.6, 2.0.1 or 2.1.")] = "1.6",
-        password: Annotated[str | None, typer.Option(help="HTTP Basic password.")] = None,
+        password: Annotated[
+            str | None,
+            typer.Option(
+                help="HTTP Basic password (visible in `ps`; prefer TWIN_OCPP_PASSWORD).",
+                envvar=EMULATOR_PASSWORD_ENV,
+            ),
+        ] = None,
         ca_file: Annotated[Path | None, typer.Option(help="CA certificate for wss://.")] = None,
         max_power_kw: Annotated[float, typer.Option(help="EV maximum power, kW.")] = 11.0,
         battery_kwh: Annotated[float, typer.Option(help="EV battery, kWh.")] = 60.0,

@@ -46,8 +46,31 @@ class CsmsConfig:
         meter_interval_s: meter sampling interval asked of every charger, s (integer >= 1).
         heartbeat_interval_s: heartbeat interval returned in BootNotification, s.
         response_timeout_s: time a charger has to answer a CSMS request, s.
-        max_message_bytes: larger frames close that charger's connection (code 1009).
+        max_message_bytes: larger frames close that charger's connection (code 1009). 64 KiB
+            holds any OCPP 1.6/2.0.1/2.1 message a charger sends the twin (a full-size
+            certificate chain is ~10 KiB; NotifyReport is split into parts by the charger).
         ping_interval_s: websocket keep-alive ping interval, s; None disables pings.
+        allow_no_password: accept chargers configured without a password (security profile 0:
+            anyone who knows the identity can take it over). False = such a configuration is
+            refused; True = accepted with a warning on every start.
+        max_connections: open TCP connections at most (authenticated or not); None = two per
+            configured charger + `max_pending`. Always kept below the process's file limit.
+        max_connections_per_ip: open connections per remote IP at most; None = no per-IP cap
+            (chargers behind one NAT router share an IP).
+        max_pending: connections that have not authenticated yet, at most; at the cap the
+            oldest of them is dropped (idle sockets cannot crowd out a charger).
+        max_pending_per_ip: the same per remote IP (oldest of that IP dropped).
+        handshake_timeout_s: time to complete TLS + the websocket/HTTP handshake, s.
+        rate_messages_per_s: sustained messages a charger may send, per connection (beyond,
+            its frames wait; the others are not slowed).
+        rate_burst_messages: messages a charger may send at once (boot, reconnect).
+        rate_bytes_per_s: sustained bytes a charger may send, per connection.
+        login_failures_allowed: failed handshakes (unknown identity, wrong password) per IP
+            before that IP is locked out (HTTP 429 with Retry-After).
+        login_lockout_s: first lock-out, s; doubled on each further one up to
+            `login_lockout_max_s`.
+        login_lockout_max_s: longest lock-out, s.
+        event_history: recent events kept (`events()`); counts of every kind are kept always.
     """
 
     host: str = "127.0.0.1"
@@ -58,8 +81,31 @@ class CsmsConfig:
     meter_interval_s: int = 10
     heartbeat_interval_s: int = 60
     response_timeout_s: float = 10.0
-    max_message_bytes: int = 256 * 1024
+    max_message_bytes: int = 64 * 1024
     ping_interval_s: float | None = 20.0
+    allow_no_password: bool = False
+    max_connections: int | None = None
+    max_connections_per_ip: int | None = None
+    max_pending: int = 256
+    max_pending_per_ip: int = 128
+    handshake_timeout_s: float = 10.0
+    rate_messages_per_s: float = 20.0
+    rate_burst_messages: int = 200
+    rate_bytes_per_s: float = 256 * 1024
+    login_failures_allowed: int = 10
+    login_lockout_s: float = 1.0
+    login_lockout_max_s: float = 300.0
+    event_history: int = 1000
+
+    def unprotected(self) -> list[str]:
+        """Identities configured without a password (anyone may take them over)."""
+        return sorted(i for i, auth in self.chargers.items() if auth.password is None)
+
+    def connection_cap(self) -> int:
+        """`max_connections`, or its default from the number of chargers."""
+        if self.max_connections is not None:
+            return self.max_connections
+        return 2 * len(self.chargers) + self.max_pending
 
     def validate(self) -> None:
         """Check the settings.
@@ -71,8 +117,17 @@ class CsmsConfig:
         if not self.chargers:
             problems.append("chargers: list at least one charger identity")
         for identity, auth in self.chargers.items():
-            if not identity or "/" in identity or len(identity) > 48:
-                problems.append(f"chargers.{identity!r}: identity must be 1..48 chars without '/'")
+            if (
+                not identity
+                or "/" in identity
+                or len(identity) > 48
+                or not identity.isprintable()
+                or identity != identity.strip()
+            ):
+                problems.append(
+                    f"chargers.{identity!r}: identity must be 1..48 printable chars without '/' "
+                    "or surrounding spaces"
+                )
             if auth.password is not None and (":" in identity or not auth.password):
                 problems.append(
                     f"chargers.{identity}: Basic auth needs a non-empty password and no ':' "
@@ -80,6 +135,14 @@ class CsmsConfig:
                 )
             if auth.connector_id < 1:
                 problems.append(f"chargers.{identity}.connector_id must be >= 1")
+        unprotected = self.unprotected()
+        if unprotected and not self.allow_no_password:
+            shown = ", ".join(unprotected[:5]) + (" ..." if len(unprotected) > 5 else "")
+            problems.append(
+                f"chargers {shown}: no password - anyone who knows the identity could take the "
+                "charger over; give each a password (or opt out explicitly: allow_no_password, "
+                "`twin csms --allow-no-password`)"
+            )
         if (self.tls_cert is None) != (self.tls_key is None):
             problems.append("tls_cert and tls_key must be given together")
         for name in ("tls_cert", "tls_key"):
@@ -96,6 +159,27 @@ class CsmsConfig:
             problems.append("response_timeout_s must be > 0")
         if self.max_message_bytes < 4096:
             problems.append("max_message_bytes must be >= 4096 (OCPP messages need room)")
+        if self.max_connections is not None and self.max_connections < 1:
+            problems.append("max_connections must be >= 1 (or None for the default)")
+        if self.max_connections_per_ip is not None and self.max_connections_per_ip < 1:
+            problems.append("max_connections_per_ip must be >= 1 (or None for no cap)")
+        if self.max_pending < 1 or self.max_pending_per_ip < 1:
+            problems.append("max_pending and max_pending_per_ip must be >= 1")
+        positive = (
+            "handshake_timeout_s",
+            "rate_messages_per_s",
+            "rate_bytes_per_s",
+            "login_lockout_s",
+            "login_lockout_max_s",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and 0 < value < float("inf")):
+                problems.append(f"{name} must be a finite number > 0 (got {value!r})")
+        if self.rate_burst_messages < 1 or self.login_failures_allowed < 1:
+            problems.append("rate_burst_messages and login_failures_allowed must be >= 1")
+        if self.event_history < 1:
+            problems.append("event_history must be >= 1")
         if not 0 <= self.port <= 65535:
             problems.append(f"port {self.port} is not a TCP port")
         if problems:

@@ -17,9 +17,18 @@ EVENT_SOURCE = "csms"
 
 
 def binding_problems(binding: Any) -> list[tuple[str, str]]:
-    """An OCPP binding needs `id` (the identity the charger connects with)."""
+    """An OCPP binding needs `id` (the identity the charger connects with) and `password`
+    (without one, anyone who knows the identity could connect as that charger)."""
     if not binding.id:
         return [("id", "an OCPP binding needs `id` (the charger identity)")]
+    if not getattr(binding, "password", None):
+        return [
+            (
+                "password",
+                "an OCPP binding needs `password` (HTTP Basic): without one anyone who knows "
+                "the identity can take the charger over",
+            )
+        ]
     return []
 
 

@@ -144,6 +144,9 @@ class ChargerSession:
         """Forget the connection `cp` if it is still the current one; True if it was."""
         if self.cp is not cp:
             return False
+        close_waiters = getattr(cp, "close_waiters", None)
+        if close_waiters is not None:
+            close_waiters()
         self.cp = None
         self.websocket = None
         self._connected.clear()
@@ -166,10 +169,27 @@ class ChargerSession:
             ) from exc
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run `coro` beside the receive loop (never await a call inside a handler)."""
+        """Run `coro` beside the receive loop (never await a call inside a handler); its
+        failure, if any, becomes one log line (never "Task exception was never retrieved")."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, ConnectionClosed | ChargerUnavailable):
+            LOGGER.warning("%s: background request failed: %r", self.charger_id, error)
+
+    async def cancel_tasks(self) -> None:
+        """Cancel the background requests and wait until they are gone (shutdown)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def info(self) -> ChargerInfo:
         """Summary for listings."""
@@ -186,6 +206,11 @@ class ChargerSession:
     def new_transaction_number(self) -> int:
         """Next 1.6 transaction id (the CSMS assigns them)."""
         return next(self._transaction_numbers)
+
+    def record_unmatched_result(self, count: int) -> None:
+        """A CALLRESULT/CALLERROR that answers no call in flight was dropped (`count` so far on
+        this connection)."""
+        self._record(self.charger_id, "unmatched_result", f"{count} dropped on this connection")
 
     def record_protocol_error(self, detail: str) -> None:
         """A frame or request of this charger was answered with a CALLERROR."""

@@ -57,7 +57,17 @@ def test_importing_and_checking_loads_no_protocol_library() -> None:
 @pytest.mark.parametrize(
     ("fields", "problems"),
     [
-        ({"adapter": "ocpp", "id": "CP001"}, []),
+        ({"adapter": "ocpp", "id": "CP001", "password": "lab-secret-1"}, []),
+        (
+            {"adapter": "ocpp", "id": "CP001"},
+            [
+                (
+                    "password",
+                    "an OCPP binding needs `password` (HTTP Basic): without one anyone who "
+                    "knows the identity can take the charger over",
+                )
+            ],
+        ),
         (
             {"adapter": "ocpp"},
             [("id", "an OCPP binding needs `id` (the charger identity)")],
@@ -170,8 +180,10 @@ def test_ocpp_protocol_shares_one_central_system() -> None:
     events: list[dict] = []
     built = registry.build_hardware(
         [
-            BoundCharger("CP1", _binding(adapter="ocpp", id="CP1")),
-            BoundCharger("CP2", _binding(adapter="ocpp", id="CP2", charger="homes/1")),
+            BoundCharger("CP1", _binding(adapter="ocpp", id="CP1", password="pw-1")),
+            BoundCharger(
+                "CP2", _binding(adapter="ocpp", id="CP2", charger="homes/1", password="pw-2")
+            ),
         ],
         HardwareContext(hil=hil, on_event=events.append),
     )

@@ -61,7 +61,9 @@ def test_serve_forever_and_run_emulator_report_chargers():
     async def scenario() -> None:
         stop_csms, stop_emulator = asyncio.Event(), asyncio.Event()
         port = free_port()
-        config = CsmsConfig(port=port, chargers={"CP7": ChargerAuth()}, meter_interval_s=1)
+        config = CsmsConfig(
+            port=port, chargers={"CP7": ChargerAuth()}, meter_interval_s=1, allow_no_password=True
+        )
         csms = asyncio.ensure_future(serve_forever(config, lines.append, stop_csms))
         await eventually(lambda: any("listening" in line for line in lines))
         emulator = asyncio.ensure_future(
@@ -75,14 +77,10 @@ def test_serve_forever_and_run_emulator_report_chargers():
         )
         await eventually(lambda: any(line.startswith("CP7: connected") for line in lines))
         await eventually(lambda: any(line.startswith("CP7: transaction_started") for line in lines))
-        # The commissioning listing names the charger, its protocol and its transaction.
-        await eventually(
-            lambda: any(
-                line.startswith("  CP7  OCPP 2.0.1  127.0.0.1:") and "transaction -" not in line
-                for line in lines
-            )
-        )
-        assert "connected chargers: 1 of 1" in lines
+        # One line per event names the charger, its protocol, address and boot details.
+        await eventually(lambda: any(line.startswith("CP7: boot ") for line in lines))
+        assert any(line.startswith("CP7: connect OCPP 2.0.1 from 127.0.0.1:") for line in lines)
+        assert not any(line.startswith("connected chargers") for line in lines)  # no O(N) lists
         stop_emulator.set()
         await asyncio.wait_for(emulator, 5.0)
         await eventually(lambda: any(line.startswith("CP7: disconnect") for line in lines))
@@ -91,6 +89,8 @@ def test_serve_forever_and_run_emulator_report_chargers():
 
     asyncio.run(asyncio.wait_for(scenario(), 20.0))
     assert "CP7: stopped" in lines
+    # At the end, a compact status line instead of a listing.
+    assert lines[-1].startswith("status: 0 of 1 chargers connected")
     assert any(line.startswith("CP7: connect OCPP 2.0.1") for line in lines)
 
 
@@ -99,7 +99,9 @@ def test_run_emulator_reconnects_after_a_csms_restart():
 
     async def scenario() -> None:
         port = free_port()
-        config = CsmsConfig(port=port, chargers={"CP8": ChargerAuth()}, meter_interval_s=1)
+        config = CsmsConfig(
+            port=port, chargers={"CP8": ChargerAuth()}, meter_interval_s=1, allow_no_password=True
+        )
         first = CentralSystem(config)
         await first.start()
         stop = asyncio.Event()

@@ -124,7 +124,9 @@ def test_other_charger_messages_are_answered(run_lab, subprotocol, calls):
 def test_oversized_frame_closes_only_that_connection(run_lab):
     async def scenario(lab):
         system = await lab.csms(
-            {"CP1": ChargerAuth(), "CP2": ChargerAuth()}, max_message_bytes=64 * 1024
+            {"CP1": ChargerAuth(), "CP2": ChargerAuth()},
+            max_message_bytes=64 * 1024,
+            allow_no_password=True,
         )
         emulator = await lab.emulator(system, "CP1", "1.6", password=None)
         websocket = await raw_client(system, "CP2", password=None)
@@ -242,7 +244,9 @@ def test_rejected_profile_and_callerror(run_lab):
 
 def test_rejections_reach_the_bridge_as_events_and_degrade_the_charger(run_lab):
     async def scenario(lab):
-        system = await lab.csms({"CP1": ChargerAuth(), "CP2": ChargerAuth()})
+        system = await lab.csms(
+            {"CP1": ChargerAuth(), "CP2": ChargerAuth()}, allow_no_password=True
+        )
         rejecting = await lab.emulator(system, "CP1", "1.6", password=None)
         erroring = await lab.emulator(system, "CP2", "2.0.1", password=None)
         rejecting.reject_profiles = True
@@ -304,7 +308,11 @@ def test_new_connection_of_same_identity_replaces_the_old(run_lab):
 
 def test_bridge_owns_the_csms_loop_while_the_caller_runs_elsewhere():
     """HIL layout: CSMS + bridge on the bridge's thread, the co-simulation in the main thread."""
-    system = CentralSystem(CsmsConfig(port=0, chargers={"CP1": ChargerAuth()}, meter_interval_s=1))
+    system = CentralSystem(
+        CsmsConfig(
+            port=0, chargers={"CP1": ChargerAuth()}, meter_interval_s=1, allow_no_password=True
+        )
+    )
     bridge = HardwareBridge(
         [system.adapter("CP1", connect_timeout_s=1.0)],
         services=[system],

@@ -11,12 +11,18 @@ from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
 from adapters.testing.ocpp.emulator import EmulatorError
 
 
-def test_unknown_identity_is_refused_with_404(run_lab):
+def test_unknown_identity_is_refused_like_a_wrong_password(run_lab):
+    # 404 for unknown vs 401 for a wrong password told anyone which identities exist.
     async def scenario(lab):
         system = await lab.csms()
         with pytest.raises(InvalidStatus) as refused:
             await raw_client(system, "INTRUDER")
-        assert refused.value.response.status_code == 404
+        with pytest.raises(InvalidStatus) as wrong:
+            await raw_client(system, "CP1", password="wrong-password-123456")
+        unknown, known = refused.value.response, wrong.value.response
+        assert unknown.status_code == known.status_code == 401
+        assert unknown.body == known.body
+        assert dict(unknown.headers) == dict(known.headers)
         assert system.connected() == []
         assert [e["kind"] for e in system.events() if e["charger_id"] == "INTRUDER"] == ["refused"]
 
