@@ -20,6 +20,8 @@ def run_header(scenario: Scenario) -> dict[str, Any]:
         "status": "running",
         "seed": scenario.seed,
         "start": scenario.start_local.isoformat(),
+        "timezone": scenario.timezone,
+        "services": [s.type for s in scenario.ems.services],
         "step_s": scenario.step,
         "steps": 0,
         "steps_planned": scenario.n_steps,
