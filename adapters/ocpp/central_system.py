@@ -364,7 +364,7 @@ class CentralSystem:
                 reason = "wrong or missing credentials"
         if reason:
             self._logins.failed(ip)
-            self._record(safe_text(identity or "", 64), "refused", f"{reason} ({ip})")
+            self._record((identity or "")[:64], "refused", f"{reason} ({ip})")
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
             return response
