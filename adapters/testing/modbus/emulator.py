@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from adapters.modbus.register_codec import (
@@ -37,6 +36,7 @@ from adapters.modbus.register_codec import (
 from adapters.modbus.register_map import PointSpec, RegisterMap, load_register_map
 from adapters.modbus.setpoint_conversion import current_to_power_kw, device_power_to_twin_kw
 from adapters.testing.modbus.ev_session_model import EvSessionModel
+from adapters.testing.modbus.server import EmulatorTcpServer
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class ModbusChargerEmulator:
         self._expiry_override_s = expiry_s
         self._values: dict[str, float | str] = self._initial_values()
         self._by_table = self._index_points()
-        self._server: ModbusTcpServer | None = None
+        self._server: EmulatorTcpServer | None = None
         self._t_s = clock()
         self._last_refresh_s = self._t_s
         self._setpoint_valid = False  # no EMS yet: the charger runs on its failsafe value
@@ -138,7 +138,7 @@ class ModbusChargerEmulator:
             return
         # A restart rebinds the port picked the first time, like a rebooted charger.
         port = self._port if self._port is not None else self._requested_port
-        server = ModbusTcpServer(self._build_device(), address=(self.host, port))
+        server = EmulatorTcpServer(self._build_device(), address=(self.host, port))
         try:
             await server.serve_forever(background=True)
         except RuntimeError as exc:  # pymodbus reports a failed bind this way
