@@ -37,6 +37,12 @@ class OcppChargerAdapter:
         return self._session.can_discharge
 
     @property
+    def capabilities_reported(self) -> bool:
+        """Connected and set up for the run: it answered the CSMS's metering configuration on
+        this connection (after its BootNotification, or at once on a reconnect without one)."""
+        return self._session.online and self._session.metering_configured
+
+    @property
     def version(self) -> str | None:
         """Negotiated OCPP version of the current (or last) connection."""
         return self._session.version

@@ -154,8 +154,10 @@ class _RobustRpc:
             return
         self.calls_received += 1
         if self.calls_received == 1 and msg.action != "BootNotification":
-            # Reconnected without rebooting: the charger is alive, re-apply our set-point.
-            self.session.spawn(self.session.resync("reconnect"))
+            # Reconnected without rebooting: the charger is alive, but it may keep the meter
+            # interval of another CSMS (e.g. `twin csms` at commissioning): configure metering
+            # for this run, then re-apply our set-point.
+            self.session.spawn(self._configure_then_resync("reconnect"))
         if not isinstance(msg.action, str) or not isinstance(msg.payload, dict):
             await self._send_error(msg, ProtocolError(details={"cause": "bad action/payload"}))
             return
@@ -218,12 +220,12 @@ class _RobustRpc:
     def _heartbeat_interval_s(self) -> int:
         return self.session.heartbeat_interval_s
 
-    def _after_boot(self) -> None:
-        async def configure_then_resync() -> None:
-            await self.session.configure_metering()
-            await self.session.resync("boot")
+    async def _configure_then_resync(self, reason: str) -> None:
+        await self.session.configure_metering()
+        await self.session.resync(reason)
 
-        self.session.spawn(configure_then_resync())
+    def _after_boot(self) -> None:
+        self.session.spawn(self._configure_then_resync("boot"))
 
 
 class CsmsChargePoint16(_RobustRpc, ChargePoint16):

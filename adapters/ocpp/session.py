@@ -119,6 +119,9 @@ class ChargerSession:
         self.soc: float | None = None
         self.sample_time_s: float | None = None
         self.meter_samples = 0
+        self.metering_configured = False
+        """The CSMS asked for its measurands and interval on the current connection (answered,
+        accepted or not): until then the charger may sample at another CSMS's interval."""
         self._connected = asyncio.Event()
         self._command_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
@@ -138,6 +141,7 @@ class ChargerSession:
         self.remote_address = remote_address
         self.connected_since_s = self._clock()
         self.connections += 1
+        self.metering_configured = False
         self._connected.set()
 
     def detach(self, cp: Any) -> bool:
@@ -353,7 +357,9 @@ class ChargerSession:
         except TimeoutError as exc:
             self._record(self.charger_id, "timeout", f"meter configuration: {exc}")
         except ChargerUnavailable:
-            pass  # the disconnect is recorded by the central system
+            return  # the disconnect is recorded by the central system
+        if self.cp is cp:
+            self.metering_configured = True
 
     async def clear_setpoint(self) -> None:
         """Forget the target and remove the twin's profile from the charger (best effort)."""

@@ -34,7 +34,8 @@ def failure_summary(exc: BaseException) -> tuple[str, dict[str, Any]]:
     """Status and fields for summary.json of a run that did not finish: `invalid` with the
     scenario's problems, or `failed` with the error."""
     if isinstance(exc, ScenarioError):
-        return "invalid", {"errors": exc.lines()}
+        # A subclass may name its own status (e.g. `not_ready`: the lab's chargers never came).
+        return str(getattr(exc, "run_status", "invalid")), {"errors": exc.lines()}
     return "failed", {"error": f"{type(exc).__name__}: {exc}"}
 
 

@@ -17,12 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters.base import ChargerReading
-from adapters.bridge import BridgeError, HardwareBridge
+from adapters.base import ChargerAdapter, ChargerReading
+from adapters.bridge import CONNECTED_STATES, BridgeError, HardwareBridge
 from adapters.registry import BoundCharger, HardwareContext, HardwareStartError, build_hardware
 from twin.config import ScenarioError
 from twin.config.schema import HardwareBinding, Scenario
 from twin.run.pacing import WallClockPacer
+
+
+class HardwareNotReady(ScenarioError):
+    """Bound chargers were not online with their capabilities within `hil.connect_timeout_s`:
+    a lab run without its chargers is not a result (summary.json status `not_ready`)."""
+
+    run_status = "not_ready"
 
 
 @dataclass(frozen=True)
@@ -49,16 +56,19 @@ class HardwareLink:
         ]
         self.base_dir = base_dir or Path.cwd()
         self.bridge: HardwareBridge | None = None
+        self._adapters: dict[str, ChargerAdapter] = {}
         # The protocols' own events (e.g. the CSMS's refused identities, boots, transactions);
         # a deque is safe to append from the I/O thread and drain from the mosaik step.
         self._protocol_events: deque[dict] = deque()
 
-    def start(self) -> None:
-        """Build every binding's adapter through the registry and start the bridge.
+    def start(self, wait_ready: bool = True) -> None:
+        """Build every binding's adapter through the registry, start the bridge and wait up to
+        `hil.connect_timeout_s` (wall clock) for every charger to be ready (see `not_ready`).
 
         Raises:
             ScenarioError: a protocol's service could not start for a reason in the scenario
                 (e.g. `hil.csms_port` taken by a `twin csms` still running).
+            HardwareNotReady: chargers still not ready at the timeout, each named with why.
         """
         hil = self.scenario.hil
         hardware = build_hardware(
@@ -83,6 +93,49 @@ class HardwareLink:
                 raise ScenarioError(self.scenario.source, [(cause.field, str(cause))]) from None
             raise
         self.bridge = bridge
+        self._adapters = {a.charger_id: a for a in hardware.adapters}
+        if wait_ready:
+            self.wait_ready(hil.connect_timeout_s)
+
+    def not_ready(self) -> dict[str, str]:
+        """Chargers not ready yet, with why: ready = online, answered a read and reported its
+        capabilities (an adapter with `capabilities_reported` says when, e.g. OCPP after its
+        BootNotification; the others know theirs from their register map or configuration)."""
+        assert self.bridge is not None
+        status, readings = self.bridge.status(), self.bridge.latest_readings()
+        missing: dict[str, str] = {}
+        for b in self.bindings:
+            state = status.get(b.charger_id)
+            adapter = self._adapters.get(b.charger_id)
+            if state not in CONNECTED_STATES:
+                missing[b.charger_id] = (
+                    "not connected" if state == "connecting" else f"not connected (link {state})"
+                )
+            elif readings.get(b.charger_id) is None:
+                missing[b.charger_id] = "connected, no reading yet"
+            elif not getattr(adapter, "capabilities_reported", True):
+                missing[b.charger_id] = "connected, capabilities not reported yet"
+        return missing
+
+    def wait_ready(self, timeout_s: float, poll_s: float = 0.05) -> None:
+        """Return once every bound charger is ready; raise HardwareNotReady after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while missing := self.not_ready():
+            if time.monotonic() >= deadline:
+                where = {b.charger_id: i for i, b in enumerate(self.bindings)}
+                raise HardwareNotReady(
+                    self.scenario.source,
+                    [
+                        (
+                            f"hardware[{where[cid]}]",
+                            f"charger {cid} ({self.bindings[where[cid]].spec.adapter}, "
+                            f"{self.bindings[where[cid]].spec.charger}) not ready within "
+                            f"hil.connect_timeout_s = {timeout_s:g} s: {why}",
+                        )
+                        for cid, why in missing.items()
+                    ],
+                )
+            time.sleep(poll_s)
 
     def stop(self) -> None:
         """Release every charger, stop the protocols' services and the bridge's loop thread."""
