@@ -1,0 +1,194 @@
+"""`build_report(run_dir)`: every figure that applies to the run as a PNG in `figures/`, and
+report.html with the KPI tables and the same figures inline, from the results folder alone."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twin.report import grid, long_run, power, studies
+from twin.report.data import RunData, load_run_data
+from twin.report.html import (
+    figure_html,
+    kpi_table,
+    page,
+    per_fleet_table,
+    table_html,
+    violations_html,
+)
+from twin.report.kpi_rows import format_value, kpi_errors, kpi_rows, per_fleet_columns
+from twin.report.style import FigureSpec, png_bytes
+from twin.results import columns as col
+
+FIGURES: tuple[FigureSpec, ...] = (
+    *power.FIGURES,
+    *studies.FIGURES[:-1],
+    *grid.FIGURES,
+    *long_run.FIGURES,
+    studies.FIGURES[-1],
+)
+"""Every figure of the report, in page order (a figure the run has nothing for is left out)."""
+
+
+@dataclass
+class Built:
+    slug: str
+    title: str
+    section: str
+    caption: str
+    png: bytes
+    path: Path
+
+
+@dataclass
+class Report:
+    html_path: Path
+    figures: list[Built]
+    data: RunData
+    seconds: dict[str, float] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    """Figures not drawn, with why (nothing to draw, or an error drawing it)."""
+
+
+def draw_figures(data: RunData, out_dir: Path) -> tuple[list[Built], list[str], dict[str, float]]:
+    figures_dir = out_dir / col.FIGURES_DIR
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for old in figures_dir.glob("*.png"):
+        old.unlink()
+    built: list[Built] = []
+    skipped: list[str] = []
+    seconds: dict[str, float] = {}
+    for spec in FIGURES:
+        t0 = time.perf_counter()
+        try:
+            drawn = spec.draw(data)
+        except Exception as err:  # noqa: BLE001 - one broken figure must not cost the report
+            skipped.append(f"{spec.slug}: not drawn ({type(err).__name__}: {err})")
+            continue
+        if drawn is None:
+            continue
+        fig, caption = drawn
+        png = png_bytes(fig)
+        path = figures_dir / f"{spec.slug}.png"
+        path.write_bytes(png)
+        built.append(Built(spec.slug, spec.title, spec.section, caption, png, path))
+        seconds[spec.slug] = round(time.perf_counter() - t0, 3)
+    return built, skipped, seconds
+
+
+def _span_text(data: RunData) -> str:
+    idx = data.index
+    step = data.step_s
+    return (
+        f"{idx[0]:%Y-%m-%d %H:%M} .. {idx[-1]:%Y-%m-%d %H:%M} ({data.timezone}), "
+        f"{len(idx):,} steps of {step} s ({data.span_days:.3g} days)"
+    )
+
+
+def meta_rows(data: RunData) -> list[tuple[str, str]]:
+    s = data.summary
+    rows = [
+        ("status", str(s.get("status", "?"))),
+        ("period", _span_text(data)),
+        (
+            "steps recorded / planned",
+            f"{s.get('steps', len(data.table))} / {s.get('steps_planned', '?')}",
+        ),
+        ("EVs", format_value(s.get("ev_count"))),
+        ("fleets", ", ".join(data.fleets) or "none"),
+        ("EMS services", ", ".join(data.services) or "unknown"),
+        ("seed", str(s.get("seed", "?"))),
+        ("wall time", f"{format_value(s.get('wall_time_s'))} s"),
+    ]
+    grid_name = (
+        (data.scenario.get("grid") or {}).get("name")
+        if isinstance(data.scenario.get("grid"), dict)
+        else None
+    )
+    if grid_name:
+        rows.append(("grid", str(grid_name)))
+    versions = s.get("versions") or {}
+    if versions:
+        rows.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+    return rows
+
+
+def hardware_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    hil = summary.get("hil")
+    if isinstance(hil, dict):
+        rows.append(("physical chargers", ", ".join(map(str, hil.get("chargers", []))) or "none"))
+        rows.append(("link events", format_value(hil.get("events"))))
+    rt = summary.get("realtime")
+    if isinstance(rt, dict):
+        for k, v in rt.items():
+            unit = " s" if k.endswith("_s") else ""
+            rows.append((k.replace("_", " "), f"{format_value(v)}{unit}"))
+    return rows
+
+
+def sections_html(data: RunData, built: list[Built], out_dir: Path) -> list[tuple[str, str]]:
+    sections: list[tuple[str, str]] = []
+    rows = kpi_rows(data.kpis, data.has_windows)
+    kpi_html = kpi_table(rows) if rows else "<p>No KPIs in summary.json.</p>"
+    per_fleet = data.kpis.get("per_fleet")
+    if isinstance(per_fleet, dict) and per_fleet:
+        kpi_html += "<h3>Per fleet</h3>" + per_fleet_table(
+            per_fleet, per_fleet_columns(per_fleet, data.has_windows)
+        )
+    sections.append(("KPIs", kpi_html))
+    if data.violations:
+        sections.append(
+            ("Grid violations: controlled vs baseline", violations_html(data.violations))
+        )
+    hw = hardware_rows(data.summary)
+    by_section: dict[str, list[Built]] = {}
+    for b in built:
+        by_section.setdefault(b.section, []).append(b)
+    for section, figs in by_section.items():
+        html = "".join(
+            figure_html(b.slug, b.title, b.caption, b.png, b.path.relative_to(out_dir).as_posix())
+            for b in figs
+        )
+        if section == studies.HARDWARE and hw:
+            html = table_html(["", ""], hw) + html
+            hw = []
+        sections.append((section, html))
+    if hw:
+        sections.append((studies.HARDWARE, table_html(["", ""], hw)))
+    return sections
+
+
+def build_report(run_dir: Path | str, out_dir: Path | str | None = None) -> Report:
+    """Draw the run's figures into `<out>/figures/` and write `<out>/report.html` (out defaults
+    to the run folder).
+
+    Raises:
+        ResultsError: not a results folder, or one without a recorded step.
+    """
+    t0 = time.perf_counter()
+    data = load_run_data(run_dir)
+    out = Path(out_dir) if out_dir is not None else Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t_load = time.perf_counter() - t0
+    built, skipped, seconds = draw_figures(data, out)
+    notes = [*data.notes, *kpi_errors(data.kpis), *skipped]
+    if data.summary.get("status") != "completed":
+        notes.insert(
+            0,
+            f"run {data.summary.get('status')}: the figures show the {len(data.table):,} steps recorded",
+        )
+    description = str(data.scenario.get("description") or "")
+    html = page(
+        f"Run report: {data.name}",
+        description,
+        meta_rows(data),
+        notes,
+        sections_html(data, built, out),
+    )
+    html_path = out / col.REPORT_FILE
+    html_path.write_text(html, encoding="utf-8")
+    seconds = {"load": round(t_load, 3), **seconds, "total": round(time.perf_counter() - t0, 3)}
+    return Report(html_path=html_path, figures=built, data=data, seconds=seconds, skipped=skipped)
