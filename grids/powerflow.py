@@ -60,6 +60,12 @@ class PowerFlowResult:
     trafo_loading_pct: np.ndarray
     slack_p_mw: float
     slack_q_mvar: float
+    line_p_mw: np.ndarray | None = None
+    """Signed active power into each line at its from side, MW (None when not asked for)."""
+    line_q_mvar: np.ndarray | None = None
+    trafo_p_mw: np.ndarray | None = None
+    """Signed active power into each transformer at its HV side, MW."""
+    trafo_q_mvar: np.ndarray | None = None
 
 
 class PowerFlow:
@@ -256,10 +262,12 @@ class _LightsimSolver:
         v = self._v
 
         vm_pu = np.abs(v)[self._bus_position]
-        a1 = grid.get_line_res1()[3]
+        line1 = grid.get_line_res1()
+        a1 = line1[3]
         a2 = grid.get_line_res2()[3]
         line_pct = np.maximum(a1, a2) * self._line_pct_per_ka
-        t1 = grid.get_trafo_res1()[3]
+        trafo1 = grid.get_trafo_res1()
+        t1 = trafo1[3]
         t2 = grid.get_trafo_res2()[3]
         trafo_pct = np.maximum(t1 * self._trafo_pct_hv, t2 * self._trafo_pct_lv)
         # NaN where pandapower reports NaN: out-of-service or islanded buses and their branches
@@ -275,6 +283,10 @@ class _LightsimSolver:
             trafo_pct,
             float(gen_p[self._slack_gen_ids].sum()),
             float(gen_q[self._slack_gen_ids].sum()),
+            np.array(line1[0], dtype=float),
+            np.array(line1[1], dtype=float),
+            np.array(trafo1[0], dtype=float),
+            np.array(trafo1[1], dtype=float),
         )
 
 
@@ -347,4 +359,8 @@ class _PandapowerSolver:
             net.res_trafo["loading_percent"].to_numpy(dtype=float).copy(),
             float(ext["p_mw"].to_numpy()[self._ext_in_service].sum()),
             float(ext["q_mvar"].to_numpy()[self._ext_in_service].sum()),
+            net.res_line["p_from_mw"].to_numpy(dtype=float).copy(),
+            net.res_line["q_from_mvar"].to_numpy(dtype=float).copy(),
+            net.res_trafo["p_hv_mw"].to_numpy(dtype=float).copy(),
+            net.res_trafo["q_hv_mvar"].to_numpy(dtype=float).copy(),
         )

@@ -10,6 +10,7 @@ import numpy as np
 
 from twin.ems.allocation import allocate_proportional, allocate_relay
 from twin.ems.feasibility import feasible_bounds
+from twin.ems.grid_access import GridAccess, behind_the_meter_floor
 from twin.ems.lag_compensation import LagCompensator
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service
@@ -45,6 +46,13 @@ class EnergyManagementSystem:
         self._static: dict[str, Any] = {}
         # Set-point correction for the charger lag and latency (the set-points in flight).
         self.lag = LagCompensator()
+        self.grid_access: GridAccess | None = None
+
+    def attach_grid(self, access: GridAccess) -> None:
+        """Let the EMS see the network (its grid model, where each EV connects, discharge
+        policies); services then find it in `EmsContext.grid_model`."""
+        self.grid_access = access
+        self._static.pop("key", None)
 
     def decide(
         self,
@@ -122,6 +130,17 @@ class EnergyManagementSystem:
                 [offline.get(n, np.zeros(len(views[n].soc), bool)) for n in names]
             )
             lo, hi = np.where(mask, 0.0, lo), np.where(mask, 0.0, hi)
+        access = self.grid_access
+        step_index = int(round(time_s / dt_s)) if dt_s > 0 else 0
+        ev_bus = None
+        if access is not None:
+            if "ev_bus" not in static:
+                static["ev_bus"], static["btm"], static["bus_pos"] = access.per_ev(names)
+            ev_bus = static["ev_bus"]
+            if static["btm"].any():
+                lo = behind_the_meter_floor(
+                    lo, static["btm"], static["bus_pos"], access.model.site_net_load_kw(step_index)
+                )
         ctx = EmsContext(
             time_s=time_s,
             second_of_day=second_of_day,
@@ -143,6 +162,9 @@ class EnergyManagementSystem:
             fleet_index=static["fleet_index"],
             fleet_names=tuple(names),
             energy_net_kwh=float(sum(views[n].e_net_kwh for n in names)),
+            grid_model=None if access is None else access.model,
+            ev_bus=ev_bus,
+            step_index=step_index,
         )
         plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
         for service in self.services:
@@ -156,6 +178,16 @@ class EnergyManagementSystem:
         else:
             p = allocate_proportional(lo, hi, plan.preferred_kw, plan.target_kw)
         records = dict(plan.records)
+        contributions = dict(plan.contributions_kw)
+        for service in self.services:
+            # Constraints on the allocation itself (e.g. grid limits), after every target is set;
+            # what one changes in the fleet total is its contribution.
+            before = float(p.sum())
+            p = service.constrain(ctx, p, lo, hi, records)
+            if float(p.sum()) != before:
+                contributions[service.name] = contributions.get(service.name, 0.0) + (
+                    float(p.sum()) - before
+                )
         if plan.site_surplus_kw is not None:
             surplus = np.maximum(np.where(ctx.plugged, plan.site_surplus_kw, 0.0), 0.0)
             records["pv_surplus_at_evs_kw"] = float(surplus.sum())
@@ -171,5 +203,6 @@ class EnergyManagementSystem:
             feasible_lo_kw=float(lo.sum()),
             feasible_hi_kw=float(hi.sum()),
             contributions_kw=plan.contributions_kw,
+            contributions_kw=contributions,
             records=records,
         )

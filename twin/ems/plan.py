@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from twin.ems.grid_model import GridModel
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,12 @@ class EmsContext:
     fleet_index: np.ndarray | None = None
     fleet_names: tuple[str, ...] = ()
     energy_net_kwh: float = 0.0
+    grid_model: GridModel | None = None
+    """The network as the EMS sees it (twin.ems.grid_model), None when the run attached none."""
+    ev_bus: np.ndarray | None = None
+    """Per EV, its column in `grid_model.ev_buses` (with a grid model)."""
+    step_index: int = 0
+    """The model step this decision is for (the grid model's forecast row)."""
 
     def per_ev(self, name: str, default: float = 0.0) -> np.ndarray:
         """An optional per-EV array, or `default` for every EV when the builder left it out."""

@@ -137,8 +137,13 @@ GRID_QUANTITIES = (
     "ev_p_mw",
     "load_p_mw",
     "pv_p_mw",
+    "wind_p_mw",
+    "other_gen_p_mw",
 )
 """Scalars per step the EMS sees and the results record as `grid.<quantity>`."""
+"""Scalars per step the EMS sees and the results record as `grid.<quantity>`. Generation by
+kind: `pv_p_mw` (static generators whose type names PV), `wind_p_mw`, `other_gen_p_mw` (the rest:
+biomass, hydro, ...)."""
 
 
 def grid_column(quantity: str) -> str:
@@ -178,6 +183,13 @@ GRID_DETAIL_TABLES = {
     "trafo_loading_pct": "grid_trafo_loading_pct",
 }
 """Per-element grid results: detail key -> table (`<table>.parquet`, one column per element id)."""
+GRID_BASELINE_DETAIL_TABLES = {
+    "baseline_vm_pu": "grid_baseline_vm_pu",
+    "baseline_ev_p_mw": "grid_baseline_ev_p_mw",
+    "baseline_line_loading_pct": "grid_baseline_line_loading_pct",
+    "baseline_trafo_loading_pct": "grid_baseline_trafo_loading_pct",
+}
+"""The same per-element tables for the uncontrolled baseline's own grid."""
 
 # --- signals --------------------------------------------------------------------------------------
 

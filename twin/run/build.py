@@ -93,3 +93,116 @@ def build_fleets(scenario: Scenario, net: Any, powerflow: Any, start: dt.datetim
         bus_pos[name] = powerflow.positions_of_buses(site_buses)[fleets[name].table.site]
 
     return RunFleets(fleets, baselines, bus_pos)
+
+
+@dataclass
+class GridViews:
+    """What the run needs besides the plant's power flow to see its grid: the baseline's and the
+    no-EV reference power flows, the violation tallies, generation kinds, the EMS's grid model
+    (attached when a service or a discharge policy needs it) and what summary.json says of them."""
+
+    baseline_pf: Any
+    reference_pf: Any
+    violations: Any
+    sgen_kinds: dict[str, np.ndarray]
+    element_ids: dict[str, np.ndarray]
+    element_names: dict[str, list[str]]
+    grid_facts: dict[str, Any]
+    ems_model: Any = None
+
+    def sim_params(self) -> dict[str, Any]:
+        return {
+            "baseline_powerflow": self.baseline_pf,
+            "reference_powerflow": self.reference_pf,
+            "violations": self.violations,
+            "sgen_kinds": self.sgen_kinds,
+        }
+
+
+def needs_grid_model(scenario: Scenario) -> bool:
+    """A grid-protection service, or a fleet whose discharge stays behind the meter."""
+    return any(s.type == "grid_protection" for s in scenario.ems.services) or any(
+        f.discharge == "behind_the_meter" for f in scenario.fleets.values()
+    )
+
+
+def build_grid_views(
+    scenario: Scenario,
+    net: Any,
+    profiles: Any,
+    bus_pos: dict[str, np.ndarray],
+    ems: EnergyManagementSystem,
+) -> GridViews:
+    from grids import PowerFlow
+    from grids.ems_view import PowerFlowGridModel
+    from grids.limits import grid_limits
+    from grids.profiles import SIMBENCH_STEP_S, simbench_offset_s
+    from twin.ems.grid_access import GridAccess
+    from twin.metrics.grid_violations import GridViolations
+
+    spec = scenario.grid.limits
+    limits = grid_limits(
+        net,
+        preset=spec.preset,
+        line_max_loading_pct=spec.line_max_loading_pct,
+        trafo_max_loading_pct=spec.trafo_max_loading_pct,
+        voltage_bands=(
+            None
+            if spec.voltage_bands is None
+            else [(b.up_to_kv, b.vm_min_pu, b.vm_max_pu) for b in spec.voltage_bands]
+        ),
+    )
+    backend = scenario.grid.backend
+    baseline = scenario.outputs.baseline_grid
+    views = GridViews(
+        baseline_pf=PowerFlow(net, backend=backend) if baseline else None,
+        reference_pf=PowerFlow(net, backend=backend),
+        violations=GridViolations.for_run(limits, scenario.step, baseline=baseline),
+        sgen_kinds=sgen_kinds(net),
+        element_ids={
+            "trafo": net.trafo.index.to_numpy(),
+            "line": net.line.index.to_numpy(),
+            "voltage": net.bus.index.to_numpy(),
+        },
+        element_names={
+            "trafo": [str(x) for x in net.trafo["name"]],
+            "line": [str(x) for x in net.line["name"]],
+            "voltage": [str(x) for x in net.bus["name"]],
+        },
+        grid_facts={
+            "profiles": profiles.source,
+            "load_scale": scenario.grid.load_scale,
+            "pv_scale": scenario.grid.pv_scale,
+        },
+    )
+    if profiles.source == "simbench":
+        first = simbench_offset_s(scenario.start_local) / SIMBENCH_STEP_S
+        views.grid_facts["simbench_profile_rows"] = {
+            "first_row": first,
+            "rule": (
+                "model step k covers SimBench rows [first_row + k*step_s/900, first_row + "
+                "(k+1)*step_s/900) (15-min rows of 2016, row 0 = 1 January 00:00 local, wrapping "
+                "after 35136 rows); each load/sgen value is the mean of the rows' step function "
+                "over that interval, times load_scale (loads) or pv_scale (PV sgens)"
+            ),
+        }
+    if needs_grid_model(scenario):
+        model = PowerFlowGridModel(
+            net, profiles, limits, np.concatenate(list(bus_pos.values())), backend=backend
+        )
+        btm = frozenset(n for n, f in scenario.fleets.items() if f.discharge == "behind_the_meter")
+        ems.attach_grid(GridAccess(model, bus_pos, btm))
+        views.ems_model = model
+    return views
+
+
+def sgen_kinds(net: Any) -> dict[str, np.ndarray]:
+    """Boolean masks over the net's static generators: `pv` and `wind` by their type/profile
+    name (SimBench: "PV", "PV_MV", "Wind_MV", ...; lv_RES profiles are rooftop PV)."""
+    text = np.array([""] * len(net.sgen), dtype=object)
+    for column in ("type", "profile"):
+        if column in net.sgen:
+            text = text + " " + net.sgen[column].astype(str).str.lower().to_numpy(dtype=object)
+    pv = np.array(["pv" in t or "lv_res" in t or "solar" in t for t in text], dtype=bool)
+    wind = np.array(["wind" in t for t in text], dtype=bool) & ~pv
+    return {"pv": pv, "wind": wind}

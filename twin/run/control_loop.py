@@ -30,6 +30,8 @@ class StepBlock:
 
     p_bus_mw: np.ndarray
     """(n, n_bus): average EV power of the controlled fleets per grid bus and step, MW."""
+    baseline_p_bus_mw: np.ndarray
+    """(n, n_bus): the same for the baseline shadows (charging uncontrolled), MW."""
     columns: dict[str, np.ndarray]
     """Result columns (fleet and EMS records), n values each."""
     per_ev: dict[str, np.ndarray]
@@ -84,6 +86,7 @@ class FleetControlLoop:
             grid: the last solved grid state (the EMS's view of the grid for the whole block).
         """
         p_bus = np.zeros((n, self.n_bus))
+        base_bus = np.zeros((n, self.n_bus))
         rows: list[dict[str, float]] = []
         traces: dict[str, list[np.ndarray]] = {}
         step_s, fleets, baselines = self.step_s, self.fleets, self.baselines
@@ -106,7 +109,10 @@ class FleetControlLoop:
                     for key, trace in records.ev_detail(name, fleet, p_kw).items():
                         traces.setdefault(key, []).append(trace)
             for name, shadow in baselines.items():
-                shadow.step(feasible_range(shadow.view(), step_s).hi_kw)
+                p_base = shadow.step(feasible_range(shadow.view(), step_s).hi_kw)
+                base_bus[j] += (
+                    np.bincount(self.bus_pos[name], weights=p_base, minlength=self.n_bus) / 1000.0
+                )
                 row.update(records.fleet_record(col.baseline_entity(name), shadow))
             row.update(records.ems_record(decision, self.ems))
             rows.append(row)
@@ -114,6 +120,7 @@ class FleetControlLoop:
         columns = {key: np.array([row.get(key, np.nan) for row in rows]) for key in keys}
         return StepBlock(
             p_bus_mw=p_bus,
+            baseline_p_bus_mw=base_bus,
             columns=columns,
             per_ev={key: np.array(steps) for key, steps in traces.items()},
         )

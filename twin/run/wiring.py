@@ -69,7 +69,7 @@ def wire_blocks(
     )
     control = world.start("FleetControlSim", **timing).FleetControl(loop=loop, pacer=pacer)
     world.connect(signals, control, ("block", "signals"))
-    world.connect(control, grid, "p_bus_mw")
+    world.connect(control, grid, "p_bus_mw", "baseline_p_bus_mw")
     world.connect(control, rec, "record")
     if per_ev:
         world.connect(control, rec, "detail")
@@ -114,6 +114,7 @@ def wire_stepwise(
         if scenario.outputs.per_ev:
             world.connect(ctrl, rec, "detail")
         world.connect(base, rec, "record")
+        world.connect(base, grid, ("p_bus_mw", "baseline_p_bus_mw"))
     link = None
     hil_events: list[dict] | None = None
     if scenario.hardware:

@@ -31,7 +31,7 @@ from twin.results.recorder import RunRecorder
 from twin.results.records import ev_detail_tables
 from twin.results.run_folder import RunFolder
 from twin.results.summary import failure_summary, results_fields, run_header
-from twin.run.build import build_ems, build_fleets, build_scenario_grid
+from twin.run.build import build_ems, build_fleets, build_grid_views, build_scenario_grid
 from twin.run.hardware_link import LatenessMeter
 from twin.run.pacing import WallClockPacer
 from twin.run.wiring import SIM_CONFIG, block_steps_of, wire_blocks, wire_stepwise
@@ -91,6 +91,8 @@ class PreparedRun:
     bus_pos: dict[str, np.ndarray]
     base_summary: dict[str, Any]
     wall_start: float
+    grid_views: Any = None
+    """twin.run.build.GridViews: baseline/reference power flows, violation tallies, grid facts."""
     observers: list[StepObserver] = field(default_factory=list)
     """Called after each recorded step with (row, detail); append before run()."""
     hardware: Any = None
@@ -174,6 +176,11 @@ class PreparedRun:
                 summary.update(results_fields(scenario, table, self.fleets))
             except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
                 summary["kpis_error"] = str(err)
+            if self.grid_views is not None:
+                try:
+                    summary.update(self._grid_summary())
+                except Exception as err:  # noqa: BLE001 - as for the KPIs
+                    summary["violations_error"] = str(err)
             self.summary = summary
             write_json(out_dir / col.SUMMARY_FILE, summary)
             if self.folder is not None:
@@ -183,6 +190,26 @@ class PreparedRun:
         return RunOutcome(
             out_dir=out_dir, summary=summary, fleets=self.fleets, baselines=self.baselines
         )
+
+    def _grid_summary(self) -> dict[str, Any]:
+        """`violations` (controlled and baseline, with the limits) and `grid` (how the base
+        load and PV rows map to model steps, so anyone can re-solve a step)."""
+        views, scenario = self.grid_views, self.scenario
+        start = scenario.start_local
+
+        def step_time(k: int) -> str:
+            return (start + dt.timedelta(seconds=k * scenario.step)).isoformat()
+
+        out: dict[str, Any] = {
+            "violations": views.violations.summary(
+                views.element_ids, views.element_names, step_time
+            ),
+            "grid": {"name": scenario.grid.name, **views.grid_facts},
+        }
+        model = views.ems_model
+        if model is not None:
+            out["grid"]["ems_model_power_flows"] = model.solves
+        return out
 
     def hil_status(self) -> dict[str, Any] | None:
         """The hardware loop as live telemetry shows it, None without physical chargers: per
@@ -286,7 +313,11 @@ def _build_run(
         "block_steps": block,
         "n_steps": scenario.n_steps,
     }
-    grid = world.start("GridSim", **timing).Grid(powerflow=powerflow, profiles=profiles)
+    ems = build_ems(scenario)
+    grid_views = build_grid_views(scenario, net, profiles, bus_pos, ems)
+    grid = world.start("GridSim", **timing).Grid(
+        powerflow=powerflow, profiles=profiles, **grid_views.sim_params()
+    )
     signals = world.start("SignalSim", **timing).Signals(series=series)
     detail_tables: dict[str, tuple[str, list[str]]] = {}
     if scenario.outputs.grid_detail:
@@ -298,6 +329,11 @@ def _build_run(
             "trafo_loading_pct": [str(i) for i in powerflow.trafo_ids],
         }
         detail_tables |= {key: (col.GRID_DETAIL_TABLES[key], ids[key]) for key in ids}
+        if scenario.outputs.baseline_grid:
+            detail_tables |= {
+                key: (table, ids[key.removeprefix("baseline_")])
+                for key, table in col.GRID_BASELINE_DETAIL_TABLES.items()
+            }
     per_ev = scenario.outputs.per_ev
     if per_ev:
         detail_tables |= ev_detail_tables(fleets)
@@ -309,7 +345,6 @@ def _build_run(
     )
     pacer = WallClockPacer()
     clock = local_clock(start, scenario.step, scenario.n_steps)
-    ems = build_ems(scenario)
     link, hil_events = None, None
     if block > 1:
         wire_blocks(
@@ -364,6 +399,7 @@ def _build_run(
         hil_events=hil_events,
         pacer=pacer,
         block_steps=block,
+        grid_views=grid_views,
     )
 
 

@@ -4,6 +4,7 @@ whose mosaik step covers `block_steps` model steps (init parameter; the last blo
 Entity param `loop` (FleetControlLoop), optional `pacer` (WallClockPacer, real-time runs).
 Inputs: `signals` (dict name -> the block's values, SignalSim's `block`), `grid` (time-shifted:
 the last solved grid state). Outputs: `p_bus_mw` ((n, n_bus) per step of the block, for the grid),
+`baseline_p_bus_mw` (the same for the baseline shadows, for the baseline's own power flow),
 `record` (result columns, arrays over the block), `detail` (per-EV arrays (n, EVs) with the
 loop's `per_ev`).
 """
@@ -25,7 +26,7 @@ META = {
         "FleetControl": {
             "public": True,
             "params": ["loop", "pacer"],
-            "attrs": ["signals", "grid", "p_bus_mw", "record", "detail"],
+            "attrs": ["signals", "grid", "p_bus_mw", "baseline_p_bus_mw", "record", "detail"],
         }
     },
 }
@@ -73,6 +74,7 @@ class FleetControlSim(mosaik_api_v3.Simulator):
         b = self.block
         out: dict[str, Any] = {
             "p_bus_mw": b.p_bus_mw if b else None,
+            "baseline_p_bus_mw": b.baseline_p_bus_mw if b else None,
             "record": b.columns if b else {},
             "detail": b.per_ev if b else {},
         }

@@ -16,6 +16,7 @@ from typing import Any
 import mosaik_api_v3
 import numpy as np
 
+from twin.metrics.grid_violations import GridViolations, over_limits
 from twin.results import columns as col
 from twin.sims.blocks import block_span
 
@@ -25,8 +26,15 @@ META = {
     "models": {
         "Grid": {
             "public": True,
-            "params": ["powerflow", "profiles"],
-            "attrs": ["p_bus_mw", "state", "record", "detail"],
+            "params": [
+                "powerflow",
+                "profiles",
+                "baseline_powerflow",
+                "reference_powerflow",
+                "violations",
+                "sgen_kinds",
+            ],
+            "attrs": ["p_bus_mw", "baseline_p_bus_mw", "state", "record", "detail"],
         }
     },
 }
@@ -42,6 +50,10 @@ class GridSim(mosaik_api_v3.Simulator):
         super().__init__(META)
         self.pf: Any = None
         self.profiles: Any = None
+        self.baseline_pf: Any = None
+        self.reference_pf: Any = None
+        self.violations: GridViolations | None = None
+        self.sgen_kinds: dict[str, np.ndarray] = {}
         self.step_s = 1
         self.block_steps = 1
         self.n_steps: int | None = None
@@ -61,9 +73,39 @@ class GridSim(mosaik_api_v3.Simulator):
         self.step_s, self.block_steps, self.n_steps = step_s, block_steps, n_steps
         return self.meta
 
-    def create(self, num: int, model: str, powerflow: Any, profiles: Any) -> list[dict]:
+    def create(
+        self,
+        num: int,
+        model: str,
+        powerflow: Any,
+        profiles: Any,
+        baseline_powerflow: Any = None,
+        reference_powerflow: Any = None,
+        violations: GridViolations | None = None,
+        sgen_kinds: dict[str, np.ndarray] | None = None,
+    ) -> list[dict]:
+        """`baseline_powerflow`: its own solver for the uncontrolled baseline's grid (input
+        `baseline_p_bus_mw`); `reference_powerflow`: the no-EV power flow of steps where a limit
+        is broken (so `violations` can tell EV-caused from base-load violations); `sgen_kinds`:
+        kind ("pv", "wind") -> boolean mask over the net's sgens (the rest is `other`)."""
         self.pf, self.profiles = powerflow, profiles
+        self.baseline_pf, self.reference_pf = baseline_powerflow, reference_powerflow
+        self.violations = violations
+        self.sgen_kinds = dict(sgen_kinds or {})
         return [{"eid": "grid", "type": model}]
+
+    def _solve_block(self, pf: Any, k0: int, ev: np.ndarray) -> list[Any]:
+        prof = self.profiles
+        return [
+            pf.solve(
+                prof.load_p_mw[k],
+                prof.load_q_mvar[k],
+                prof.sgen_p_mw[k],
+                ev[j],
+                storage_p_mw=prof.storage_p_mw[k],
+            )
+            for j, k in enumerate(range(k0, k0 + len(ev)))
+        ]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int:
         k0, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
@@ -71,34 +113,22 @@ class GridSim(mosaik_api_v3.Simulator):
         for value in inputs.get("grid", {}).get("p_bus_mw", {}).values():
             ev += value  # (n_bus,) broadcasts over a block of one step
         prof = self.profiles
-        results = [
-            self.pf.solve(
-                prof.load_p_mw[k],
-                prof.load_q_mvar[k],
-                prof.sgen_p_mw[k],
-                ev[j],
-                storage_p_mw=prof.storage_p_mw[k],
-            )
-            for j, k in enumerate(range(k0, k0 + n))
-        ]
-        converged = np.array([r.converged for r in results], dtype=float)
-        self.nonconverged_steps += int(n - converged.sum())
-        vm = np.array([r.vm_pu for r in results])
-        line = np.array([r.line_loading_pct for r in results])
-        trafo = np.array([r.trafo_loading_pct for r in results])
-        # Block statistics in one call per column (max/min propagate NaN, as a non-converged
-        # step's NaN results must).
-        columns = {
-            "converged": converged,
-            "vm_min_pu": _row_stat(vm, np.min),
-            "vm_max_pu": _row_stat(vm, np.max),
-            "line_loading_max_pct": _row_stat(line, np.max),
-            "trafo_loading_max_pct": _row_stat(trafo, np.max),
-            "slack_p_mw": np.array([r.slack_p_mw for r in results], dtype=float),
-            "ev_p_mw": ev.sum(axis=1),
-            "load_p_mw": prof.load_p_mw[k0 : k0 + n].sum(axis=1),
-            "pv_p_mw": prof.sgen_p_mw[k0 : k0 + n].sum(axis=1),
-        }
+        results = self._solve_block(self.pf, k0, ev)
+        columns, vm, line, trafo = _block_columns(results, ev)
+        self.nonconverged_steps += int(n - columns["converged"].sum())
+        sgen = prof.sgen_p_mw[k0 : k0 + n]
+        kinds = self.sgen_kinds
+        if kinds:
+            # PV and wind apart (SimBench's default day is ~90 % wind); `other`: biomass, hydro..
+            pv, wind = kinds.get("pv"), kinds.get("wind")
+            columns["pv_p_mw"] = sgen[:, pv].sum(axis=1) if pv is not None else np.zeros(n)
+            columns["wind_p_mw"] = sgen[:, wind].sum(axis=1) if wind is not None else np.zeros(n)
+            columns["other_gen_p_mw"] = sgen.sum(axis=1) - columns["pv_p_mw"] - columns["wind_p_mw"]
+        else:
+            columns["pv_p_mw"] = sgen.sum(axis=1)
+            columns["wind_p_mw"] = np.zeros(n)
+            columns["other_gen_p_mw"] = np.zeros(n)
+        columns["load_p_mw"] = prof.load_p_mw[k0 : k0 + n].sum(axis=1)
         self._record = {col.grid_column(name): columns[name] for name in _STATE}
         self._state = {name: float(columns[name][-1]) for name in _STATE}
         self._detail = {
@@ -107,12 +137,101 @@ class GridSim(mosaik_api_v3.Simulator):
             "trafo_loading_pct": trafo,
             "ev_p_mw": ev,
         }
+        base_inputs = inputs.get("grid", {}).get("baseline_p_bus_mw", {})
+        tally = self.violations
+        if self.baseline_pf is not None and base_inputs:
+            base_ev = np.zeros_like(ev)
+            for value in base_inputs.values():
+                base_ev += value
+            b_cols, b_vm, b_line, b_trafo = _block_columns(
+                self._solve_block(self.baseline_pf, k0, base_ev), base_ev
+            )
+            for name in _BASELINE_STATE:
+                self._record[col.grid_baseline_column(name)] = b_cols[name]
+            self._detail |= {
+                "baseline_vm_pu": b_vm,
+                "baseline_line_loading_pct": b_line,
+                "baseline_trafo_loading_pct": b_trafo,
+                "baseline_ev_p_mw": base_ev,
+            }
+        else:
+            b_cols = None
+        if tally is not None:
+            over = over_limits(tally.limits, vm, line, trafo)
+            bad = np.zeros(n, dtype=bool)
+            for mask in over.values():
+                bad |= mask.any(axis=1)
+            if b_cols is not None:
+                for mask in over_limits(tally.limits, b_vm, b_line, b_trafo).values():
+                    bad |= mask.any(axis=1)
+            without = self._without_ev(k0, bad, tally)
+            tally.controlled.add(k0, vm, line, trafo, columns["converged"], without)
+            if tally.baseline is not None and b_cols is not None:
+                tally.baseline.add(k0, b_vm, b_line, b_trafo, b_cols["converged"], without)
         return time + self.step_s * self.block_steps
 
     def get_data(self, outputs: dict) -> dict:
         out = {"state": self._state, "record": self._record, "detail": self._detail}
         return {eid: {a: out[a] for a in attrs} for eid, attrs in outputs.items()}
 
+    def _without_ev(
+        self, k0: int, rows: np.ndarray, tally: GridViolations
+    ) -> dict[str, np.ndarray]:
+        """Over-limit masks of the steps `rows` solved without any EV (all False elsewhere)."""
+        n = len(rows)
+        shapes = {
+            "trafo": len(self.pf.trafo_ids),
+            "line": len(self.pf.line_ids),
+            "voltage": len(self.pf.bus_ids),
+        }
+        out = {kind: np.zeros((n, m), dtype=bool) for kind, m in shapes.items()}
+        if self.reference_pf is None or not rows.any():
+            return out
+        idx = np.flatnonzero(rows)
+        zero = np.zeros((1, len(self.pf.bus_ids)))
+        for j in idx:
+            r = self._solve_block(self.reference_pf, k0 + int(j), zero)[0]
+            if not r.converged:
+                continue
+            masks = over_limits(
+                tally.limits, r.vm_pu[None], r.line_loading_pct[None], r.trafo_loading_pct[None]
+            )
+            for kind in out:
+                out[kind][j] = masks[kind][0]
+        return out
+
+
+def _block_columns(
+    results: list[Any], ev: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Per-step columns of a block's power flows, and its (n, elements) arrays."""
+    converged = np.array([r.converged for r in results], dtype=float)
+    vm = np.array([r.vm_pu for r in results])
+    line = np.array([r.line_loading_pct for r in results])
+    trafo = np.array([r.trafo_loading_pct for r in results])
+    # Block statistics in one call per column (max/min propagate NaN, as a non-converged step's
+    # NaN results must).
+    columns = {
+        "converged": converged,
+        "vm_min_pu": _row_stat(vm, np.min),
+        "vm_max_pu": _row_stat(vm, np.max),
+        "line_loading_max_pct": _row_stat(line, np.max),
+        "trafo_loading_max_pct": _row_stat(trafo, np.max),
+        "slack_p_mw": np.array([r.slack_p_mw for r in results], dtype=float),
+        "ev_p_mw": ev.sum(axis=1),
+    }
+    return columns, vm, line, trafo
+
 
 _STATE = col.GRID_QUANTITIES
 """Scalars per step the EMS sees (`state`) and the results record as `grid.<name>`."""
+_BASELINE_STATE = (
+    "converged",
+    "vm_min_pu",
+    "vm_max_pu",
+    "line_loading_max_pct",
+    "trafo_loading_max_pct",
+    "slack_p_mw",
+    "ev_p_mw",
+)
+"""What the baseline's own grid records as `grid_baseline.<name>` (load and PV are the same)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
+
 from twin.config.schema import ServiceSpec
 from twin.ems.plan import EmsContext, FleetPlan
 
@@ -23,6 +25,18 @@ class Service(ABC):
     @abstractmethod
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
         """Return the plan with this service's target (and optional per-EV preference)."""
+
+    def constrain(
+        self,
+        ctx: EmsContext,
+        p_kw: np.ndarray,
+        lo_kw: np.ndarray,
+        hi_kw: np.ndarray,
+        records: dict[str, float],
+    ) -> np.ndarray:
+        """A constraint on the allocated per-EV powers (within [lo, hi]), applied after every
+        service set its target; records per-step numbers into `records`. Default: none."""
+        return p_kw
 
 
 class ServiceConfig(ServiceSpec):

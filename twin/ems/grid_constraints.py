@@ -1,0 +1,304 @@
+"""Keep a planned step inside the grid's limits: check it on the EMS's power flow, and when an
+element would leave its limit, move the EV power per bus as little as possible (an LP).
+
+Why this shape:
+- The check is the EMS's own AC power flow of the planned step (twin.ems.grid_model), so a step
+  that passes is within limits on the plant as well, up to what the fleet does differently from
+  its set-points; the margin covers that. Most steps pass, and cost one power flow.
+- A step that fails is repaired with linear sensitivities around the failed point, as an LP over
+  the EV power of each EV bus (HiGHS): keep the fleet total the services asked for if the grid
+  allows (weight 100 per kW), else move power between buses (weight 1 per kW moved), within each
+  bus's hard range (departure needs, SOC floors). Grid rows get a slack (weight 1e4): a slack in
+  the solution is a conflict between a limit and a hard need (or base load alone over a limit),
+  reported with the element that binds. Then the power flow checks again (linearisation error),
+  with the rows of every element seen near its limit kept, up to `max_iterations`.
+- Per-EV powers follow their bus total proportionally within each EV's own [lo, hi].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from scipy import sparse
+
+from twin.ems.grid_model import GridLimits, GridModel, GridPrediction
+
+_W_TOTAL = 100.0
+_W_MOVE = 1.0
+_W_SLACK = 1e4
+KIND_CODES = {"none": 0.0, "trafo": 1.0, "line": 2.0, "vm_max": 3.0, "vm_min": 4.0}
+"""Numeric code of the binding kind, as recorded per step (`ems.grid_binding_kind`)."""
+
+
+@dataclass(frozen=True)
+class GridMargins:
+    """How far inside its limits the EMS plans (covers linearisation and fleet deviations)."""
+
+    loading_pct: float = 3.0
+    vm_pu: float = 0.005
+
+
+@dataclass(frozen=True)
+class GridEnforcement:
+    """The outcome of one step's check."""
+
+    p_kw: np.ndarray
+    moved_kw: float
+    """Total |change| of EV power over all buses, kW."""
+    curtailed_kw: float
+    """Planned fleet total minus the total the grid allowed, kW (+ = less charging)."""
+    conflict: float
+    """Largest slack left in a grid row (kW of flow, or mpu of voltage): > 0 = a limit could not
+    be kept without breaking a hard need (or base load alone is over it)."""
+    binding_kind: str
+    """The kind of the worst row of the step ("none" when nothing was near a limit)."""
+    binding_element: int
+    """Its position in the model's element (or bus) arrays, -1 for none."""
+    iterations: int
+    """LP rounds this step needed (0 = the plan passed as it was)."""
+
+
+def violations(
+    pred: GridPrediction, limits: GridLimits, margins: GridMargins
+) -> dict[str, np.ndarray]:
+    """Per kind, the positions of elements beyond (limit - margin)."""
+    if not pred.converged:
+        return {"nonconverged": np.array([0])}
+    lm, vm = margins.loading_pct, margins.vm_pu
+    return {
+        "trafo": np.flatnonzero(pred.trafo_loading_pct > limits.trafo_max_pct - lm + 1e-9),
+        "line": np.flatnonzero(pred.line_loading_pct > limits.line_max_pct - lm + 1e-9),
+        "vm_max": np.flatnonzero(pred.vm_pu > limits.vm_max_pu - vm + 1e-9),
+        "vm_min": np.flatnonzero(pred.vm_pu < limits.vm_min_pu + vm - 1e-9),
+    }
+
+
+def _within(pred: GridPrediction, limits: GridLimits, tol_pct: float, tol_pu: float) -> bool:
+    if not pred.converged:
+        return False
+    return bool(
+        np.all(pred.trafo_loading_pct <= limits.trafo_max_pct + tol_pct)
+        and np.all(pred.line_loading_pct <= limits.line_max_pct + tol_pct)
+        and np.all(pred.vm_pu <= limits.vm_max_pu + tol_pu)
+        and np.all(pred.vm_pu >= limits.vm_min_pu - tol_pu)
+    )
+
+
+def enforce_grid_limits(
+    model: GridModel,
+    k: int,
+    p_kw: np.ndarray,
+    lo_kw: np.ndarray,
+    hi_kw: np.ndarray,
+    ev_bus: np.ndarray,
+    margins: GridMargins | None = None,
+    max_iterations: int = 4,
+) -> GridEnforcement:
+    """The per-EV powers of step k moved as little as needed to keep the grid within limits.
+
+    Args:
+        model: the EMS's grid model.
+        k: model step index (the forecast row).
+        p_kw, lo_kw, hi_kw: per EV, the allocated power and its hard range.
+        ev_bus: per EV, its column in the model's EV-bus arrays (`model.ev_buses`).
+    """
+    margins = margins or GridMargins()
+    n_evb = len(model.ev_buses)
+    x_ref = np.bincount(ev_bus, weights=p_kw, minlength=n_evb)
+    lo_b = np.bincount(ev_bus, weights=lo_kw, minlength=n_evb)
+    hi_b = np.bincount(ev_bus, weights=hi_kw, minlength=n_evb)
+    limits = model.limits
+    x = x_ref.copy()
+    pred = model.predict(k, _per_bus_mw(model, x))
+    near = violations(pred, limits, margins)
+    if not any(len(v) for v in near.values()):
+        return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0)
+    if "nonconverged" in near:
+        # Nothing to linearise around: plan the hard minimum (the least load the EVs allow).
+        x = lo_b.copy()
+        pred = model.predict(k, _per_bus_mw(model, x))
+        near = violations(pred, limits, margins) if pred.converged else {}
+    active: dict[str, set[int]] = {kind: set() for kind in ("trafo", "line", "vm_max", "vm_min")}
+    conflict, worst_kind, worst_pos, rounds = 0.0, "none", -1, 0
+    for _ in range(max_iterations):
+        rounds += 1
+        for kind, pos in near.items():
+            if kind in active:
+                active[kind].update(int(i) for i in pos)
+        rows = _rows(model, pred, x, active, margins)
+        if rows is None:
+            break
+        x, slack = _solve(rows, x_ref, lo_b, hi_b, float(x_ref.sum()))
+        conflict = float(slack.max()) if slack.size else 0.0
+        worst = int(np.argmax(slack)) if slack.size and conflict > 1e-6 else 0
+        worst_kind, worst_pos = rows.kinds[worst], rows.elements[worst]
+        pred = model.predict(k, _per_bus_mw(model, x))
+        # Accept once the model says the raw limits hold (the margin is the planning reserve).
+        if _within(pred, limits, 0.0, 0.0) or conflict > 1e-6:
+            break
+        near = violations(pred, limits, margins)
+    p_new = _spread(p_kw, lo_kw, hi_kw, ev_bus, x_ref, x, lo_b, hi_b)
+    return GridEnforcement(
+        p_kw=p_new,
+        moved_kw=float(np.abs(x - x_ref).sum()),
+        curtailed_kw=float(x_ref.sum() - x.sum()),
+        conflict=conflict,
+        binding_kind=worst_kind,
+        binding_element=worst_pos,
+        iterations=rounds,
+    )
+
+
+def _per_bus_mw(model: GridModel, x_kw: np.ndarray) -> np.ndarray:
+    out = np.zeros(model.n_bus)
+    out[model.ev_buses] = x_kw / 1000.0
+    return out
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One-sided LP rows `a @ y <= b` over the EV-bus powers y (kW)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    kinds: list[str]
+    elements: list[int]
+
+
+def _rows(
+    model: GridModel,
+    pred: GridPrediction,
+    x: np.ndarray,
+    active: dict[str, set[int]],
+    margins: GridMargins,
+) -> _Rows | None:
+    limits = model.limits
+    a_rows: list[np.ndarray] = []
+    b_rows: list[float] = []
+    kinds: list[str] = []
+    elements: list[int] = []
+    for kind, loading, p0, q0, sens, lim in (
+        (
+            "trafo",
+            pred.trafo_loading_pct,
+            pred.trafo_p_mw,
+            pred.trafo_q_mvar,
+            model.dtrafo_p_dp,
+            limits.trafo_max_pct,
+        ),
+        (
+            "line",
+            pred.line_loading_pct,
+            pred.line_p_mw,
+            pred.line_q_mvar,
+            model.dline_p_dp,
+            limits.line_max_pct,
+        ),
+    ):
+        for e in sorted(active[kind]):
+            s = sens[e]
+            if not np.any(s):
+                continue
+            # Loading scales with apparent power (at the same voltage): the limit as |S| at this
+            # point, and the signed active flow it leaves for the EVs given the reactive flow.
+            s0 = float(np.hypot(p0[e], q0[e]))
+            if loading[e] <= 1e-9 or s0 <= 1e-12:
+                continue
+            s_max = s0 * (lim[e] - margins.loading_pct) / loading[e]
+            p_max = float(np.sqrt(max(s_max**2 - q0[e] ** 2, 0.0)))
+            base = s @ x  # kW of flow attributed to the EVs now
+            # p0 + s.(y - x)/1000 <= p_max  and  -(p0 + s.(y - x)/1000) <= p_max, in kW
+            a_rows += [s, -s]
+            b_rows += [1000.0 * (p_max - p0[e]) + base, 1000.0 * (p_max + p0[e]) - base]
+            kinds += [kind, kind]
+            elements += [e, e]
+    for kind, sign in (("vm_max", 1.0), ("vm_min", -1.0)):
+        for i in sorted(active[kind]):
+            c = model.dvm_dp[i]  # pu/MW = mpu/kW
+            if not np.any(c):
+                continue
+            v0 = float(pred.vm_pu[i])
+            if sign > 0:
+                room = 1000.0 * (limits.vm_max_pu[i] - margins.vm_pu - v0)
+            else:
+                room = 1000.0 * (v0 - limits.vm_min_pu[i] - margins.vm_pu)
+            a_rows.append(sign * c)
+            b_rows.append(room + sign * float(c @ x))
+            kinds.append(kind)
+            elements.append(i)
+    if not a_rows:
+        return None
+    return _Rows(np.array(a_rows), np.array(b_rows), kinds, elements)
+
+
+def _solve(
+    rows: _Rows, x_ref: np.ndarray, lo_b: np.ndarray, hi_b: np.ndarray, total: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """min 100 |sum y - total| + sum |y - x_ref| + 1e4 sum slack, s.t. rows, lo_b <= y <= hi_b.
+
+    Columns: y (n), d+ (n), d- (n), t+, t-, slack (m)."""
+    n, m = len(x_ref), len(rows.b)
+    inf = highspy.kHighsInf
+    n_col = 3 * n + 2 + m
+    cost = np.concatenate(
+        [np.zeros(n), np.full(2 * n, _W_MOVE), [_W_TOTAL, _W_TOTAL], np.full(m, _W_SLACK)]
+    )
+    col_lo = np.concatenate([lo_b, np.zeros(2 * n + 2 + m)])
+    col_hi = np.concatenate([np.maximum(hi_b, lo_b), np.full(2 * n + 2 + m, inf)])
+    # Rows: [sum y - t+ + t- = total], [y_b - d+_b + d-_b = x_ref_b] (n), [a y - slack <= b] (m).
+    idx = np.arange(n)
+    a_r, a_c = np.nonzero(rows.a)
+    r = np.concatenate(
+        [np.zeros(n), 1 + idx, 1 + idx, 1 + idx, [0, 0], 1 + n + a_r, 1 + n + np.arange(m)]
+    )
+    c = np.concatenate(
+        [idx, idx, n + idx, 2 * n + idx, [3 * n, 3 * n + 1], a_c, 3 * n + 2 + np.arange(m)]
+    )
+    v = np.concatenate(
+        [np.ones(2 * n), -np.ones(n), np.ones(n), [-1.0, 1.0], rows.a[a_r, a_c], -np.ones(m)]
+    )
+    matrix = sparse.csc_matrix((v, (r, c)), shape=(1 + n + m, n_col))
+    row_lo = np.concatenate([[total], x_ref, np.full(m, -inf)])
+    row_hi = np.concatenate([[total], x_ref, rows.b])
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_col, 1 + n + m
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lo, col_hi
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        # Cannot happen with slack on every grid row and lo_b <= hi_b; keep the hard minimum.
+        return lo_b.copy(), np.full(m, np.inf)
+    sol = np.asarray(h.getSolution().col_value)
+    return np.clip(sol[:n], lo_b, np.maximum(hi_b, lo_b)), sol[3 * n + 2 :]
+
+
+def _spread(
+    p: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    ev_bus: np.ndarray,
+    x_ref: np.ndarray,
+    x: np.ndarray,
+    lo_b: np.ndarray,
+    hi_b: np.ndarray,
+) -> np.ndarray:
+    """Per-EV powers whose bus totals are x: each EV moves towards its bound in proportion to
+    its room, as the proportional allocation does."""
+    delta = x - x_ref
+    down_room = np.maximum(x_ref - lo_b, 0.0)
+    up_room = np.maximum(hi_b - x_ref, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_down = np.where(down_room > 0, np.clip(-delta / down_room, 0.0, 1.0), 0.0)
+        f_up = np.where(up_room > 0, np.clip(delta / up_room, 0.0, 1.0), 0.0)
+    fd, fu = f_down[ev_bus], f_up[ev_bus]
+    out = p - (p - lo) * fd + (hi - p) * fu
+    return np.clip(out, lo, np.maximum(hi, lo))
