@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import struct
 from typing import Any
 
 from pymodbus.constants import ExcCodes
-from pymodbus.exceptions import ModbusIOException
+from pymodbus.exceptions import ModbusIOException, NoSuchIdException
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from pymodbus.pdu.bit_message import WriteSingleCoilRequest
 from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.transaction import TransactionManager
+
+log = logging.getLogger(__name__)
 
 _MBAP_BYTES = 6  # transaction id, protocol id, length (the unit id is counted in length)
 _QUEUE_PAUSE = 64  # frames waiting before the connection stops reading (back-pressure)
@@ -72,8 +75,16 @@ class _PipelinedHandler(ServerRequestHandler):
                 if cut is None:
                     return len(data)
             else:
-                if self.last_pdu is not None:
-                    self._enqueue(self.last_pdu, addr)
+                request = self.last_pdu
+                if isinstance(request, ExceptionResponse):  # a "request" with code >= 0x80
+                    refusal = ExceptionResponse(
+                        request.function_code & 0x7F, ExcCodes.ILLEGAL_FUNCTION
+                    )
+                    refusal.transaction_id = request.transaction_id
+                    refusal.dev_id = request.dev_id
+                    request = refusal
+                if request is not None:
+                    self._enqueue(request, addr)
             if not cut:
                 break  # an incomplete frame: wait for the rest
             used += cut
@@ -94,12 +105,25 @@ class _PipelinedHandler(ServerRequestHandler):
             if isinstance(pdu, ExceptionResponse):
                 self.server_send(pdu, addr)
             else:
-                self.last_pdu, self.last_addr = pdu, addr
-                await self.handle_request()
+                await self._answer(pdu, addr)
             if self._paused and self._frames.qsize() < _QUEUE_PAUSE // 2:
                 self._paused = False
                 if self.transport is not None:
                     self.transport.resume_reading()  # type: ignore[attr-defined]
+
+    async def _answer(self, request: ModbusPDU, addr: tuple | None) -> None:
+        """The stock `handle_request` on `request` itself (it read `self.last_pdu` after an
+        await, by then the next frame's)."""
+        try:
+            response = await request.datastore_update(self.server.context, request.dev_id)
+        except NoSuchIdException:
+            response = ExceptionResponse(request.function_code, ExcCodes.GATEWAY_NO_RESPONSE)
+        except Exception as exc:  # noqa: BLE001 - a device answers, it does not crash
+            log.warning("request %s failed: %r", request.function_code, exc)
+            response = ExceptionResponse(request.function_code, ExcCodes.DEVICE_FAILURE)
+        response.transaction_id = request.transaction_id
+        response.dev_id = request.dev_id
+        self.server_send(response, addr)
 
     def send(self, data: bytes, addr: tuple | None = None) -> None:
         # The stock send() empties the receive buffer: keep the frames queued behind.
