@@ -5,7 +5,8 @@ charger's lag (twin.fleet.charger's inverse, not touched here). Every physical p
 that value here, and only its encoding (OCPP charging profile, Modbus register values) stays in
 its folder:
 
-1. zero: |p| below `SETPOINT_RESOLUTION_KW` is 0 (the lag inverse leaves round-off such as
+1. zero: |p| below the charger's resolution (`PowerLimits.resolution_w`, at least
+   `SETPOINT_RESOLUTION_KW`) is 0 (the lag inverse leaves round-off such as
    -1e-12 kW where it means 0; a charge-only charger would be asked to discharge and refuse);
 2. watts: p x 1000 (every protocol's unit is W or derived from it);
 3. limits: clamped to the charger's `PowerLimits` (no discharge limit = charge only);
@@ -36,10 +37,13 @@ class PowerLimits:
     Attributes:
         max_charge_w: largest charging set-point.
         max_discharge_w: largest discharging set-point as a positive number (0 = charge only).
+        resolution_w: the charger's resolution: a set-point smaller than this in magnitude is
+            0 (never a tiny charge or discharge it cannot regulate, or would refuse).
     """
 
     max_charge_w: float = math.inf
     max_discharge_w: float = math.inf
+    resolution_w: float = 1.0
 
 
 UNLIMITED = PowerLimits()
@@ -50,8 +54,9 @@ CHARGE_ONLY = PowerLimits(max_discharge_w=0.0)
 
 def shape_w(power_kw: float, limits: PowerLimits = UNLIMITED) -> float:
     """The twin's set-point (kW, + charge) as the physical set-point, W: zero below the
-    resolution, clamped into [-max_discharge_w, max_charge_w]; never -0.0."""
-    if abs(power_kw) < SETPOINT_RESOLUTION_KW:
+    resolution (the charger's, at least SETPOINT_RESOLUTION_KW), clamped into
+    [-max_discharge_w, max_charge_w]; never -0.0."""
+    if abs(power_kw) < max(SETPOINT_RESOLUTION_KW, limits.resolution_w / 1000.0):
         return 0.0
     low_w = -limits.max_discharge_w if limits.max_discharge_w > 0 else 0.0
     return min(max(power_kw * 1000.0, low_w), limits.max_charge_w) + 0.0

@@ -59,7 +59,13 @@ def build(chargers: Sequence[BoundCharger], context: HardwareContext) -> Protoco
     config = CsmsConfig(
         host=hil.csms_host,
         port=hil.csms_port,
-        chargers={c.charger_id: ChargerAuth(password=c.binding.password) for c in chargers},
+        chargers={
+            c.charger_id: ChargerAuth(
+                password=c.binding.password,
+                can_discharge=getattr(c.binding, "bidirectional", None),
+            )
+            for c in chargers
+        },
         tls_cert=context.path(hil.tls_cert),
         tls_key=context.path(hil.tls_key),
         meter_interval_s=hil.meter_interval_s,

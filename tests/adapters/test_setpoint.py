@@ -30,6 +30,11 @@ def _positive_zero(value: float) -> bool:
         (-5.0, PowerLimits(max_discharge_w=3_000.0), -3_000.0),
         (-5.0, CHARGE_ONLY, 0.0),
         (11.0, CHARGE_ONLY, 11_000.0),
+        # The charger's own resolution: below it 0 (a -8 W set-point is no discharge command).
+        (-0.008, PowerLimits(resolution_w=100.0), 0.0),
+        (0.0999, PowerLimits(resolution_w=100.0), 0.0),
+        (-0.1, PowerLimits(resolution_w=100.0), -100.0),
+        (0.0005, PowerLimits(resolution_w=0.1), 0.0),  # never finer than 1 W
     ],
 )
 def test_shape_w(power_kw, limits, expected_w) -> None:

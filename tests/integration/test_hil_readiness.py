@@ -71,9 +71,19 @@ class _Chargers:
         self.thread.start()
         self.emulators: list[ChargePointEmulator] = []
 
-    def start(self, url: str, charger_id: str, password: str, version: str) -> None:
+    def start(
+        self, url: str, charger_id: str, password: str, version: str, discharge: bool = False
+    ) -> None:
         emu = ChargePointEmulator(
-            EmulatorConfig(url=url, charger_id=charger_id, version=version, password=password)
+            EmulatorConfig(
+                url=url,
+                charger_id=charger_id,
+                version=version,
+                password=password,
+                max_power_kw=6.0,  # the lab's chargers, as the bound simulated ones
+                can_discharge=discharge,
+                meter_interval_s=10,  # until the CSMS configures the run's interval
+            )
         )
         self.emulators.append(emu)
 

@@ -10,6 +10,7 @@ I/O. Set-points go out as the EMS computed them: each adapter shapes them for it
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from adapters.base import ChargerAdapter, ChargerReading
-from adapters.bridge import CONNECTED_STATES, BridgeError, HardwareBridge
+from adapters.bridge import CONNECTED_STATES, BridgeError, HardwareBridge, LinkState
 from adapters.registry import BoundCharger, HardwareContext, HardwareStartError, build_hardware
 from twin.config import ScenarioError
 from twin.config.schema import HardwareBinding, Scenario
@@ -30,6 +31,40 @@ class HardwareNotReady(ScenarioError):
     a lab run without its chargers is not a result (summary.json status `not_ready`)."""
 
     run_status = "not_ready"
+
+
+PLAUSIBLE_MARGIN = 0.1
+"""A reading may exceed the charger's rating by this share (meter tolerance, overshoot)..."""
+PLAUSIBLE_SLACK_KW = 0.5
+"""... plus this much (idle noise of a meter, a charge-only charger's standby draw)."""
+
+
+@dataclass(frozen=True)
+class PhysicalRange:
+    """What a bound charger can physically measure, kW (+ charge / - discharge)."""
+
+    min_kw: float
+    max_kw: float
+    source: str = ""
+    """Where the rating comes from (the scenario field), for the event's text."""
+
+    def problem(self, reading: ChargerReading) -> str | None:
+        """Why `reading` cannot be a measurement of this charger, None if it can."""
+        if not math.isfinite(reading.power_kw):
+            return f"power {reading.power_kw!r} kW is not finite"
+        if not math.isfinite(reading.energy_kwh):
+            return f"energy {reading.energy_kwh!r} kWh is not finite"
+        if reading.soc is not None and not (0.0 <= reading.soc <= 1.0):
+            return f"SoC {reading.soc!r} outside 0..1"
+        low = self.min_kw * (1 + PLAUSIBLE_MARGIN) - PLAUSIBLE_SLACK_KW
+        high = self.max_kw * (1 + PLAUSIBLE_MARGIN) + PLAUSIBLE_SLACK_KW
+        if not low <= reading.power_kw <= high:
+            return (
+                f"power {reading.power_kw:.6g} kW outside the charger's range "
+                f"{self.min_kw:g}..{self.max_kw:g} kW"
+                + (f" ({self.source})" if self.source else "")
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -55,7 +90,16 @@ class HardwareLink:
             for b in scenario.hardware
         ]
         self.base_dir = base_dir or Path.cwd()
+        self.ranges = {b.charger_id: self._physical_range(b) for b in self.bindings}
         self.bridge: HardwareBridge | None = None
+        # Plausibility and capability guards of the link (mosaik thread only): charger id ->
+        # wall-clock time until which it stays degraded for an implausible reading; chargers
+        # whose discharge set-point was withheld (one event per episode).
+        self._implausible_until: dict[str, float] = {}
+        self._withheld: set[str] = set()
+        self._link_events: list[dict] = []
+        self.rejected_readings: dict[str, int] = {b.charger_id: 0 for b in self.bindings}
+        self.withheld_setpoints: dict[str, int] = {b.charger_id: 0 for b in self.bindings}
         self._adapters: dict[str, ChargerAdapter] = {}
         # The protocols' own events (e.g. the CSMS's refused identities, boots, transactions);
         # a deque is safe to append from the I/O thread and drain from the mosaik step.
@@ -137,6 +181,28 @@ class HardwareLink:
                 )
             time.sleep(poll_s)
 
+    def _physical_range(self, b: Binding) -> PhysicalRange:
+        # The simulated charger the physical one replaces states its rating; a binding may
+        # declare the physical charger bidirectional itself.
+        charger = self.scenario.fleets[b.fleet].charger
+        declared = getattr(b.spec, "bidirectional", None)
+        bidirectional = charger.bidirectional if declared is None else declared
+        return PhysicalRange(
+            -charger.max_kw if bidirectional else 0.0, charger.max_kw, f"fleets.{b.fleet}.charger"
+        )
+
+    def _event(self, charger_id: str, kind: str, detail: str) -> None:
+        self._link_events.append(
+            {
+                "charger_id": charger_id,
+                "kind": kind,
+                "detail": detail,
+                "time_s": time.monotonic(),
+                "wall_time_s": time.time(),
+                "source": "link",
+            }
+        )
+
     def stop(self) -> None:
         """Release every charger, stop the protocols' services and the bridge's loop thread."""
         if self.bridge is not None:
@@ -144,30 +210,69 @@ class HardwareLink:
 
     # -- exchange with the mosaik step (non-blocking) -------------------------------------
     def submit(self, setpoints_kw: dict[str, np.ndarray]) -> None:
+        """Queue the EMS's set-points of the bound EVs. A discharge set-point for a charger
+        that has not said it can discharge is sent as 0 kW (an event per episode), never as a
+        command it would refuse."""
         assert self.bridge is not None
-        # As the EMS computed them: each adapter shapes its charger's value (adapters.setpoint,
-        # e.g. the lag inverse's -1e-12 kW round-off is sent as 0 kW).
-        self.bridge.submit_setpoints(
-            {
-                b.charger_id: float(setpoints_kw[b.fleet][b.index])
-                for b in self.bindings
-                if b.fleet in setpoints_kw
-            }
-        )
+        values: dict[str, float] = {}
+        for b in self.bindings:
+            if b.fleet not in setpoints_kw:
+                continue
+            value = float(setpoints_kw[b.fleet][b.index])
+            adapter = self._adapters.get(b.charger_id)
+            if value < 0 and not getattr(adapter, "can_discharge", False):
+                self.withheld_setpoints[b.charger_id] += 1
+                if b.charger_id not in self._withheld:
+                    self._withheld.add(b.charger_id)
+                    self._event(
+                        b.charger_id,
+                        "discharge_withheld",
+                        f"{value:.3f} kW sent as 0 kW: the charger has not said it can discharge",
+                    )
+                value = 0.0
+            elif value < 0:
+                self._withheld.discard(b.charger_id)
+            # As the EMS computed them otherwise: each adapter shapes its charger's value
+            # (adapters.setpoint, e.g. below the charger's resolution is 0).
+            values[b.charger_id] = value
+        self.bridge.submit_setpoints(values)
 
     def readings(self) -> dict[str, ChargerReading | None]:
+        """Latest reading per charger; an implausible one (non-finite, outside the charger's
+        physical range) is None, recorded as an event, and the charger is degraded for
+        `hil.degraded_hold_s`."""
         assert self.bridge is not None
-        return self.bridge.latest_readings()
+        readings = self.bridge.latest_readings()
+        now = time.monotonic()
+        for cid, reading in readings.items():
+            if reading is None:
+                continue
+            problem = self.ranges[cid].problem(reading) if cid in self.ranges else None
+            if problem is None:
+                continue
+            readings[cid] = None
+            self.rejected_readings[cid] += 1
+            if now >= self._implausible_until.get(cid, 0.0):
+                self._event(cid, "implausible", f"reading rejected: {problem}")
+            self._implausible_until[cid] = now + self.scenario.hil.degraded_hold_s
+        return readings
 
     def status(self) -> dict[str, str]:
         assert self.bridge is not None
-        return self.bridge.status()
+        status = self.bridge.status()
+        now = time.monotonic()
+        for cid, until in self._implausible_until.items():
+            if now < until and status.get(cid) in CONNECTED_STATES:
+                status[cid] = LinkState.DEGRADED
+        return status
 
     def events(self) -> list[dict]:
         """Link events of the bridge and the protocols' own events since the last call, each
         with `source` ("link", or the protocol's, e.g. "csms")."""
         assert self.bridge is not None
         events = [{**e, "source": "link"} for e in self.bridge.events()]
+        events += self._link_events
+        self._link_events = []
         while self._protocol_events:
             events.append(self._protocol_events.popleft())
         return sorted(events, key=lambda e: e["wall_time_s"])

@@ -125,7 +125,9 @@ class ChargePointEmulator:
     """One emulated charge point with one connector/EVSE (id 1) and an EV plugged in.
 
     Fault injection (change at any time): `reject_profiles` answers SetChargingProfile with
-    status Rejected; `profile_call_error` (e.g. "NotSupported") answers it with that CALLERROR.
+    status Rejected; `profile_call_error` (e.g. "NotSupported") answers it with that CALLERROR;
+    `meter_power_kw` (not None) is reported as the measured power instead of the EV's (a broken
+    meter or firmware: -1e9 kW, 1e308 kW).
     """
 
     def __init__(self, config: EmulatorConfig) -> None:
@@ -134,6 +136,7 @@ class ChargePointEmulator:
         self.version = config.version
         self.profiles = ReceivedProfiles()
         self.reject_profiles = False
+        self.meter_power_kw: float | None = None
         self.profile_call_error: str | None = None
         self.configuration: dict[str, str] = {}
         self.meter_interval_s = float(config.meter_interval_s)
@@ -452,6 +455,8 @@ class ChargePointEmulator:
     def meter_value(self) -> list[dict]:
         """One meterValue entry with the configured measurands (snake_case keys)."""
         power_kw = self._sample_registers()
+        if self.meter_power_kw is not None:
+            power_kw = self.meter_power_kw
         soc = self.ev.reading().soc
         values = {
             POWER_IMPORT: (max(power_kw, 0.0) * 1000.0, "W", "Outlet"),
