@@ -157,7 +157,7 @@ class _RobustRpc:
             # Reconnected without rebooting: the charger is alive, but it may keep the meter
             # interval of another CSMS (e.g. `twin csms` at commissioning): configure metering
             # for this run, then re-apply our set-point.
-            self.session.spawn(self._configure_then_resync("reconnect"))
+            self.session.spawn(self._configure_then_resync("reconnect"), key="configure")
         if not isinstance(msg.action, str) or not isinstance(msg.payload, dict):
             await self._send_error(msg, ProtocolError(details={"cause": "bad action/payload"}))
             return
@@ -225,7 +225,7 @@ class _RobustRpc:
         await self.session.resync(reason)
 
     def _after_boot(self) -> None:
-        self.session.spawn(self._configure_then_resync("boot"))
+        self.session.spawn(self._configure_then_resync("boot"), key="configure")
 
 
 class CsmsChargePoint16(_RobustRpc, ChargePoint16):
@@ -285,7 +285,7 @@ class CsmsChargePoint16(_RobustRpc, ChargePoint16):
     def after_start_transaction_16(self, connector_id: int, **kwargs: Any) -> None:
         if connector_id == self.session.connector_id:
             # A TxProfile needs the transaction id: refresh the set-point now that it exists.
-            self.session.spawn(self.session.resync("transaction start"))
+            self.session.spawn(self.session.resync("transaction start"), key="resync")
 
     @on(Action16.stop_transaction)
     def on_stop_transaction_16(
@@ -403,7 +403,7 @@ class _Handlers2x(_RobustRpc):
         if event_type == "Started" and transaction_info.get("transaction_id") == (
             self.session.transaction_id
         ):
-            self.session.spawn(self.session.resync("transaction start"))
+            self.session.spawn(self.session.resync("transaction start"), key="resync")
 
     @on("MeterValues")
     def on_meter_values_2x(self, evse_id: int, meter_value: list[dict], **kwargs: Any) -> Any:

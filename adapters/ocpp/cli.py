@@ -16,7 +16,6 @@ from adapters.base import AdapterError
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
 from twin.cli.options import fail
 
-
 PASSWORDS_ENV = "TWIN_CSMS_PASSWORDS"
 """Environment variable with charger passwords: `ID:PASSWORD` entries, one per line."""
 

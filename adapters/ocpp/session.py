@@ -125,6 +125,7 @@ class ChargerSession:
         self._connected = asyncio.Event()
         self._command_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
+        self._keyed: dict[str, asyncio.Task] = {}
 
     # -- connection life cycle ------------------------------------------------------------
 
@@ -172,15 +173,28 @@ class ChargerSession:
                 "CSMS URL, identity and password"
             ) from exc
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None], key: str | None = None) -> None:
         """Run `coro` beside the receive loop (never await a call inside a handler); its
-        failure, if any, becomes one log line (never "Task exception was never retrieved")."""
+        failure, if any, becomes one log line (never "Task exception was never retrieved").
+
+        With a `key`, at most one such task runs at a time: while one is running, a new one is
+        dropped (a charger sending BootNotification in a loop must not pile up requests)."""
+        if key is not None:
+            running = self._keyed.get(key)
+            if running is not None and not running.done():
+                coro.close()
+                return
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
+        if key is not None:
+            self._keyed[key] = task
         task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
+        for key, keyed in list(self._keyed.items()):
+            if keyed is task:
+                del self._keyed[key]
         if task.cancelled():
             return
         error = task.exception()

@@ -40,7 +40,8 @@ def test_unsolicited_callresults_are_dropped_not_queued(run_lab):
         await eventually(lambda: cp.unmatched_results == frames, 60, "all results consumed")
         grown = rss_mb() - before
         assert grown < 40, f"RSS grew {grown:.0f} MB for {frames * size / 2**20:.0f} MB sent"
-        assert cp._waiters == {} and cp._response_queue is None
+        # At most the CSMS's own metering call (unanswered by this raw client) is in flight.
+        assert len(cp._waiters) <= 1 and cp._response_queue is None
         # The connection still works, and calls of the CSMS still get their answers.
         assert (await call_raw(websocket, "Heartbeat", {}, "after"))[0] == 3
         counts = system.event_counts()
@@ -337,3 +338,18 @@ def test_passwords_come_from_a_file_or_the_environment(tmp_path):
         file.write_text("CP1\n")
         csms_chargers([], file, {})
     assert parse_passwords("A:b\r\n", "x") == {"A": "b"}
+
+
+def test_a_boot_loop_does_not_pile_up_requests(run_lab):
+    # Each BootNotification starts the metering set-up; a charger booting in a loop (and never
+    # answering) started one more task per boot, all queued on the call lock.
+    async def scenario(lab):
+        system = await lab.csms(**FAST)
+        websocket = await raw_client(system, "CP1", "ocpp1.6")
+        boot = {"chargePointVendor": "V", "chargePointModel": "M"}
+        for index in range(50):
+            assert (await call_raw(websocket, "BootNotification", boot, f"b{index}"))[0] == 3
+        assert len(system.session("CP1")._tasks) <= 2
+        await websocket.close()
+
+    run_lab(scenario)
