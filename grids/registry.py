@@ -19,6 +19,7 @@ import contextlib
 import copy
 import functools
 import inspect
+import math
 import os
 import pickle
 from collections.abc import Callable
@@ -150,12 +151,34 @@ def _check_params(name: str, builder: Callable[..., Any], params: dict[str, Any]
         import pandapower.networks as pn
 
         builder = getattr(pn, function_name)
-    accepted = set(inspect.signature(builder).parameters)
+    signature = inspect.signature(builder).parameters
+    accepted = set(signature)
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise GridParameterError(
             f"{name}: unknown parameter(s) {unknown}; accepted: {sorted(accepted) or 'none'}"
         )
+    for key, value in params.items():
+        problem = _param_type_problem(signature[key].default, value)
+        if problem:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise GridParameterError(f"{name}: parameter '{key}' {problem}, got {shown}")
+
+
+def _param_type_problem(default: Any, value: Any) -> str | None:
+    """Why `value` cannot stand in for a builder parameter with this default (None if it can):
+    a number's place takes a finite number, a flag's a true/false (a string such as "three" used
+    to fail deep in the builder with "'>=' not supported")."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
+            return "must be a whole number"
+    return None
 
 
 SIMBENCH_CODES_FILE = Path(__file__).with_name("simbench_codes.txt")

@@ -105,6 +105,10 @@ def _read_table(path: Path) -> pd.DataFrame:
         )
     if not path.is_file():
         raise SignalFileError(path, "is not a file")
+    nul_line = _first_nul_line(path)
+    if nul_line is not None:
+        # pandas' C parser ends a field at a NUL byte: `0.2<NUL>5` would silently read as 0.2.
+        raise SignalFileError(path, f"line {nul_line}: a NUL byte (binary data, not CSV text)")
     try:
         return pd.read_csv(
             path, dtype=str, keep_default_na=False, comment="#", skipinitialspace=True
@@ -115,6 +119,36 @@ def _read_table(path: Path) -> pd.DataFrame:
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, PermissionError) as err:
         raise SignalFileError(path, f"cannot be read as CSV: {str(err).strip()}") from None
+
+
+def _first_nul_line(path: Path, chunk: int = 1 << 20) -> int | None:
+    """The 1-based line of the first NUL byte of the file, or None (read in chunks)."""
+    lines = 1
+    try:
+        with path.open("rb") as f:
+            while block := f.read(chunk):
+                at = block.find(b"\x00")
+                if at >= 0:
+                    return lines + block.count(b"\n", 0, at)
+                lines += block.count(b"\n")
+    except OSError as err:
+        raise SignalFileError(path, f"cannot be read: {err.strerror}") from None
+    return None
+
+
+_COLUMN_NAME = re.compile(r"^[\w .()/%-]{1,64}$")
+
+
+def _found_columns(path: Path, columns: list[str]) -> str:
+    """The header's column names for an error message, only if the file looks like a CSV table
+    (a .csv name, up to 50 plain names): never a line of some other file (e.g. /etc/shadow)."""
+    if (
+        path.suffix.lower() == ".csv"
+        and len(columns) <= 50
+        and all(_COLUMN_NAME.match(c) for c in columns)
+    ):
+        return f"found: {columns}"
+    return "its first line is not a header of column names: is this a CSV signal file?"
 
 
 def _line(row: int) -> int:
@@ -218,7 +252,7 @@ def load_signal_csv(
         raise SignalFileError(
             path,
             f"missing column(s) {missing_columns}; a {kind} file needs '{TIME_COLUMN}' and "
-            f"'{column.name}' (found: {list(table.columns)})",
+            f"'{column.name}' ({_found_columns(path, list(table.columns))})",
         )
     if table.empty:
         raise SignalFileError(path, "has a header but no data rows")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import math
 import typing
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -104,7 +105,17 @@ def _parameters(generator: SignalGenerator) -> tuple[Callable[..., Any], list[in
 
 
 def _coerce(field: str, name: str, value: Any, hint: Any) -> Any:
-    """Convert YAML scalars to the generator's annotated float/int; leave other types to it."""
+    """Convert YAML scalars to the generator's annotated float/int (finite) or check a str;
+    leave other types to it."""
+    args = typing.get_args(hint)
+    if value is None and type(None) in args:
+        return value
+    if len(args) == 2 and type(None) in args:  # `float | None` and the like
+        hint = next(a for a in args if a is not type(None))
+    if hint is str:
+        if not isinstance(value, str):
+            raise SignalConfigError(field, f"expected text, got {type(value).__name__} {value!r}")
+        return value
     if hint not in (float, int):
         return value
     if isinstance(value, bool):
@@ -118,6 +129,8 @@ def _coerce(field: str, name: str, value: Any, hint: Any) -> Any:
         number = float(value)
     except (TypeError, ValueError):
         raise SignalConfigError(field, f"expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise SignalConfigError(field, f"must be a finite number, got {value!r}")
     if hint is int:
         if number != int(number):
             raise SignalConfigError(field, f"expected a whole number, got {value!r}")
