@@ -198,6 +198,11 @@ class FleetSpec(_Strict):
     trips: TripSpec = TripSpec()
     sites: int | list[int] = 1
     """Number of charging sites spread automatically over load buses, or explicit bus ids."""
+    discharge: Literal["export", "behind_the_meter"] = "export"
+    """What a bidirectional fleet's discharge may feed: `export` (V2G: reverse flow into the
+    grid, within its limits) or `behind_the_meter` (V2H: at most the house/site load net of
+    local generation on the EV's own bus, so nothing is exported)."""
+
 
     @field_validator("sites")
     @classmethod
@@ -223,12 +228,44 @@ class FleetSpec(_Strict):
         return self
 
 
+class VoltageBand(_Strict):
+    """The allowed voltage of the buses up to `up_to_kv` nominal (the lowest band that covers a
+    bus applies)."""
+
+    up_to_kv: Annotated[float, Field(gt=0.0)]
+    vm_min_pu: Annotated[float, Field(gt=0.0, lt=2.0)]
+    vm_max_pu: Annotated[float, Field(gt=0.0, lt=2.0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VoltageBand:
+        if self.vm_min_pu >= self.vm_max_pu:
+            raise ValueError(
+                f"vm_min_pu ({self.vm_min_pu}) must be below vm_max_pu ({self.vm_max_pu})"
+            )
+        return self
+
+
+class GridLimitsSpec(_Strict):
+    """The limits violations are counted against (and the grid-protection service keeps).
+
+    Unset fields come from the grid itself (SimBench's `max_loading_percent`, `min_vm_pu`,
+    `max_vm_pu`), else 100 % and 0.9-1.1 pu. `preset: japan` sets the Japanese service bands:
+    LV 101 +- 6 V on the 100 V service (0.95-1.07 pu; the 200 V service's 202 +- 20 V is wider)
+    and 6.6 kV distribution 6.3-6.9 kV (0.955-1.045 pu, utility practice)."""
+
+    preset: Literal["grid", "japan"] = "grid"
+    line_max_loading_pct: Annotated[float, Field(gt=0.0, le=1000.0)] | None = None
+    trafo_max_loading_pct: Annotated[float, Field(gt=0.0, le=1000.0)] | None = None
+    voltage_bands: list[VoltageBand] | None = None
+
+
 class GridSpec(_Strict):
     name: str
     params: dict[str, Any] = {}
     load_scale: NonNegativeFloat = 1.0
     pv_scale: NonNegativeFloat = 1.0
     backend: Literal["lightsim2grid", "pandapower"] = "lightsim2grid"
+    limits: GridLimitsSpec = GridLimitsSpec()
 
     @field_validator("name")
     @classmethod
@@ -363,6 +400,10 @@ class OutputSpec(_Strict):
     values, so large for big fleets (a year of 12,000 EVs at 15 min is ~7 GB)."""
     grid_detail: bool = True
     """Write per-bus voltages and per-line/trafo loading for the grid view of the dashboard."""
+    baseline_grid: bool = True
+    """Solve the uncontrolled baseline's own power flow every step (`grid_baseline.*` columns,
+    `violations.baseline` in summary.json; per-element `grid_baseline_*` tables with
+    `grid_detail`): what the controller does to the grid, next to what the fleet alone would."""
     chunk_steps: Annotated[int, Field(gt=0)] = 2000
     """Steps per Parquet part file: a killed run loses at most this many steps."""
 
@@ -377,6 +418,11 @@ class HardwareBinding(_Strict):
     port: Annotated[int, Field(gt=0, lt=65536)] | None = None
     map: str | None = None
     password: str | None = None
+    bidirectional: bool | None = None
+    """The physical charger can discharge (e.g. an OCPP 2.1 V2X charger whose EV reports no
+    bidirectional mode); None = as the charger and its protocol report it. Discharge set-points
+    go only to a charger that can discharge; the others are sent 0 kW."""
+
 
     @field_validator("id")
     @classmethod
