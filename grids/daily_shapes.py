@@ -125,3 +125,24 @@ def clear_sky_pv_pu(
     safe = np.where(up, cos_z, 1.0)
     ghi = np.where(up, 1098.0 * safe * np.exp(-0.057 / safe), 0.0)
     return np.clip(ghi / 1000.0, 0.0, 1.0)
+
+
+# Normalised hourly demand of a non-residential building (offices, shops, public buildings):
+# a low night base, opening hours 8-18 h near the peak. A stand-in, not measured data.
+_COMMERCIAL_HOURLY = np.array(
+    [0.35, 0.33, 0.32, 0.32, 0.32, 0.35, 0.42, 0.60, 0.85, 0.97, 1.00, 1.00]
+    + [0.95, 0.98, 1.00, 0.98, 0.92, 0.80, 0.62, 0.52, 0.46, 0.42, 0.39, 0.37]
+)
+
+
+def commercial_load_pu(
+    hour_of_day: np.ndarray, day_of_year: np.ndarray, weekday: np.ndarray
+) -> np.ndarray:
+    """Non-residential demand as a share of its yearly peak: the daily curve above (linear
+    between the hours), 0.6 of it on Saturdays and Sundays (weekday 5, 6), times the seasonal
+    factor of residential_load_pu."""
+    h = np.mod(np.asarray(hour_of_day, dtype=float), 24.0)
+    knots = np.append(_COMMERCIAL_HOURLY, _COMMERCIAL_HOURLY[0])
+    daily = np.interp(h, np.arange(25.0), knots)
+    weekend = np.asarray(weekday) >= 5
+    return daily * np.where(weekend, 0.6, 1.0) * seasonal_load_factor(day_of_year)

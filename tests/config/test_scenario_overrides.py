@@ -53,9 +53,9 @@ def test_named_cases_apply_and_explicit_overrides_win():
     island = ROOT / "scenarios" / "island_year.yaml"
     sc = load_scenario(island, {"case": "50/50"})
     assert sc.case == "50/50"
-    assert sc.fleets["residents"].count == 2470 and sc.signals.buildings.pv_share == 0.5
-    sc = load_scenario(island, {"case": "10/10", "fleets.commuters.count": 5})
-    assert sc.fleets["residents"].count == 494 and sc.fleets["commuters"].count == 5
+    assert sc.fleets["households"].count == 3087 and sc.signals.buildings.pv_share == 0.5
+    sc = load_scenario(island, {"case": "10/10", "fleets.households.count": 5})
+    assert sc.fleets["households"].count == 5 and sc.signals.buildings.pv_share == 0.1
     try:
         load_scenario(island, {"case": "20/20"})
     except ScenarioError as err:

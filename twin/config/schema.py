@@ -19,14 +19,17 @@ from pydantic import (
     PlainValidator,
     PrivateAttr,
     ValidationError,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from twin.config.durations import parse_clock_s, parse_duration_s
 from twin.config.errors import ScenarioError
+from twin.config.island_trips import IslandTripSpec
 from twin.config.rules import ScenarioRules
 from twin.config.types import (
     Efficiency,
@@ -186,7 +189,7 @@ class TripSpec(_Strict):
 
 
 class FleetSpec(_Strict):
-    type: Literal["commuter", "business", "home"]
+    type: Literal["commuter", "business", "home", "island"]
     count: Annotated[int, Field(ge=0, le=MAX_EVS)]
     vehicle: VehicleSpec = VehicleSpec()
     charger: ChargerSpec = ChargerSpec()
@@ -203,6 +206,21 @@ class FleetSpec(_Strict):
     grid, within its limits) or `behind_the_meter` (V2H: at most the house/site load net of
     local generation on the EV's own bus, so nothing is exported)."""
 
+    island: IslandTripSpec | None = None
+    """Trips of an `island` fleet (None there = the study's defaults); ignored by other types."""
+    engine: bool = False
+    """A plug-in hybrid: when the battery reaches its floor the car drives on fuel, so driving
+    never needs a forced charge (Toyota V2G demo: Prius PHV)."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Studies that use neither field store the same scenario.yaml as before they existed.
+        data: dict[str, Any] = handler(self)
+        if self.island is None:
+            data.pop("island", None)
+        if not self.engine:
+            data.pop("engine", None)
+        return data
 
     @field_validator("sites")
     @classmethod
@@ -330,6 +348,23 @@ class BuildingsSpec(_Strict):
     """Mean PV output as a share of clear-sky output (clouds, soiling, inverter)."""
     latitude_deg: Annotated[float, Field(ge=-90.0, le=90.0)] = 36.2
     longitude_deg: Annotated[float, Field(ge=-180.0, le=180.0)] = 133.3
+    others: Annotated[int, Field(ge=0)] = 0
+    """Non-residential buildings (Oki islands study: 1,179), with PV on the same share; signals
+    `other_building_*` and their part of the area totals."""
+    other_peak_load_kw: NonNegativeFloat = 8.0
+    """Peak demand of one non-residential building (daytime shape; our assumption)."""
+    house_roof_m2: PositiveFloat | None = None
+    """Roof area of a house (Oki islands study: 81.5 m2); set, it sizes the PV instead of
+    `pv_kw`: roof x pv_roof_share x pv_kw_per_m2."""
+    other_roof_m2: PositiveFloat = 262.2
+    pv_roof_share: Fraction = 0.5
+    pv_kw_per_m2: PositiveFloat = 0.15
+    """Module rating per m2 (15 % efficient modules)."""
+    weather: Literal["clear_sky", "daily"] = "clear_sky"
+    """`clear_sky`: every day clear-sky x clear_sky_share; `daily`: a clearness drawn per day
+    (Markov chain of clear / cloudy / overcast days, twin.signals.pv_weather) x
+    performance_ratio."""
+    performance_ratio: Fraction = 0.85
 
 
 SIGNAL_KINDS = ("frequency", "regulation", "fems", "reserve", "co2")

@@ -16,6 +16,7 @@ from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service
 from twin.fleet.charger import lag_margin_s
 from twin.fleet.model import FleetView
+from twin.fleet.places import concat_places
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class EnergyManagementSystem:
             fleet_index=static["fleet_index"],
             fleet_names=tuple(names),
             energy_net_kwh=float(sum(views[n].e_net_kwh for n in names)),
+            place=concat_places(views, names),
             grid_model=None if access is None else access.model,
             ev_bus=ev_bus,
             step_index=step_index,

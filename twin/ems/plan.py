@@ -30,6 +30,8 @@ class EmsContext:
         fleet_names: fleet names in the order the arrays are concatenated.
         energy_net_kwh: cumulative grid energy of all fleets since the start, kWh (in - out);
             lets schedule services close the loop on what was actually delivered.
+        place: per-EV place of the current session (twin.fleet.places codes), or None when
+            no fleet reports one.
     """
 
     time_s: int
@@ -52,6 +54,7 @@ class EmsContext:
     fleet_index: np.ndarray | None = None
     fleet_names: tuple[str, ...] = ()
     energy_net_kwh: float = 0.0
+    place: np.ndarray | None = None
     grid_model: GridModel | None = None
     """The network as the EMS sees it (twin.ems.grid_model), None when the run attached none."""
     ev_bus: np.ndarray | None = None

@@ -50,7 +50,12 @@ def create_fleet(
 ) -> Fleet:
     rng = fleet_rng(seed, name)
     table = create_fleet_table(spec, rng)
-    sessions = draw_sessions(spec, start, duration_s, step_s, rng)
+    if spec.type == "island":
+        from twin.fleet.island_trips import draw_island_sessions
+
+        sessions = draw_island_sessions(spec, start, duration_s, step_s, rng)
+    else:
+        sessions = draw_sessions(spec, start, duration_s, step_s, rng)
     lo, hi = spec.soc_initial
     soc0 = rng.uniform(lo, hi, spec.count)
     return Fleet.create(name, table, sessions, soc0, step_s)

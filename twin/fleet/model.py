@@ -98,6 +98,8 @@ class FleetView:
     lag_margin_s: np.ndarray | None = None
     """Per-EV time reserved before departure for the charger lag (None: feasible_range computes
     twin.fleet.charger.lag_margin_s of the response times)."""
+    place: np.ndarray | None = None
+    """Per-EV place of the current session (twin.fleet.places codes; None = the fleet's site)."""
 
     @property
     def e_net_kwh(self) -> float:
@@ -130,7 +132,7 @@ class Fleet:
         init=False, default_factory=dict, repr=False
     )
     _lag_margin: np.ndarray | None = field(init=False, default=None, repr=False)
-    _view_cache: tuple[int, np.ndarray, np.ndarray] | None = field(
+    _view_cache: tuple[int, np.ndarray, np.ndarray, np.ndarray | None] | None = field(
         init=False, default=None, repr=False
     )
     _no_latency: bool | None = field(init=False, default=None, repr=False)
@@ -228,8 +230,12 @@ class Fleet:
             depart = np.where(
                 self.state.location == DRIVING, np.inf, self._col(self.sessions.depart_s)
             )
-            cache = self._view_cache = (self._events, self.plugged, depart)
-        _, plugged, depart = cache
+            place = None
+            if self.sessions.place is not None:
+                k = np.minimum(self.state.session, self.sessions.place.shape[1] - 1)
+                place = self.sessions.place[np.arange(len(k)), k]
+            cache = self._view_cache = (self._events, self.plugged, depart, place)
+        _, plugged, depart, place = cache
         return FleetView(
             name=self.name,
             time_s=self.time_s,
@@ -242,6 +248,7 @@ class Fleet:
             e_grid_in_kwh=self.state.e_grid_in_kwh,
             e_grid_out_kwh=self.state.e_grid_out_kwh,
             lag_margin_s=self._lag_margin_s(),
+            place=place,
         )
 
     # -- events ----------------------------------------------------------------------------

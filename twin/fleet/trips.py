@@ -58,6 +58,19 @@ _TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
         weekend_trip_probability=0.6,
         work_days=[0, 1, 2, 3, 4],
     ),
+    # Island households (twin/fleet/island_trips.py draws their trips); an EV power station at
+    # every place it parks, so it always plugs in.
+    "island": dict(
+        arrive="17:45",
+        arrive_std="30min",
+        depart="07:30",
+        depart_std="30min",
+        daily_km_median=10.0,
+        daily_km_sigma=0.5,
+        plug_in_probability=1.0,
+        weekend_trip_probability=0.0,
+        work_days=[0, 1, 2, 3, 4],
+    ),
 }
 
 
@@ -101,6 +114,8 @@ class Sessions:
         gap_start_s: [n, K] start of the driving gap before session k (previous departure), s.
         away_kwh: [n, K] energy driven in the gap before session k, kWh.
         plug_draw: [n, K] uniform draws deciding whether the driver plugs in (home fleets).
+        place: [n, K] where session k is (twin.fleet.places codes), or None when the fleet
+            type has one place (its site).
     """
 
     arrive_s: np.ndarray
@@ -108,6 +123,7 @@ class Sessions:
     gap_start_s: np.ndarray
     away_kwh: np.ndarray
     plug_draw: np.ndarray
+    place: np.ndarray | None = None
 
 
 def season_efficiency(month: int, eff: SeasonalEfficiency) -> float:

@@ -106,3 +106,37 @@ def co2_command_level(co2_kg_per_kwh: float) -> Co2Command:
         share=share,
         power_kw=share * STATION_KW,
     )
+
+
+def quartile_thresholds(series: np.ndarray, n_levels: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The study's construction of the level table from a series' own statistics.
+
+    Discharge thresholds run evenly from the third quartile to the maximum, charge thresholds
+    from the first quartile down to the minimum; so a command is active about half of the time
+    (a quarter charging, a quarter discharging). The study's table is this construction with
+    Q1 = 0.744, Q3 = 0.790 and ends 0.410 / 0.810 (each level within 0.001).
+
+    Returns:
+        (discharge if value >= threshold, charge if value <= threshold), level 1..n_levels.
+    """
+    values = np.asarray(series, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("no finite values to take quartiles of")
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    return np.linspace(q3, values.max(), n_levels), np.linspace(q1, values.min(), n_levels)
+
+
+def signed_levels(
+    values: np.ndarray, discharge_at_or_above: np.ndarray, charge_at_or_below: np.ndarray
+) -> np.ndarray:
+    """Signed command level per value: +k = charge level k, -k = discharge level k, 0 = none.
+
+    The level is the highest one whose threshold is met (thresholds inclusive); where both
+    tables would fire (a series with Q1 = Q3) discharge wins, as in co2_command_levels.
+    """
+    v = np.asarray(values, dtype=float)
+    dis = np.searchsorted(np.asarray(discharge_at_or_above), v, side="right")
+    chg_ascending = np.asarray(charge_at_or_below)[::-1]
+    chg = chg_ascending.size - np.searchsorted(chg_ascending, v, side="left")
+    return np.where(dis > 0, -dis, chg).astype(float)

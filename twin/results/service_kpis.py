@@ -18,7 +18,14 @@ Formulas live in the metric modules they call; what is specific to a run is stat
   commanded = mean(command); 1-min reports the same per minute (tertiary (1));
 * plan accuracy: per 30-min slot, mean number of plugged EVs / EVs registered in the plan
   (every EV of the scenario);
-* energy and CO2 with `signal.co2_kg_per_kwh`; PV surplus with the buildings signal.
+* energy and CO2 with `signal.co2_kg_per_kwh`; PV surplus with the buildings signal;
+  the CO2 round trip's break-even: a kWh discharged at intensity c_d displaces c_d, and needed
+  1 / (eta_charge x eta_discharge) kWh charged, so charging lowers net CO2 only below
+  c_charge = eta_charge x eta_discharge x c_d (`co2_break_even_charge_kg_per_kwh`, with c_d the
+  run's mean discharging intensity and the fleets' mean efficiencies);
+* area balance (twin.metrics.area_balance): net = area load + P - area PV, with and without
+  the EVs; primary energy of the import and its reduction against no PV and no EVs; surplus
+  days per local month.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from twin.ems.services.fems_schedule import FemsScheduleSpec
 from twin.ems.services.frequency_response import FrequencyResponseSpec
 from twin.ems.services.regulation import RegulationSpec
 from twin.ems.services.reserve import ReserveSpec
+from twin.metrics.area_balance import area_balance
 from twin.metrics.co2 import energy_co2_totals
 from twin.metrics.droop import effective_droop
 from twin.metrics.errors import MetricInputError
@@ -275,6 +283,17 @@ def energy_kpis(
                     ),
                 }
             )
+            if label == "" and t.discharged_kwh > 0:
+                specs = list(scenario.fleets.values())
+                round_trip = float(
+                    np.mean([f.vehicle.eta_charge * f.vehicle.eta_discharge for f in specs])
+                )
+                c_discharge = t.co2_displaced_kg / t.discharged_kwh
+                out.update(
+                    mean_discharging_intensity_kg_per_kwh=c_discharge,
+                    co2_round_trip_efficiency=round_trip,
+                    co2_break_even_charge_kg_per_kwh=round_trip * c_discharge,
+                )
     if col.SIGNAL_AREA_PV_SURPLUS_KW in table:
         without = float(table[col.SIGNAL_AREA_PV_SURPLUS_KW].sum() * dt_h)
         absorbed = (
@@ -287,6 +306,40 @@ def energy_kpis(
             area_pv_kwh=float(table[col.SIGNAL_AREA_PV_KW].sum() * dt_h),
             area_load_kwh=float(table[col.SIGNAL_AREA_LOAD_KW].sum() * dt_h),
         )
+        out.update(area_kpis(scenario, table, p_kw))
+    return out
+
+
+def area_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
+    """The area power balance with the EVs and without them (see the module docstring)."""
+    local = (
+        pd.to_datetime(table[col.TIME], utc=True)
+        .dt.tz_convert(scenario.timezone)
+        .dt.tz_localize(None)
+    )
+    month = local.dt.month.to_numpy()
+    day = local.dt.normalize().to_numpy()
+    load = table[col.SIGNAL_AREA_LOAD_KW].to_numpy()
+    pv = table[col.SIGNAL_AREA_PV_KW].to_numpy()
+    out: dict[str, Any] = {}
+    for label, ev in (("", p_kw), ("without_evs_", np.zeros_like(p_kw))):
+        b = area_balance(load, pv, ev, scenario.step, month, day)
+        out.update(
+            {
+                f"area_{label}import_kwh": b.import_kwh,
+                f"area_{label}pv_surplus_kwh": b.surplus_kwh,
+                f"area_{label}peak_import_kw": b.peak_import_kw,
+                f"area_{label}primary_energy_gj": b.primary_energy_gj,
+                f"area_{label}primary_energy_reduction_percent": _plain(
+                    b.primary_energy_reduction_percent
+                ),
+                f"area_{label}surplus_days_by_month": {
+                    str(m): n for m, n in sorted(b.surplus_days_by_month.items())
+                },
+            }
+        )
+    out["area_reference_primary_energy_gj"] = b.reference_primary_energy_gj
+    out["area_days_by_month"] = {str(m): n for m, n in sorted(b.days_by_month.items())}
     return out
 
 

@@ -9,9 +9,11 @@ Names the EMS sees in ctx.signals (and the results table as `signal.<name>`):
 | signals.regulation    | regulation_pu                                                       |
 | signals.fems          | fems_kwh (request of the current 30-min slot)                       |
 | signals.reserve       | reserve_reduction_kw                                                |
-| signals.co2           | co2_kg_per_kwh                                                      |
+| signals.co2           | co2_kg_per_kwh, co2_command_level (levels from its own quartiles)   |
 | signals.buildings     | building_pv_kw, building_load_kw, building_pv_share, area_pv_kw,    |
-|                       | area_load_kw, area_pv_surplus_kw                                    |
+|                       | area_load_kw, area_pv_surplus_kw, area_net_kw,                      |
+|                       | balance_command_level; with `others`: other_building_pv_kw,          |
+|                       | other_building_load_kw, other_building_pv_share                     |
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from twin.config.durations import parse_clock_s
 from twin.signals.errors import SignalConfigError, SignalFileError
 from twin.signals.registry import build_signal
 from twin.signals.tariff import tou_price_series
-from twin.signals.timebase import local_clock
+from twin.signals.timebase import local_clock, stream_rng
 
 if TYPE_CHECKING:
     from twin.config.schema import BuildingsSpec, Scenario, SignalsSpec
@@ -112,36 +114,77 @@ def price_signals(scenario: Scenario) -> dict[str, np.ndarray]:
 
 
 def building_signals(
-    spec: BuildingsSpec, start: dt.datetime, step_s: float, n_steps: int
+    spec: BuildingsSpec, start: dt.datetime, step_s: float, n_steps: int, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """PV output and demand of one building, and the area totals (see twin.config.schema.BuildingsSpec).
+    """PV output and demand of one house and one non-residential building, and the area totals
+    (see twin.config.schema.BuildingsSpec).
 
     Values are taken at the middle of each step (a 5-min step starting 11:55 stands for 11:57:30).
+    The area totals are over `count` houses and `others` buildings, PV on floor(n x pv_share) of
+    each; `area_pv_surplus_kw` is the sum of the PV buildings' own surpluses (building level),
+    `area_net_kw` = area load - area PV (the area balance without EVs), and
+    `balance_command_level` its signed command level (charge when the balance is low, from the
+    quartiles of the run's series, twin.products.co2_levels.quartile_thresholds).
     """
-    from grids.daily_shapes import clear_sky_pv_pu, residential_load_pu  # pure numpy shapes
+    from grids.daily_shapes import clear_sky_pv_pu, commercial_load_pu, residential_load_pu
+    from twin.products.co2_levels import quartile_thresholds, signed_levels
+    from twin.signals.pv_weather import daily_clearness
 
     mid = start + dt.timedelta(seconds=step_s / 2.0)
     utc = local_clock(mid.astimezone(dt.UTC), step_s, n_steps)
     clock = local_clock(mid, step_s, n_steps)
-    pv_kw = (
-        spec.pv_kw
-        * spec.clear_sky_share
-        * clear_sky_pv_pu(
-            utc.second_of_day / 3600.0, utc.day_of_year, spec.latitude_deg, spec.longitude_deg
-        )
+    clear_pu = clear_sky_pv_pu(
+        utc.second_of_day / 3600.0, utc.day_of_year, spec.latitude_deg, spec.longitude_deg
     )
+    if spec.weather == "daily" and n_steps:
+        day = np.floor((clock.wall_s - clock.wall_s[0] + clock.second_of_day[0]) / 86400.0)
+        day = day.astype(np.int64)
+        months = (np.datetime64(mid.date(), "D") + np.arange(int(day[-1]) + 1)).astype(
+            "datetime64[M]"
+        ).astype(int) % 12 + 1
+        clearness = daily_clearness(months, stream_rng(seed, "pv_weather"))
+        pv_pu = spec.performance_ratio * clearness[day] * clear_pu
+    else:
+        pv_pu = spec.clear_sky_share * clear_pu
+    house_pv_kw = (
+        spec.house_roof_m2 * spec.pv_roof_share * spec.pv_kw_per_m2
+        if spec.house_roof_m2 is not None
+        else spec.pv_kw
+    )
+    other_pv_kw = spec.other_roof_m2 * spec.pv_roof_share * spec.pv_kw_per_m2
+    pv_kw = house_pv_kw * pv_pu
     load_kw = spec.peak_load_kw * residential_load_pu(
         clock.second_of_day / 3600.0, clock.day_of_year
     )
     n_pv = np.floor(spec.count * spec.pv_share + 1e-9)
-    return {
+    out = {
         "building_pv_kw": pv_kw,
         "building_load_kw": load_kw,
         "building_pv_share": np.full(n_steps, spec.pv_share),
-        "area_pv_kw": n_pv * pv_kw,
-        "area_load_kw": spec.count * load_kw,
-        "area_pv_surplus_kw": n_pv * np.maximum(pv_kw - load_kw, 0.0),
     }
+    area_pv = n_pv * pv_kw
+    area_load = spec.count * load_kw
+    area_surplus = n_pv * np.maximum(pv_kw - load_kw, 0.0)
+    if spec.others:
+        o_pv = other_pv_kw * pv_pu
+        o_load = spec.other_peak_load_kw * commercial_load_pu(
+            clock.second_of_day / 3600.0, clock.day_of_year, clock.weekday
+        )
+        n_opv = np.floor(spec.others * spec.pv_share + 1e-9)
+        out.update(
+            other_building_pv_kw=o_pv,
+            other_building_load_kw=o_load,
+            other_building_pv_share=np.full(n_steps, spec.pv_share),
+        )
+        area_pv = area_pv + n_opv * o_pv
+        area_load = area_load + spec.others * o_load
+        area_surplus = area_surplus + n_opv * np.maximum(o_pv - o_load, 0.0)
+    out.update(area_pv_kw=area_pv, area_load_kw=area_load, area_pv_surplus_kw=area_surplus)
+    net = area_load - area_pv
+    out["area_net_kw"] = net
+    if n_steps:
+        out["balance_command_level"] = signed_levels(net, *quartile_thresholds(net))
+    return out
 
 
 def _scenario_error(scenario: Scenario, kind: str, err: Exception) -> Exception:
@@ -173,9 +216,19 @@ def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
     if signals.buildings is not None:
         series.update(
             building_signals(
-                signals.buildings, scenario.start_local, scenario.step, scenario.n_steps
+                signals.buildings,
+                scenario.start_local,
+                scenario.step,
+                scenario.n_steps,
+                scenario.seed,
             )
         )
+    if "co2_kg_per_kwh" in series and series["co2_kg_per_kwh"].size:
+        # The study's level construction on the run's own CO2 series (co2_control levels: signal).
+        from twin.products.co2_levels import quartile_thresholds, signed_levels
+
+        co2 = series["co2_kg_per_kwh"]
+        series["co2_command_level"] = signed_levels(co2, *quartile_thresholds(co2))
     return series
 
 

@@ -18,6 +18,10 @@ from twin.ems.plan import EmsContext
 PV_SIGNAL = "building_pv_kw"
 LOAD_SIGNAL = "building_load_kw"
 SHARE_SIGNAL = "building_pv_share"
+OTHER_PV_SIGNAL = "other_building_pv_kw"
+OTHER_LOAD_SIGNAL = "other_building_load_kw"
+OTHER_SHARE_SIGNAL = "other_building_pv_share"
+"""The same three for one non-residential building (workplaces), when the study has them."""
 
 
 def pv_flags(n: int, share: float) -> np.ndarray:
@@ -35,6 +39,24 @@ def ev_building_surplus_kw(ctx: EmsContext) -> np.ndarray:
     if share <= 0.0 or surplus_kw <= 0.0:
         return np.zeros(len(ctx.lo_kw))
     return np.where(pv_flags(len(ctx.lo_kw), share), surplus_kw, 0.0)
+
+
+def place_building_surplus_kw(ctx: EmsContext, at_other_building: np.ndarray) -> np.ndarray:
+    """Per-EV PV surplus at its building, kW: the house's (`building_*`) or, where
+    `at_other_building`, a non-residential building's (`other_building_*`, else the house's)."""
+    house = ev_building_surplus_kw(ctx)
+    if OTHER_PV_SIGNAL not in ctx.signals or not at_other_building.any():
+        return house
+    share = float(ctx.signals.get(OTHER_SHARE_SIGNAL, 0.0))
+    surplus_kw = max(
+        float(ctx.signals[OTHER_PV_SIGNAL]) - float(ctx.signals.get(OTHER_LOAD_SIGNAL, 0.0)), 0.0
+    )
+    other = (
+        np.where(pv_flags(len(ctx.lo_kw), share), surplus_kw, 0.0)
+        if share > 0.0 and surplus_kw > 0.0
+        else np.zeros(len(ctx.lo_kw))
+    )
+    return np.where(at_other_building, other, house)
 
 
 def charge_room_kw(ctx: EmsContext, soc_max: float) -> np.ndarray:
