@@ -94,6 +94,26 @@ class GridSim(mosaik_api_v3.Simulator):
         self.sgen_kinds = dict(sgen_kinds or {})
         return [{"eid": "grid", "type": model}]
 
+    def _generation(self) -> dict[str, np.ndarray]:
+        """Generation by kind over the whole run, computed once: PV and wind apart (SimBench's
+        default day is ~90 % wind), `other` = biomass, hydro, ... (Summed once for all steps, so
+        every block size slices the same numbers.)"""
+        if not hasattr(self, "_gen"):
+            sgen = self.profiles.sgen_p_mw
+            total = sgen.sum(axis=1)
+            pv, wind = self.sgen_kinds.get("pv"), self.sgen_kinds.get("wind")
+            if pv is None:
+                pv_p, wind_p = total, np.zeros(len(total))
+            else:
+                pv_p = sgen[:, pv].sum(axis=1)
+                wind_p = sgen[:, wind].sum(axis=1) if wind is not None else np.zeros(len(total))
+            self._gen = {
+                "pv_p_mw": pv_p,
+                "wind_p_mw": wind_p,
+                "other_gen_p_mw": total - pv_p - wind_p,
+            }
+        return self._gen
+
     def _solve_block(self, pf: Any, k0: int, ev: np.ndarray) -> list[Any]:
         prof = self.profiles
         return [
@@ -116,18 +136,8 @@ class GridSim(mosaik_api_v3.Simulator):
         results = self._solve_block(self.pf, k0, ev)
         columns, vm, line, trafo = _block_columns(results, ev)
         self.nonconverged_steps += int(n - columns["converged"].sum())
-        sgen = prof.sgen_p_mw[k0 : k0 + n]
-        kinds = self.sgen_kinds
-        if kinds:
-            # PV and wind apart (SimBench's default day is ~90 % wind); `other`: biomass, hydro..
-            pv, wind = kinds.get("pv"), kinds.get("wind")
-            columns["pv_p_mw"] = sgen[:, pv].sum(axis=1) if pv is not None else np.zeros(n)
-            columns["wind_p_mw"] = sgen[:, wind].sum(axis=1) if wind is not None else np.zeros(n)
-            columns["other_gen_p_mw"] = sgen.sum(axis=1) - columns["pv_p_mw"] - columns["wind_p_mw"]
-        else:
-            columns["pv_p_mw"] = sgen.sum(axis=1)
-            columns["wind_p_mw"] = np.zeros(n)
-            columns["other_gen_p_mw"] = np.zeros(n)
+        for name, series in self._generation().items():
+            columns[name] = series[k0 : k0 + n]
         columns["load_p_mw"] = prof.load_p_mw[k0 : k0 + n].sum(axis=1)
         self._record = {col.grid_column(name): columns[name] for name in _STATE}
         self._state = {name: float(columns[name][-1]) for name in _STATE}
