@@ -305,9 +305,17 @@ def apply_override(
             )
 
 
+REDACTED = "<redacted>"
+"""What results hold instead of a secret (a charger's password)."""
+
+
 def scenario_as_run(scenario: Scenario) -> dict[str, Any]:
-    """The scenario with every default filled in, as plain data (stored with the results)."""
+    """The scenario with every default filled in, as plain data (stored with the results);
+    secrets (hardware passwords) are written as `<redacted>`."""
     data = scenario.model_dump(mode="json")
+    for binding in data.get("hardware") or []:
+        if isinstance(binding, dict) and binding.get("password") is not None:
+            binding["password"] = REDACTED
     data["duration"] = f"{scenario.duration}s"
     data["step"] = f"{scenario.step}s"
     return data
