@@ -4,6 +4,7 @@ report.html with the KPI tables and the same figures inline, from the results fo
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,9 @@ class Report:
     """Figures not drawn, with why (nothing to draw, or an error drawing it)."""
 
 
-def draw_figures(data: RunData, out_dir: Path) -> tuple[list[Built], list[str], dict[str, float]]:
+def draw_figures(
+    data: RunData, out_dir: Path, only: Collection[str] | None = None
+) -> tuple[list[Built], list[str], dict[str, float]]:
     figures_dir = out_dir / col.FIGURES_DIR
     figures_dir.mkdir(parents=True, exist_ok=True)
     for old in figures_dir.glob("*.png"):
@@ -61,6 +64,8 @@ def draw_figures(data: RunData, out_dir: Path) -> tuple[list[Built], list[str], 
     skipped: list[str] = []
     seconds: dict[str, float] = {}
     for spec in FIGURES:
+        if only is not None and spec.slug not in only:
+            continue
         t0 = time.perf_counter()
         try:
             drawn = spec.draw(data)
@@ -161,9 +166,11 @@ def sections_html(data: RunData, built: list[Built], out_dir: Path) -> list[tupl
     return sections
 
 
-def build_report(run_dir: Path | str, out_dir: Path | str | None = None) -> Report:
+def build_report(
+    run_dir: Path | str, out_dir: Path | str | None = None, only: Collection[str] | None = None
+) -> Report:
     """Draw the run's figures into `<out>/figures/` and write `<out>/report.html` (out defaults
-    to the run folder).
+    to the run folder); `only`: just the figures with these slugs.
 
     Raises:
         ResultsError: not a results folder, or one without a recorded step.
@@ -173,7 +180,7 @@ def build_report(run_dir: Path | str, out_dir: Path | str | None = None) -> Repo
     out = Path(out_dir) if out_dir is not None else Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_load = time.perf_counter() - t0
-    built, skipped, seconds = draw_figures(data, out)
+    built, skipped, seconds = draw_figures(data, out, only)
     notes = [*data.notes, *kpi_errors(data.kpis), *skipped]
     if data.summary.get("status") != "completed":
         notes.insert(

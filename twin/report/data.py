@@ -214,7 +214,7 @@ def load_run_data(run_dir: Path | str, detail: bool = True) -> RunData:
         notes=notes + tz_notes,
     )
     if detail:
-        for key, name in col.GRID_DETAIL_TABLES.items():
+        for key, name in {**col.GRID_DETAIL_TABLES, **col.GRID_BASELINE_DETAIL_TABLES}.items():
             with contextlib.suppress(ResultsError):  # optional: outputs.grid_detail
                 frame = read_table(run_dir, name)
                 if len(frame) == len(table):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twin.report import style
@@ -34,11 +35,29 @@ def limit_span(d: RunData, key: str) -> list[float] | None:
     return None
 
 
-def _limit_lines(ax: Any, values: list[float] | None, label: str) -> None:
+def _limit_lines(ax: Any, values: list[float] | None, label: str | None, tight: int) -> None:
+    """A limit's range over the elements: the tightest end dashed, the widest dotted (buses of
+    different voltage levels have different bands). `tight` is the index of the tightest end
+    (1 for a lower limit, 0 for an upper one)."""
     if values is None:
         return
-    for k, v in enumerate(sorted(set(values))):
-        ax.axhline(v, color=style.LIMIT, ls="--", lw=0.9, label=label if k == 0 else None)
+    if values[0] == values[1]:
+        ax.axhline(values[0], color=style.LIMIT, ls="--", lw=0.9, label=label)
+        return
+    ax.axhline(
+        values[tight],
+        color=style.LIMIT,
+        ls="--",
+        lw=0.9,
+        label=f"{label}, tightest" if label else None,
+    )
+    ax.axhline(
+        values[1 - tight],
+        color=style.LIMIT,
+        ls=":",
+        lw=0.9,
+        label=f"{label}, widest" if label else None,
+    )
 
 
 def has_grid(d: RunData) -> bool:
@@ -83,8 +102,8 @@ def extremes(d: RunData) -> Drawing | None:
                     alpha=0.8,
                     label=f"{'lowest' if how == 'min' else 'highest'}, baseline",
                 )
-    _limit_lines(ax_v, limit_span(d, "vm_min_pu"), "voltage limits")
-    _limit_lines(ax_v, limit_span(d, "vm_max_pu"), None)  # type: ignore[arg-type]
+    _limit_lines(ax_v, limit_span(d, "vm_min_pu"), "bus limit", tight=1)
+    _limit_lines(ax_v, limit_span(d, "vm_max_pu"), None, tight=0)
     ax_v.axhline(1.0, color="#333", lw=0.5)
     ax_v.set_ylabel("bus voltage (pu)")
     ax_v.set_title(
@@ -115,11 +134,14 @@ def extremes(d: RunData) -> Drawing | None:
                 ls="--",
                 label=f"{label}, baseline",
             )
-    limits = [
+    loading_limits = [
         *(limit_span(d, "line_max_loading_pct") or []),
         *(limit_span(d, "trafo_max_loading_pct") or []),
     ]
-    _limit_lines(ax_l, limits or [100.0], "loading limit" if limits else "100 % rating")
+    if loading_limits:
+        _limit_lines(ax_l, [min(loading_limits), max(loading_limits)], "loading limit", tight=0)
+    else:
+        ax_l.axhline(100.0, color=style.LIMIT, ls="--", lw=0.9, label="100 % rating")
     ax_l.set_ylim(bottom=0)
     ax_l.set_ylabel("loading (%)")
     ax_l.set_title("element loading" + (" (daily maximum)" if d.long_run else ""), loc="left")
@@ -146,24 +168,23 @@ def _worst(frame: pd.DataFrame, how: str, n: int) -> pd.Series:
 
 def worst_elements(d: RunData) -> Drawing | None:
     panels = []
-    if "line_loading_pct" in d.detail:
-        panels.append(("line", d.detail["line_loading_pct"], "max", "highest loading (%)"))
-    if "trafo_loading_pct" in d.detail:
-        panels.append(("trafo", d.detail["trafo_loading_pct"], "max", "highest loading (%)"))
-    if "vm_pu" in d.detail:
-        panels.append(("bus", d.detail["vm_pu"], "max", "highest voltage (pu)"))
-        panels.append(("bus", d.detail["vm_pu"], "min", "lowest voltage (pu)"))
-    panels = [p for p in panels if p[1].shape[1]]
+    for key, kind, how, label in (
+        ("line_loading_pct", "line", "max", "highest loading (%)"),
+        ("trafo_loading_pct", "trafo", "max", "highest loading (%)"),
+        ("vm_pu", "bus", "max", "highest voltage (pu)"),
+        ("vm_pu", "bus", "min", "lowest voltage (pu)"),
+    ):
+        frame = d.detail.get(key)
+        if frame is not None and frame.shape[1]:
+            panels.append((kind, frame, d.detail.get(f"baseline_{key}"), how, label))
     if not panels:
         return None
     fig, axes = style.figure(
-        len(panels),
-        height_in=1.0 + 1.9 * len(panels),
-        sharex=False,
-        right_in=style.NO_LEGEND_RIGHT_IN,
+        len(panels), height_in=1.0 + 1.9 * len(panels), sharex=False, right_in=1.6
     )
-    fig.subplots_adjust(left=1.3 / style.WIDTH_IN)
-    for ax, (kind, frame, how, label) in zip(axes, panels, strict=True):
+    fig.subplots_adjust(left=1.1 / style.WIDTH_IN)
+    has_base = False
+    for ax, (kind, frame, base, how, label) in zip(axes, panels, strict=True):
         w = _worst(frame, how, WORST_N)
         colour = "#d62728" if how == "max" else "#1f77b4"
         labels = [f"{kind} {i}" for i in w.index]
@@ -171,25 +192,39 @@ def worst_elements(d: RunData) -> Drawing | None:
         if kind == "bus":
             # voltages are read against 1 pu, not against the axis' edge: markers, no bars
             ax.hlines(labels, 1.0, values, color=colour, alpha=0.4, lw=1.5)
-            ax.plot(values, labels, "o", color=colour)
-            lo, hi = min(float(values.min()), 1.0), max(float(values.max()), 1.0)
-            pad = max(0.002, (hi - lo) * 0.15)
-            ax.set_xlim(lo - pad, hi + pad)
+            ax.plot(values, labels, "o", color=colour, label="controlled")
             ax.axvline(1.0, color="#333", lw=0.6)
         else:
-            ax.barh(labels, values, color=colour, alpha=0.75)
+            ax.barh(labels, values, color=colour, alpha=0.75, label="controlled")
+        shown = values
+        if base is not None and set(w.index) <= set(base.columns):
+            b = (base[w.index].max() if how == "max" else base[w.index].min()).to_numpy(dtype=float)
+            ax.plot(b, labels, "D", mfc="none", mec="#333", ms=5, label="baseline")
+            shown = np.concatenate([values, b])
+            has_base = True
+        if kind == "bus":
+            lo, hi = min(float(np.nanmin(shown)), 1.0), max(float(np.nanmax(shown)), 1.0)
+            pad = max(0.002, (hi - lo) * 0.15)
+            ax.set_xlim(lo - pad, hi + pad)
         for y, v in enumerate(values):
             ax.text(v, y, f" {v:.4g}", va="center", fontsize=style.FONT_PT - 2)
         ax.set_xlabel(label)
-        ax.set_title(
-            f"{len(w)} {'most loaded' if kind != 'bus' else ('highest' if how == 'max' else 'lowest')} {kind}s of {frame.shape[1]}",
-            loc="left",
-        )
+        what = "most loaded" if kind != "bus" else ("highest" if how == "max" else "lowest")
+        plural = "buses" if kind == "bus" else f"{kind}s"
+        ax.set_title(f"{len(w)} {what} {plural} of {frame.shape[1]}", loc="left")
         ax.grid(axis="y", visible=False)
+        style.legend(ax)
     caption = (
         f"The worst elements over the whole run (pandapower element ids): the {WORST_N} most "
-        "loaded lines and transformers and the buses with the highest and lowest voltage. From "
-        "grid_line_loading_pct.parquet, grid_trafo_loading_pct.parquet and grid_vm_pu.parquet."
+        "loaded lines and transformers and the buses with the highest and lowest voltage"
+        + (
+            ", with the same element's extreme in the uncontrolled baseline's grid (diamonds)"
+            if has_base
+            else ""
+        )
+        + ". From grid_line_loading_pct.parquet, grid_trafo_loading_pct.parquet and grid_vm_pu.parquet"
+        + (" (and their grid_baseline_* twins)" if has_base else "")
+        + "."
     )
     return fig, caption
 

@@ -14,7 +14,7 @@ from twin.report.kpi_rows import (
     format_value,
     per_fleet_value,
     violation_rows,
-    worst_text,
+    worst_rows,
 )
 
 CSS = """
@@ -39,6 +39,9 @@ code{font-size:.92em}
 """
 
 
+NUM = ' class="num"'
+
+
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -58,8 +61,7 @@ def table_html(
     numeric = numeric or [False] * len(headers)
     out = ["<table><thead><tr>"]
     out += [
-        f'<th class="{"num" if n else ""}">{escape(h)}</th>'
-        for h, n in zip(headers, numeric, strict=True)
+        f"<th{NUM if n else ''}>{escape(h)}</th>" for h, n in zip(headers, numeric, strict=True)
     ]
     out.append("</tr></thead><tbody>")
     last: str | None = None
@@ -71,7 +73,7 @@ def table_html(
         out.append("<tr>")
         for cell, n in zip(row, numeric, strict=True):
             text = cell if isinstance(cell, Markup) else escape(str(cell))
-            out.append(f'<td class="{"num" if n else ""}">{text}</td>')
+            out.append(f"<td{NUM if n else ''}>{text}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -123,13 +125,39 @@ def violations_html(violations: dict[str, Any]) -> str:
             [False, False, True, True, True],
         )
     ]
-    worst = [
-        (which, worst_text((violations.get(which) or {}).get("worst")))
-        for which in ("controlled", "baseline")
-        if (violations.get(which) or {}).get("worst")
-    ]
+    worst = worst_rows(violations)
     if worst:
-        out.append(table_html(["worst element", ""], worst))
+        out.append("<h3>Worst element per kind</h3>")
+        out.append(
+            table_html(
+                ["grid", "element", "beyond its limit by", "at (local time)"],
+                [r[:4] for r in worst],
+                [False, False, True, False],
+            )
+        )
+    for key, title in (
+        ("ev_caused", "steps the EVs caused"),
+        ("base_load_alone", "steps base load alone causes"),
+    ):
+        ctrl = (violations.get("controlled") or {}).get(key)
+        base = (violations.get("baseline") or {}).get(key)
+        if isinstance(ctrl, dict) or isinstance(base, dict):
+            keys = list(dict.fromkeys([*(ctrl or {}), *(base or {})]))
+            out.append(f"<h3>{escape(title.capitalize())}</h3>")
+            out.append(
+                table_html(
+                    ["", "controlled", "baseline"],
+                    [
+                        (
+                            k.replace("_", " "),
+                            format_value((ctrl or {}).get(k)),
+                            format_value((base or {}).get(k)),
+                        )
+                        for k in keys
+                    ],
+                    [False, True, True],
+                )
+            )
     limits = violations.get("limits") or {}
     if limits:
         out.append(

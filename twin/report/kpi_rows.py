@@ -19,7 +19,19 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Regulation (PJM)", ("pjm_",)),
     ("FEMS schedule", ("kwh_accuracy", "fems_", "plan_accuracy")),
     ("Reserve", ("reserve_", "in_band_")),
-    ("CO2 and PV", ("co2", "pv_", "energy_co2", "emissions")),
+    (
+        "CO2 and PV",
+        (
+            "co2",
+            "net_co2",
+            "mean_charging",
+            "baseline_co2",
+            "baseline_net_co2",
+            "baseline_mean",
+            "pv_",
+            "area_",
+        ),
+    ),
     ("Energy", ("energy_", "unmet_", "drive_", "peak_")),
     ("Grid", ("min_bus", "max_bus", "max_line", "max_trafo", "nonconverged", "grid_")),
 )
@@ -74,6 +86,22 @@ LABELS: dict[str, tuple[str, str]] = {
     "in_band_minutes": ("Minutes judged", "min"),
     "reserve_commanded_kwh": ("Reserve commanded", "kWh"),
     "reserve_delivered_kwh": ("Reserve delivered", "kWh"),
+    "co2_charged_kg": ("CO2 of the energy charged", "kg"),
+    "co2_displaced_kg": ("CO2 displaced by discharging", "kg"),
+    "net_co2_kg": ("Net CO2 (charged - displaced)", "kg"),
+    "mean_charging_intensity_kg_per_kwh": ("Mean intensity charged at", "kg/kWh"),
+    "baseline_co2_charged_kg": ("Baseline: CO2 of the energy charged", "kg"),
+    "baseline_co2_displaced_kg": ("Baseline: CO2 displaced", "kg"),
+    "baseline_net_co2_kg": ("Baseline: net CO2", "kg"),
+    "baseline_mean_charging_intensity_kg_per_kwh": (
+        "Baseline: mean intensity charged at",
+        "kg/kWh",
+    ),
+    "pv_surplus_without_evs_kwh": ("PV surplus without EVs", "kWh"),
+    "pv_surplus_absorbed_kwh": ("PV surplus absorbed by the EVs", "kWh"),
+    "pv_surplus_with_evs_kwh": ("PV surplus left with EVs", "kWh"),
+    "area_pv_kwh": ("Area PV generation", "kWh"),
+    "area_load_kwh": ("Area load", "kWh"),
 }
 
 # Longest suffix first: "_kwh_per_ev_day" must win over "_kwh".
@@ -250,11 +278,31 @@ def violation_rows(
     return rows
 
 
-def worst_text(worst: Any) -> str:
-    """`{kind, element, value, time}` -> "line 12 at 104.3 (2025-06-04T18:15)"."""
-    if not isinstance(worst, Mapping) or not worst:
-        return "n/a"
-    kind = str(worst.get("kind", "?")).replace("_", " ")
-    value = format_value(worst.get("value"))
-    when = worst.get("time")
-    return f"{kind} {worst.get('element', '?')}: {value}" + (f" at {when}" if when else "")
+def worst_rows(violations: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(grid, element, how far beyond its limit, at) for each kind's worst element of the
+    controlled and the baseline grid (`violations.<grid>.worst.<kind>`)."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    for which in ("controlled", "baseline"):
+        worst = (violations.get(which) or {}).get("worst") or {}
+        if not isinstance(worst, Mapping):
+            continue
+        if "element" in worst:  # a single {kind, element, value, time}
+            worst = {str(worst.get("kind", "element")): worst}
+        for kind, w in worst.items():
+            if not isinstance(w, Mapping):
+                continue
+            element = f"{str(kind).replace('_', ' ')} {w.get('element', '?')}"
+            if w.get("name"):
+                element += f" ({w['name']})"
+            value = w.get("excess", w.get("value"))
+            unit = str(w.get("excess_unit", ""))
+            rows.append(
+                (
+                    which,
+                    element,
+                    f"{format_value(value)} {unit}".strip(),
+                    str(w.get("time", "")),
+                    "",
+                )
+            )
+    return [r[:4] + ("",) for r in rows]

@@ -243,7 +243,7 @@ def co2(d: RunData) -> Drawing | None:
                     w.to_numpy(),
                     color=colour,
                     lw=1,
-                    label=f"{label}: charging-weighted intensity",
+                    label=f"{label}: charged at",
                 )
             style.daily_band(ax, intensity, "#8c564b", "grid intensity", mean=False)
             ax.set_ylabel("kg CO2 / kWh")
