@@ -134,8 +134,9 @@ def page(browser):
 
 
 @pytest.fixture(scope="module")
-def dashboard_url() -> Iterator[str]:
-    """A plain `streamlit run app.py` on a free loopback port, stopped at the end."""
+def dashboard_url(tmp_path_factory) -> Iterator[str]:
+    """A plain `streamlit run app.py` on a free loopback port, stopped at the end; the tests'
+    run folders (under pytest's temporary folder) are its results root."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -154,6 +155,7 @@ def dashboard_url() -> Iterator[str]:
             "false",
         ],
         cwd=ROOT,
+        env={**os.environ, "TWIN_RESULTS_ROOT": str(tmp_path_factory.getbasetemp())},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -25,6 +25,17 @@ def test_importing_the_dashboard_calls_no_streamlit():
     assert done.stderr == ""
 
 
+@pytest.fixture(autouse=True)
+def results_root(tmp_path_factory, monkeypatch) -> Path:
+    """The tests' run folders live under pytest's temporary folder: the page may open those."""
+    root = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("TWIN_RESULTS_ROOT", str(root))
+    monkeypatch.delenv("TWIN_REPLAY_DIR", raising=False)
+    monkeypatch.delenv("TWIN_LIVE_ADDRESS", raising=False)
+    monkeypatch.delenv("TWIN_LIVE_HOSTS", raising=False)
+    return root
+
+
 def page(**query: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     for k, v in query.items():
@@ -48,12 +59,12 @@ def test_replay_page_shows_the_last_step_and_kpis(finished_run):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"mode": "replay", "run": "/nonexistent/run"}, "Cannot replay this folder"),
+        ({"mode": "replay", "run": "{root}/nonexistent/run"}, "Cannot replay this folder"),
         ({"mode": "replay", "run": ""}, "Choose a results folder"),
     ],
 )
-def test_replay_problems_are_messages(query, message):
-    at = page(**query)
+def test_replay_problems_are_messages(query, message, results_root):
+    at = page(**{k: v.replace("{root}", str(results_root)) for k, v in query.items()})
     assert not at.exception
     shown = [e.value for e in at.error] + [i.value for i in at.info]
     assert any(message in s for s in shown), shown
@@ -69,3 +80,25 @@ def test_live_page_without_a_run_says_so():
     assert not at.exception
     shown = [i.value for i in at.info]
     assert any("No running simulation is publishing" in s and str(port) in s for s in shown), shown
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"mode": "replay", "run": "/etc"},
+        {"mode": "replay", "run": "/"},
+        {"mode": "replay", "run": "{root}/../.."},
+        {"mode": "live", "address": "tcp://10.11.12.13:5556"},
+        {"mode": "live", "address": "tcp://example.org:22"},
+        {"mode": "live", "address": "ipc:///tmp/some.sock"},
+    ],
+)
+def test_the_url_cannot_open_other_folders_or_hosts(query, results_root, monkeypatch):
+    opened: list[str] = []
+    monkeypatch.setattr("twin.dashboard.pages.cached_run", lambda *a: opened.append(a[0]))
+    monkeypatch.setattr("twin.dashboard.pages.live_feed", lambda a: opened.append(a))
+    at = page(**{k: v.replace("{root}", str(results_root)) for k, v in query.items()})
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Not allowed:") for e in errors), errors
+    assert not opened  # nothing was read, no socket was opened

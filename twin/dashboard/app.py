@@ -2,7 +2,8 @@
 
 Defaults come from the URL (`?mode=replay&run=results/default`,
 `?mode=live&address=tcp://127.0.0.1:5556`), else from the environment (TWIN_DASHBOARD_MODE,
-TWIN_LIVE_ADDRESS, TWIN_REPLAY_DIR). Every problem the user can fix is a message on the page;
+TWIN_LIVE_ADDRESS, TWIN_REPLAY_DIR); what they may name is confined (twin/dashboard/access.py:
+results folders under TWIN_RESULTS_ROOT, telemetry on this machine). Every problem the user can fix is a message on the page;
 anything unexpected is one st.error line, never a traceback.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from twin.dashboard.access import AccessError, allowed_address, allowed_run_dir
 from twin.dashboard.pages import live_page, replay_page
 from twin.dashboard.replay import known_runs
 from twin.telemetry import DEFAULT_ADDRESS
@@ -67,9 +69,13 @@ def main() -> None:
             if runs:
                 st.caption("Runs in results/: " + ", ".join(runs))
     try:
+        # Only loopback addresses and folders under the results roots (twin.dashboard.access):
+        # the URL's parameters are any visitor's input.
         if mode == "Live":
-            live_page(address.strip())
+            live_page(allowed_address(address, env))
         else:
-            replay_page(run_dir)
+            replay_page(allowed_run_dir(run_dir, env, Path.cwd()))
+    except AccessError as err:
+        st.error(f"Not allowed: {err}")
     except Exception as err:  # noqa: BLE001 - a page shows a message, never a traceback
         st.error(f"The dashboard hit a problem: {type(err).__name__}: {err}")
