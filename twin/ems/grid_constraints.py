@@ -122,6 +122,7 @@ def enforce_grid_limits(
         near = violations(pred, limits, margins) if pred.converged else {}
     active: dict[str, set[int]] = {kind: set() for kind in ("trafo", "line", "vm_max", "vm_min")}
     conflict, worst_kind, worst_pos, rounds = 0.0, "none", -1, 0
+    best: np.ndarray | None = None
     for _ in range(max_iterations):
         rounds += 1
         for kind, pos in near.items():
@@ -135,10 +136,18 @@ def enforce_grid_limits(
         worst = int(np.argmax(slack)) if slack.size and conflict > 1e-6 else 0
         worst_kind, worst_pos = rows.kinds[worst], rows.elements[worst]
         pred = model.predict(k, _per_bus_mw(model, x))
-        # Accept once the model says the raw limits hold (the margin is the planning reserve).
-        if _within(pred, limits, 0.0, 0.0) or conflict > 1e-6:
+        if conflict > 1e-6:
             break
+        if _within(pred, limits, 0.0, 0.0):
+            # Within the raw limits (the margin is the planning reserve). Far from a large
+            # correction the linearisation over-cuts (losses fall with the square of the flow):
+            # while power was cut and every binding element has room left, linearise again here.
+            best = x
+            if x_ref.sum() - x.sum() < 0.5 or not _loose(pred, limits, margins, active):
+                break
         near = violations(pred, limits, margins)
+    if best is not None:
+        x = best
     p_new = _spread(p_kw, lo_kw, hi_kw, ev_bus, x_ref, x, lo_b, hi_b)
     return GridEnforcement(
         p_kw=p_new,
@@ -149,6 +158,23 @@ def enforce_grid_limits(
         binding_element=worst_pos,
         iterations=rounds,
     )
+
+
+def _loose(
+    pred: GridPrediction, limits: GridLimits, margins: GridMargins, active: dict[str, set[int]]
+) -> bool:
+    """Every element the repair constrains is more than half a point (1 mpu) inside its
+    planning limit: the cut could be smaller."""
+    room: list[float] = []
+    for e in active["trafo"]:
+        room.append(limits.trafo_max_pct[e] - margins.loading_pct - pred.trafo_loading_pct[e])
+    for e in active["line"]:
+        room.append(limits.line_max_pct[e] - margins.loading_pct - pred.line_loading_pct[e])
+    for i in active["vm_max"]:
+        room.append(500.0 * (limits.vm_max_pu[i] - margins.vm_pu - pred.vm_pu[i]))
+    for i in active["vm_min"]:
+        room.append(500.0 * (pred.vm_pu[i] - limits.vm_min_pu[i] - margins.vm_pu))
+    return bool(room) and min(room) > 0.5
 
 
 def _per_bus_mw(model: GridModel, x_kw: np.ndarray) -> np.ndarray:
