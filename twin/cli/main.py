@@ -3,6 +3,7 @@
     run.py        twin run              (and the run-starting functions dashboard shares)
     validate.py   twin validate
     report.py     twin report
+    compare.py    twin compare
     dashboard.py  twin dashboard
     sweep.py      twin sweep
     options.py    fail(), the --set parser, shared option definitions
@@ -19,7 +20,7 @@ import sys
 
 import typer
 
-from twin.cli import dashboard, report, run, sweep, validate
+from twin.cli import compare, dashboard, report, run, sweep, validate
 from twin.config import ScenarioError
 
 app = typer.Typer(
@@ -30,7 +31,7 @@ app = typer.Typer(
 emulate_app = typer.Typer(no_args_is_help=True, help="Emulated chargers for labs and tests.")
 app.add_typer(emulate_app, name="emulate")
 
-_OWN = (run, validate, report, dashboard, sweep)
+_OWN = (run, validate, report, compare, dashboard, sweep)
 for _commands in _OWN:
     _commands.register_cli(app)
 OWN_COMMANDS = frozenset(c.name for c in app.registered_commands)
