@@ -16,13 +16,28 @@ from adapters.bridge import BridgeError, EventKind, HardwareBridge, LinkState
 from adapters.simulated import SimulatedCharger
 
 
-def wait_until(predicate, timeout_s: float = 3.0) -> None:
+def wait_until(predicate, timeout_s: float = 30.0) -> None:
+    # A generous deadline: the machine is busy (a wait ends as soon as the condition holds).
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.01)
     raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def calls_of(adapter, method: str) -> list:
+    """Record the first argument (or None) of every call of the adapter's async `method`, so a
+    test waits for the bridge to have tried something instead of sleeping a fixed time."""
+    calls: list = []
+    original = getattr(adapter, method)
+
+    async def recorded(*args):
+        calls.append(args[0] if args else None)
+        return await original(*args)
+
+    setattr(adapter, method, recorded)
+    return calls
 
 
 def kinds(events: list[dict], charger_id: str) -> list[str]:
@@ -142,13 +157,15 @@ def test_offline_then_reconnect_resynchronises(bridge_factory):
 
 def test_setpoint_submitted_while_offline_is_sent_on_return(bridge_factory):
     charger = SimulatedCharger("C", 11.0, time.monotonic)
+    connects = calls_of(charger, "connect")
     bridge = bridge_factory([charger])
     bridge.submit_setpoints({"C": 2.0})
     wait_until(lambda: charger.setpoint_kw == 2.0)
     charger.online = False
     wait_until(lambda: bridge.status()["C"] == LinkState.OFFLINE)
     bridge.submit_setpoints({"C": 6.0})
-    time.sleep(0.1)
+    tried = len(connects)
+    wait_until(lambda: len(connects) >= tried + 2)  # the bridge came round twice while offline
     assert charger.setpoint_kw == 2.0  # nothing reaches an offline charger
     charger.online = True
     wait_until(lambda: charger.setpoint_kw == 6.0)
@@ -159,11 +176,12 @@ def test_refusals_degrade_the_charger_once_and_it_recovers(bridge_factory):
     refusing.reject_setpoints = True
     erroring = ScriptedAdapter("E")
     erroring.refusal = CallErrorRefusal()
+    tried_r, tried_e = calls_of(refusing, "set_power"), calls_of(erroring, "set_power")
     bridge = bridge_factory([refusing, erroring], recovery_s=0.3)
     events: list[dict] = []
     for kw in (4.0, 4.5, 5.0, 5.5):  # every new set-point is tried, and refused, again
         bridge.submit_setpoints({"R": kw, "E": kw})
-        time.sleep(0.05)
+        wait_until(lambda kw=kw: kw in tried_r and kw in tried_e)
     wait_until(
         lambda: (
             events.extend(bridge.events())
@@ -173,7 +191,7 @@ def test_refusals_degrade_the_charger_once_and_it_recovers(bridge_factory):
             )
         )
     )
-    time.sleep(0.1)
+    wait_until(lambda: bridge.status() == {"R": LinkState.DEGRADED, "E": LinkState.DEGRADED})
     events.extend(bridge.events())
     # Still connected (its meter counts) but degraded; one event per episode, not per refusal.
     assert bridge.status() == {"R": LinkState.DEGRADED, "E": LinkState.DEGRADED}
@@ -208,10 +226,12 @@ def test_hanging_charger_times_out_and_goes_offline(bridge_factory):
 def test_charger_that_never_comes_is_reported_once(bridge_factory):
     absent = SimulatedCharger("GONE", 11.0, time.monotonic)
     absent.online = False
+    connects = calls_of(absent, "connect")
     bridge = bridge_factory([absent])
     events: list[dict] = []
     wait_until(lambda: events.extend(bridge.events()) or events)
-    time.sleep(0.3)  # several more retries at 0.05 s
+    tried = len(connects)
+    wait_until(lambda: len(connects) >= tried + 3)  # several more retries
     events.extend(bridge.events())
     assert kinds(events, "GONE") == [EventKind.DISCONNECT]
     assert bridge.status()["GONE"] == LinkState.OFFLINE

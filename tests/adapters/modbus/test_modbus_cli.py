@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import typer
@@ -57,9 +58,16 @@ def test_run_modbus_emulator_serves_until_stopped(run) -> None:
             except Exception:
                 await asyncio.sleep(0.05)
         await adapter.set_power(7.0)
-        await asyncio.sleep(3.0)  # real time: 7 kW -> 10.1 A, ramp 4 kW/s done in < 2 s
+        # Real time: 7 kW -> 10.1 A, the ramp (4 kW/s) ends in < 2 s unloaded; wait for it
+        # (generous deadline on a busy machine) instead of a fixed 3 s.
+        expected = 10.1 * 0.690
+        deadline = time.monotonic() + 60.0
         reading = await adapter.read()
-        assert reading.power_kw == pytest.approx(10.1 * 0.690, abs=0.01)
+        while reading.power_kw != pytest.approx(expected, abs=0.01):
+            assert time.monotonic() < deadline, f"power {reading.power_kw} kW after 60 s"
+            await asyncio.sleep(0.05)
+            reading = await adapter.read()
+        assert reading.power_kw == pytest.approx(expected, abs=0.01)
         await adapter.close()
         stop.set()
         await asyncio.wait_for(task, 2.0)
