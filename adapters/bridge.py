@@ -101,6 +101,8 @@ class _ChargerState:
     reading: ChargerReading | None = None
     wake: asyncio.Event | None = None
     refusals: int = 0  # set-points refused (Rejected, NotSupported, CALLERROR) so far
+    sent: int = 0  # set-points sent to the charger (answered or not)
+    accepted: int = 0  # set-points the charger accepted
     refused_at_s: float = 0.0  # clock time of the latest refusal
 
 
@@ -334,6 +336,15 @@ class HardwareBridge:
         with self._lock:
             return {cid: state.link for cid, state in self._states.items()}
 
+    def setpoint_counts(self) -> dict[str, dict[str, int]]:
+        """Per charger: set-points `sent`, `accepted` and `refused` (Rejected, NotSupported,
+        CALLERROR) so far; sent - accepted - refused were lost (timeout, link down)."""
+        with self._lock:
+            return {
+                cid: {"sent": st.sent, "accepted": st.accepted, "refused": st.refusals}
+                for cid, st in self._states.items()
+            }
+
     # -- workers --------------------------------------------------------------------------
 
     def _record(self, charger_id: str, kind: str, detail: str = "") -> None:
@@ -374,8 +385,17 @@ class HardwareBridge:
                 reading = await asyncio.wait_for(adapter.read(), self._call_timeout_s)
                 with self._lock:
                     state.reading = reading
-            except asyncio.CancelledError:
-                raise
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if not self._running or task is None or task.cancelling():
+                    raise  # the bridge stops this worker
+                # Not a cancel of this worker: an adapter let one out (e.g. its call in flight
+                # was cancelled because the connection went away). Without this the worker died
+                # silently and the charger stayed "online" with its last reading for the rest of
+                # the run (seen as a flaky HIL test: a dropped charger never went offline).
+                self._go_offline(charger_id, state, ChargerUnavailable(_describe(exc)))
+                await self._pause(state, self._retry_interval_s)
+                continue
             except (ChargerUnavailable, TimeoutError, OSError) as exc:
                 if state.link == LinkState.CONNECTING:
                     # A charger that never came is worth one event, not one per retry.
@@ -414,6 +434,8 @@ class HardwareBridge:
             state.pending_kw = None
         if power_kw is None:
             return
+        with self._lock:
+            state.sent += 1
         try:
             await asyncio.wait_for(state.adapter.set_power(power_kw), self._call_timeout_s)
         except SetpointRejected as exc:
@@ -437,6 +459,7 @@ class HardwareBridge:
             raise
         with self._lock:
             state.last_sent_kw = power_kw
+            state.accepted += 1
             recovered = (
                 state.link == LinkState.DEGRADED
                 and self._clock() - state.refused_at_s >= self._recovery_s

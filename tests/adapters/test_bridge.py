@@ -324,3 +324,26 @@ def test_stop_ends_the_workers_even_when_set_points_race_it():
         bridge.stop(timeout_s=2.0)
         assert time.monotonic() - t0 < 2.0
         assert bridge.status() == {"R": LinkState.STOPPED}
+
+
+def test_a_cancelled_error_out_of_an_adapter_does_not_kill_the_worker(bridge_factory):
+    # An adapter whose call in flight is cancelled because its connection went away (the OCPP
+    # session cancels the waiters of a closed connection) lets a CancelledError out of
+    # set_power. The worker used to die of it: the charger stayed "online" with its last
+    # reading for the rest of the run. Now it is a disconnect, and the worker carries on.
+    adapter = ScriptedAdapter("X")
+    bridge = bridge_factory([adapter])
+    wait_until(lambda: bridge.status()["X"] == LinkState.ONLINE)
+    adapter.refusal = asyncio.CancelledError()
+    bridge.submit_setpoints({"X": 4.0})
+    wait_until(lambda: bridge.status()["X"] == LinkState.OFFLINE)
+    assert bridge.latest_readings()["X"] is None
+    adapter.refusal = None
+    wait_until(lambda: bridge.status()["X"] == LinkState.ONLINE)
+    wait_until(lambda: adapter.received == [4.0])  # kept and sent once it is back
+    assert kinds(bridge.events(), "X")[:3] == [
+        EventKind.CONNECT,
+        EventKind.DISCONNECT,
+        EventKind.RECONNECT,
+    ]
+    assert bridge.setpoint_counts()["X"]["accepted"] == 1

@@ -297,3 +297,27 @@ def test_a_taken_csms_port_is_a_scenario_error():
             link.start()
         assert err.value.problems[0][0] == "hil.csms_port"
         link.stop()  # nothing was started: a no-op
+
+
+def test_hardware_section_per_charger(hil_and_virtual):
+    # summary.json `hil.per_charger` and `twin report`'s hardware table: online share,
+    # set-points sent / accepted / refused, energy measured against what the EMS commanded.
+    _, hil, _, _ = hil_and_virtual
+    per = json.loads((hil.out_dir / "summary.json").read_text())["hil"]["per_charger"]
+    table = read_table(hil.out_dir)
+    for cid, stats in per.items():
+        online = table[f"hil.{cid}.online"].to_numpy()
+        assert stats["online_share"] == pytest.approx(online.mean())
+        assert stats["sent"] >= stats["accepted"] + stats["refused"] > 0
+        measured = (table[f"hil.{cid}.power_kw"].where(online == 1, 0.0).sum()) * 900 / 3600
+        assert stats["energy_measured_kwh"] == pytest.approx(measured, abs=1e-6)
+    assert per["CP002"]["refused"] >= 1  # it refused every profile from 15:00 to 18:00
+    # The charge-only chargers delivered what they were asked for, to within the Phoenix map's
+    # whole-amp rounding, the meter's lag behind the set-point and CP001's 2 h offline.
+    assert per["CP001"]["energy_measured_kwh"] > 0.5 * per["CP001"]["energy_modelled_kwh"] > 0
+    from twin.cli.report import console, print_hardware
+
+    with console().capture() as captured:
+        print_hardware(per)
+    text = captured.get()
+    assert "hardware (per physical charger)" in text and "CP001" in text and "refused" in text

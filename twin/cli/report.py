@@ -172,6 +172,7 @@ def print_kpis(summary: dict[str, Any], run_dir: Path | None = None) -> None:
     if isinstance(hil, dict):
         chargers = ", ".join(map(str, hil.get("chargers", []))) or "none"
         console().print(f"hardware: {chargers}; {hil.get('events', 0)} link events")
+        print_hardware(hil.get("per_charger"))
     realtime = summary.get("realtime")
     if isinstance(realtime, dict):
         console().print(
@@ -181,6 +182,42 @@ def print_kpis(summary: dict[str, Any], run_dir: Path | None = None) -> None:
         console(stderr=True).print(line)
     if "kpis_error" in summary:
         console(stderr=True).print(f"KPIs could not be computed: {summary['kpis_error']}")
+
+
+HARDWARE_COLUMNS = (
+    ("online_share", "online", "share"),
+    ("sent", "set-points sent", ""),
+    ("accepted", "accepted", ""),
+    ("refused", "refused", ""),
+    ("withheld", "discharge withheld", ""),
+    ("rejected_readings", "readings rejected", ""),
+    ("energy_measured_kwh", "energy measured", "kWh"),
+    ("energy_modelled_kwh", "energy modelled", "kWh"),
+    ("meter_advance_kwh", "meter advance", "kWh"),
+)
+"""summary.json `hil.per_charger` fields as `twin report` shows them (key, header, unit)."""
+
+
+def print_hardware(per_charger: Any) -> None:
+    """The hardware section of a HIL run: per charger its online share, set-points sent /
+    accepted / refused, and energy measured against modelled (nothing if the run has none)."""
+    if not isinstance(per_charger, dict) or not per_charger:
+        return
+    from rich.table import Table
+
+    from twin.report.kpi_rows import format_value
+
+    table = Table(title="hardware (per physical charger)")
+    table.add_column("charger")
+    for _, header, unit in HARDWARE_COLUMNS:
+        table.add_column(f"{header} ({unit})" if unit else header, justify="right")
+    for charger_id, values in per_charger.items():
+        if not isinstance(values, dict):
+            continue
+        table.add_row(
+            str(charger_id), *(format_value(values.get(key)) for key, _, _ in HARDWARE_COLUMNS)
+        )
+    console().print(table)
 
 
 def register_cli(app: typer.Typer) -> None:

@@ -100,6 +100,13 @@ class HardwareLink:
         self._link_events: list[dict] = []
         self.rejected_readings: dict[str, int] = {b.charger_id: 0 for b in self.bindings}
         self.withheld_setpoints: dict[str, int] = {b.charger_id: 0 for b in self.bindings}
+        # Per charger over the run: steps online (measured), steps seen, energy the EMS
+        # commanded (the model's expectation) and energy measured by the charger's power, kWh.
+        self._steps_online: dict[str, int] = {b.charger_id: 0 for b in self.bindings}
+        self._steps: dict[str, int] = {b.charger_id: 0 for b in self.bindings}
+        self._commanded_kwh: dict[str, float] = {b.charger_id: 0.0 for b in self.bindings}
+        self._measured_kwh: dict[str, float] = {b.charger_id: 0.0 for b in self.bindings}
+        self._meter_kwh: dict[str, list[float]] = {}
         self._adapters: dict[str, ChargerAdapter] = {}
         # The protocols' own events (e.g. the CSMS's refused identities, boots, transactions);
         # a deque is safe to append from the I/O thread and drain from the mosaik step.
@@ -235,6 +242,7 @@ class HardwareLink:
             # As the EMS computed them otherwise: each adapter shapes its charger's value
             # (adapters.setpoint, e.g. below the charger's resolution is 0).
             values[b.charger_id] = value
+            self._commanded_kwh[b.charger_id] += value * self.scenario.step / 3600.0
         self.bridge.submit_setpoints(values)
 
     def readings(self) -> dict[str, ChargerReading | None]:
@@ -256,6 +264,37 @@ class HardwareLink:
                 self._event(cid, "implausible", f"reading rejected: {problem}")
             self._implausible_until[cid] = now + self.scenario.hil.degraded_hold_s
         return readings
+
+    def observe_step(self, charger_id: str, reading: ChargerReading | None, online: bool) -> None:
+        """One step of a charger as the run used it (online = measured): for `stats`."""
+        self._steps[charger_id] += 1
+        if online and reading is not None:
+            self._steps_online[charger_id] += 1
+            self._measured_kwh[charger_id] += reading.power_kw * self.scenario.step / 3600.0
+            meter = self._meter_kwh.setdefault(charger_id, [reading.energy_kwh] * 2)
+            meter[1] = reading.energy_kwh
+
+    def stats(self) -> dict[str, dict[str, float | int | None]]:
+        """Per charger over the run: online share, set-points sent/accepted/refused (and
+        withheld: discharge to a charger that cannot), rejected readings, energy the EMS
+        commanded (modelled) against energy measured (its power over the steps it was online,
+        and its meter register's advance), kWh."""
+        counts = self.bridge.setpoint_counts() if self.bridge is not None else {}
+        out: dict[str, dict[str, float | int | None]] = {}
+        for b in self.bindings:
+            cid = b.charger_id
+            steps = self._steps[cid]
+            meter = self._meter_kwh.get(cid)
+            out[cid] = {
+                "online_share": self._steps_online[cid] / steps if steps else 0.0,
+                **counts.get(cid, {"sent": 0, "accepted": 0, "refused": 0}),
+                "withheld": self.withheld_setpoints[cid],
+                "rejected_readings": self.rejected_readings[cid],
+                "energy_modelled_kwh": self._commanded_kwh[cid],
+                "energy_measured_kwh": self._measured_kwh[cid],
+                "meter_advance_kwh": meter[1] - meter[0] if meter else None,
+            }
+        return out
 
     def status(self) -> dict[str, str]:
         assert self.bridge is not None

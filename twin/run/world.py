@@ -167,6 +167,8 @@ class PreparedRun:
                     "chargers": [b.charger_id for b in self.hardware.bindings],
                     "events": len(events),
                 }
+                with contextlib.suppress(Exception):  # a summary is written whatever happens
+                    summary["hil"]["per_charger"] = self.hardware.stats()
             if lateness is not None:
                 summary["realtime"] = {"rt_factor": rt_factor, **lateness.summary()}
             summary["status"] = status
@@ -340,6 +342,7 @@ def _build_run(
     rec = world.start("RecorderSim", **timing).Recorder(
         recorder=recorder,
         start_utc=start.astimezone(dt.UTC),
+        timezone=scenario.timezone,
         detail_tables=detail_tables,
         observers=observers,
     )

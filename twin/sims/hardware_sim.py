@@ -78,6 +78,7 @@ class HardwareSim(mosaik_api_v3.Simulator):
             offline[b.fleet][b.index] = not online or degraded
             if online:
                 measured[b.fleet][b.index] = reading.power_kw
+            link.observe_step(b.charger_id, reading, online)
             record[col.hil_column(b.charger_id, "power_kw")] = (
                 reading.power_kw if reading else float("nan")
             )
