@@ -57,7 +57,7 @@ def test_every_column_of_a_real_run_is_named_by_columns_py(run_dir: Path) -> Non
     table = read_table(run_dir)
     names = col.fleet_names(table.columns)
     assert names == ["commuters", "business", "households"]
-    known = {col.TIME, col.TIME_S}
+    known = {col.TIME, col.TIME_LOCAL, col.TIME_S}
     for f in names:
         for entity in (f, col.baseline_entity(f)):
             known |= {col.fleet_column(entity, q) for q in col.FLEET_QUANTITIES}

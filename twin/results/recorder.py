@@ -186,4 +186,6 @@ def _joined(blocks: list[Any]) -> Any:
         return blocks[0]
     if isinstance(blocks[0], np.ndarray):  # a column is all arrays or all lists (time stamps)
         return np.concatenate(blocks)
+    if isinstance(blocks[0], pa.Array):  # e.g. time_local (typed: a time zone)
+        return pa.concat_arrays(blocks)
     return [v for b in blocks for v in b]

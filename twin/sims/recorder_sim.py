@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import mosaik_api_v3
 import numpy as np
+import pyarrow as pa
 
 from twin.results import columns as col
 from twin.results.recorder import RunRecorder
@@ -28,7 +30,7 @@ META = {
         "Recorder": {
             "public": True,
             "any_inputs": True,
-            "params": ["recorder", "start_utc", "detail_tables", "observers"],
+            "params": ["recorder", "start_utc", "detail_tables", "observers", "timezone"],
             "attrs": [],
         }
     },
@@ -40,6 +42,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         super().__init__(META)
         self.recorder: RunRecorder | None = None
         self.start_utc: dt.datetime | None = None
+        self.zone: ZoneInfo | None = None
         self.detail_tables: dict[str, tuple[str, list[str]]] = {}
         self.observers: list[StepObserver] = []
         self.step_s = 1
@@ -66,8 +69,11 @@ class RecorderSim(mosaik_api_v3.Simulator):
         start_utc: dt.datetime,
         detail_tables: dict[str, tuple[str, list[str]]] | None = None,
         observers: list[StepObserver] | None = None,
+        timezone: str | None = None,
     ) -> list[dict]:
         self.recorder, self.start_utc = recorder, start_utc
+        # The study's zone: `time_local` (the same instants as `time`, as the study reads them).
+        self.zone = ZoneInfo(timezone) if timezone else None
         # Detail key -> (results table, its column ids), e.g. "vm_pu" -> ("grid_vm_pu", bus ids).
         self.detail_tables = detail_tables or {}
         # The list is shared with PreparedRun, so observers added before run() are seen.
@@ -79,7 +85,10 @@ class RecorderSim(mosaik_api_v3.Simulator):
         _, n = block_span(time, self.step_s, self.block_steps, self.n_steps)
         time_s = time + self.step_s * np.arange(n, dtype=np.int64)
         stamps = [self.start_utc + dt.timedelta(seconds=int(t)) for t in time_s]
-        columns: dict[str, Any] = {col.TIME: stamps, col.TIME_S: time_s}
+        columns: dict[str, Any] = {col.TIME: stamps}
+        if self.zone is not None:
+            columns[col.TIME_LOCAL] = self._local(time_s)
+        columns[col.TIME_S] = time_s
         detail: dict[str, np.ndarray] = {}
         for attr, sources in inputs.get("recorder", {}).items():
             for value in sources.values():
@@ -94,15 +103,31 @@ class RecorderSim(mosaik_api_v3.Simulator):
                 self.recorder.record_array_block(table, stamps, ids, values)
         if self.observers:
             for j in range(n):
-                row = {k: (v[j] if k == col.TIME else v[j].item()) for k, v in columns.items()}
+                row = {k: v[j].item() for k, v in columns.items() if k not in _STAMPS}
+                row[col.TIME] = stamps[j]
+                if self.zone is not None:
+                    row[col.TIME_LOCAL] = stamps[j].astimezone(self.zone)
                 step_detail = {k: v[j] for k, v in detail.items()}
                 for observer in self.observers:
                     observer(row, step_detail)
         self.steps_recorded += n
         return time + self.step_s * self.block_steps
 
+    def _local(self, time_s: np.ndarray) -> pa.Array:
+        """The steps' starts as an Arrow timestamp in the study's zone, built from the UTC
+        instants (epoch microseconds). Not from Python datetimes: once pandapower is imported,
+        pyarrow converts a zone-aware datetime's wall-clock reading as if it were UTC (off by
+        the zone's offset, seen with pyarrow 26 + pandapower 3.5)."""
+        assert self.start_utc is not None and self.zone is not None
+        epoch_us = int(self.start_utc.timestamp()) * 1_000_000 + time_s * 1_000_000
+        return pa.array(epoch_us, type=pa.timestamp("us", tz=self.zone.key))
+
     def get_data(self, outputs: dict) -> dict:
         return {}
+
+
+_STAMPS = (col.TIME, col.TIME_LOCAL)
+"""Columns of datetime objects (the others are numpy arrays)."""
 
 
 def _column(value: Any, n: int) -> np.ndarray:
