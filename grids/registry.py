@@ -137,6 +137,7 @@ def build_grid(name: str, **params: Any) -> pandapowerNet:
                 f"{name}: SimBench grids take no parameters, got {sorted(params)}"
             )
         net = copy.deepcopy(_pristine_simbench_net(name[len(SIMBENCH_PREFIX) :]))
+        apply_simbench_taps(net)
     else:
         builder = _BUILDERS[name]
         _check_params(name, builder, params)
@@ -179,6 +180,21 @@ def _param_type_problem(default: Any, value: Any) -> str | None:
         if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
             return "must be a whole number"
     return None
+
+
+def apply_simbench_taps(net: pandapowerNet) -> None:
+    """Make SimBench's transformer taps count: SimBench sets `tap_pos` (e.g. -1 on the MV/LV
+    transformer of 1-MVLV-semiurb-3.202) but leaves `tap_changer_type` empty, and pandapower 3
+    then ignores the tap. A transformer with a tap position and a step gets a ratio tap changer,
+    so pandapower and our lightsim2grid model (which follows pandapower's rule) apply it."""
+    t = net.trafo
+    if not len(t) or "tap_pos" not in t:
+        return
+    has_tap = t["tap_pos"].notna() & t["tap_step_percent"].notna()
+    if "tap_changer_type" not in t:
+        t["tap_changer_type"] = None
+    t["tap_changer_type"] = t["tap_changer_type"].astype(object)
+    t.loc[has_tap & t["tap_changer_type"].isna(), "tap_changer_type"] = "Ratio"
 
 
 SIMBENCH_CODES_FILE = Path(__file__).with_name("simbench_codes.txt")
