@@ -143,7 +143,7 @@ def violations_html(violations: dict[str, Any]) -> str:
         base = (violations.get("baseline") or {}).get(key)
         if isinstance(ctrl, dict) or isinstance(base, dict):
             keys = list(dict.fromkeys([*(ctrl or {}), *(base or {})]))
-            out.append(f"<h3>{escape(title.capitalize())}</h3>")
+            out.append(f"<h3>{escape(title[0].upper() + title[1:])}</h3>")
             out.append(
                 table_html(
                     ["", "controlled", "baseline"],

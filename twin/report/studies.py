@@ -16,6 +16,8 @@ from twin.results import columns as col
 
 SECTION = "Services"
 HARDWARE = "Hardware"
+ZOOM_S = 900
+"""The regulation panel's excerpt (15 min of a signal that changes every few seconds)."""
 RESERVE_BAND = 0.10
 """The in-band tolerance the reserve KPI uses (twin.metrics.kwh_accuracy.in_band_rate)."""
 
@@ -35,41 +37,52 @@ def frequency(d: RunData) -> Drawing | None:
     ax_f.axhline(50.0 if d.series(fcol).median() < 55 else 60.0, color="#333", lw=0.5)
     ax_f.set_ylabel("frequency (Hz)")
     style.legend(ax_f)
-    response = d.p_kw - d.baseline_kw
-    style.line(
-        ax_p,
-        d.index,
-        -response,
-        color=style.CONTROLLED,
-        lw=1,
-        label="fleet response (baseline - power)",
-    )
     k = d.kpis
+    event = None
+    if isinstance(k.get("ufr_event_s"), int | float) and col.TIME_S in d.table:
+        i = int(np.searchsorted(d.table[col.TIME_S].to_numpy(), float(k["ufr_event_s"])))
+        event = i if 0 < i < len(d.index) else None
+    if event is not None:
+        # What the KPI measures: the fleet's power just before the event minus its power now.
+        before = float(d.p_kw.iloc[event - 1])
+        response = before - d.p_kw
+        what = "power before the event - power"
+    else:
+        response = d.baseline_kw - d.p_kw
+        what = "baseline - power"
+    style.line(ax_p, d.index, response, color=style.CONTROLLED, lw=1, label="fleet response")
     if isinstance(k.get("ufr_target_kw"), int | float):
         ax_p.axhline(
             float(k["ufr_target_kw"]), color=style.LIMIT, ls="--", lw=0.9, label="90 % of available"
         )
-    if isinstance(k.get("ufr_event_s"), int | float) and col.TIME_S in d.table:
-        t_s = d.table[col.TIME_S].to_numpy()
-        i = int(np.searchsorted(t_s, float(k["ufr_event_s"])))
-        if i < len(d.index):
-            for ax in (ax_f, ax_p):
-                ax.axvline(style.naive(d.index)[i], color="#444", ls=":", lw=0.9)
-            ax_f.text(
-                style.naive(d.index)[i],
-                ax_f.get_ylim()[0],
-                " event",
-                va="bottom",
-                fontsize=style.FONT_PT - 1,
+    if isinstance(k.get("ufr_available_kw"), int | float):
+        ax_p.axhline(
+            float(k["ufr_available_kw"]), color="#2ca02c", ls=":", lw=0.9, label="available"
+        )
+    if event is not None:
+        x = style.naive(d.index)[event]
+        for ax in (ax_f, ax_p):
+            ax.axvline(x, color="#444", ls=":", lw=0.9)
+        ax_f.text(x, ax_f.get_ylim()[0], " event", va="bottom", fontsize=style.FONT_PT - 1)
+        if isinstance(k.get("ufr_time_to_90_s"), int | float):
+            style.note(
+                ax_p,
+                f"90 % reached {k['ufr_time_to_90_s']:.0f} s after the event"
+                + (
+                    f", held {k['ufr_held_s']:.0f} s"
+                    if isinstance(k.get("ufr_held_s"), int | float)
+                    else ""
+                ),
+                top=False,
             )
     ax_p.axhline(0, color="#333", lw=0.5)
-    ax_p.set_ylabel("kW (+ = less charging / more export)")
-    style.legend(ax_p, ncol=2)
+    ax_p.set_ylabel("kW (+ = towards the grid)")
+    style.legend(ax_p)
     style.time_axis(ax_p, d.index, d.timezone)
     caption = (
-        "Grid frequency and the fleet's response (uncontrolled baseline minus fleet power: "
-        "positive when the fleet gives power to the grid); the dotted line marks the "
-        "under-frequency event, the dashed line 90 % of the power available at it. "
+        f"Grid frequency and the fleet's response ({what}, kW: positive when the fleet takes "
+        "less or gives power); the dotted line marks the under-frequency event, the dashed line "
+        "90 % of the power available at it. "
         f"From timeseries.parquet (`{fcol}`, `<fleet>.p_kw`, `<fleet>_baseline.p_kw`) and the KPIs."
     )
     return fig, caption
@@ -88,9 +101,20 @@ def regulation(d: RunData) -> Drawing | None:
     cap = d.series(col.REG_CAPACITY_KW).replace(0.0, np.nan)
     sign = d.series(col.REG_SIGN) if d.has(col.REG_SIGN) else 1.0
     response = sign * (d.p_kw - d.series(col.REG_BASEPOINT_KW)) / cap
-    style.line(ax, d.index, signal, color="#7f7f7f", lw=0.8, label="regulation signal")
+    # Seconds-level tracking is unreadable over hours: a window of ZOOM_S from the middle.
+    active = signal.notna() & response.notna()
+    window = signal.index[active.to_numpy()]
+    zoomed = len(window) > 1 and (window[-1] - window[0]).total_seconds() > 2 * ZOOM_S
+    shown = d.index
+    if zoomed:
+        mid = window[len(window) // 2]
+        keep = (d.index >= mid) & (d.index < mid + pd.Timedelta(seconds=ZOOM_S))
+        shown = d.index[keep]
+        signal, response = signal[keep], response[keep]
+        ax.set_title(f"a {ZOOM_S // 60}-min excerpt from {mid:%H:%M}", loc="left")
+    style.line(ax, shown, signal, color="#7f7f7f", lw=1.0, label="regulation signal")
     style.line(
-        ax, d.index, response, color=style.CONTROLLED, lw=0.8, alpha=0.8, label="fleet response"
+        ax, shown, response, color=style.CONTROLLED, lw=1.0, alpha=0.85, label="fleet response"
     )
     ax.set_ylim(-1.3, 1.3)
     ax.set_ylabel("per unit of capacity")
@@ -101,7 +125,7 @@ def regulation(d: RunData) -> Drawing | None:
             f"PJM score {k['pjm_score']:.3f} (correlation {k.get('pjm_correlation', float('nan')):.3f}, delay {k.get('pjm_delay', float('nan')):.3f}, precision {k.get('pjm_precision', float('nan')):.3f})",
         )
     style.legend(ax, ncol=2)
-    style.time_axis(ax, d.index, d.timezone)
+    style.time_axis(ax, shown, d.timezone)
     if rows == 2:
         axh = axes[1]
         scores = np.asarray([np.nan if v is None else float(v) for v in hourly], dtype=float)
@@ -114,7 +138,7 @@ def regulation(d: RunData) -> Drawing | None:
         style.legend(axh)
     caption = (
         "Regulation tracking: the signal and the fleet's response as sign x (power - basepoint) / "
-        "capacity, per unit; below, the PJM performance score of each hour (pass >= 0.75). From "
+        f"capacity, per unit{f' ({ZOOM_S // 60} min of the run)' if zoomed else ''}; below, the PJM performance score of each hour (pass >= 0.75). From "
         "timeseries.parquet (`signal.regulation_pu`, `ems.reg_basepoint_kw`, `ems.reg_capacity_kw`, "
         "`ems.reg_sign`) and summary.json (`pjm_hourly_score`)."
     )

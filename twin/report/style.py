@@ -194,16 +194,18 @@ def legend(ax: Axes, ncol: int = 1) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=1, borderaxespad=0.0)
 
 
-def note(ax: Axes, text: str) -> None:
+def note(ax: Axes, text: str, top: bool = True) -> None:
+    """A one-line fact in a corner of the panel (upper right, or lower right)."""
     ax.text(
         0.99,
-        0.97,
+        0.97 if top else 0.03,
         text,
         transform=ax.transAxes,
         ha="right",
-        va="top",
+        va="top" if top else "bottom",
         fontsize=FONT_PT - 1,
         color="#444",
+        bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 1.5},
     )
 
 
