@@ -22,6 +22,7 @@ from twin.report.html import (
 from twin.report.kpi_rows import format_value, kpi_errors, kpi_rows, per_fleet_columns
 from twin.report.style import FigureSpec, png_bytes
 from twin.results import columns as col
+from twin.results.run_folder import note_written
 
 FIGURES: tuple[FigureSpec, ...] = (
     *power.FIGURES,
@@ -77,6 +78,7 @@ def draw_figures(
         fig, caption = drawn
         png = png_bytes(fig)
         path = figures_dir / f"{spec.slug}.png"
+        note_written(out_dir, path)  # a later run into the folder removes the stale report
         path.write_bytes(png)
         built.append(Built(spec.slug, spec.title, spec.section, caption, png, path))
         seconds[spec.slug] = round(time.perf_counter() - t0, 3)
@@ -196,6 +198,7 @@ def build_report(
         sections_html(data, built, out),
     )
     html_path = out / col.REPORT_FILE
+    note_written(out, html_path)
     html_path.write_text(html, encoding="utf-8")
     seconds = {"load": round(t_load, 3), **seconds, "total": round(time.perf_counter() - t0, 3)}
     return Report(html_path=html_path, figures=built, data=data, seconds=seconds, skipped=skipped)

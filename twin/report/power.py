@@ -109,7 +109,7 @@ def soc(d: RunData) -> Drawing | None:
     for k, n in enumerate(fleets):
         colour = style.PALETTE[k % len(style.PALETTE)]
         mean = 100.0 * d.series(col.fleet_soc_mean(n))
-        style.trace(ax, mean, d.long_run, colour, f"{n} mean", band=False)
+        style.trace(ax, mean, d.long_run, colour, n if d.long_run else f"{n} mean", band=False)
         if d.has(col.fleet_soc_min(n)):
             low = 100.0 * d.series(col.fleet_soc_min(n))
             if d.long_run:
