@@ -12,6 +12,7 @@ runs: a variant run alone (`run_variant`) writes the same time series as inside 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import time
@@ -25,6 +26,7 @@ import yaml
 
 from twin.catalog import validate_scenario_data
 from twin.config import ScenarioError, apply_overrides, read_scenario_data
+from twin.results.run_folder import note_written
 
 
 class SweepError(Exception):
@@ -106,6 +108,7 @@ def run_variant(
         kpis: dict[str, Any] = {}
         _flatten("", summary.get("kpis", {}), kpis)
         row.update(kpis)
+        note_written(Path(out_dir), "kpis.csv")  # the run folder's manifest (run_folder.py)
         pd.DataFrame([row]).to_csv(Path(out_dir) / "kpis.csv", index=False)
     except ScenarioError as err:
         row["error"] = "; ".join(err.lines())
@@ -123,6 +126,24 @@ def load_scenario_data(path: Path) -> dict[str, Any]:
     data = read_scenario_data(path)
     assert isinstance(data, dict)  # load_scenario refused anything else
     return data
+
+
+WORKER_EXIT_TIMEOUT_S = 120.0
+"""How long a worker process may take to exit at the end of a sweep. One that imported the world
+needs seconds for the interpreter's teardown (pandapower, numba, ...: ~3 s on an idle machine);
+distributed's nanny kills it after 4 s otherwise ("Worker process still alive ... killing")."""
+
+
+def close_workers(cluster: Any, timeout_s: float = WORKER_EXIT_TIMEOUT_S) -> None:
+    """Ask every worker of a LocalCluster to close and wait for its process to exit."""
+    import asyncio
+
+    async def close_all() -> None:
+        nannies = list(cluster.workers.values())
+        await asyncio.gather(*(n.close(timeout=timeout_s) for n in nannies))
+
+    with contextlib.suppress(Exception):  # cluster.close() below still stops what is left
+        cluster.sync(close_all)
 
 
 def run_sweep(
@@ -203,6 +224,7 @@ def run_sweep(
                     on_done(row)
     finally:
         if cluster is not None:
+            close_workers(cluster)
             cluster.close()
     table = pd.DataFrame([rows[v.name] for v in variants])
     table.to_csv(out_dir / "sweep_kpis.csv", index=False)
