@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from adapters.base import ChargerReading, ChargerUnavailable
-from adapters.ocpp.session import ChargerSession
+from ocpp.exceptions import OCPPError
+
+from adapters.base import ChargerReading, ChargerUnavailable, SetpointRejected
+from adapters.ocpp import charging_profiles
+from adapters.ocpp.session import ChargerSession, SetpointCallError
 
 
 class OcppChargerAdapter:
@@ -68,6 +71,48 @@ class OcppChargerAdapter:
                 subclass `SetpointCallError` (with `error_code`) for a CALLERROR.
         """
         await self._session.apply_setpoint(power_kw)
+
+    async def set_frequency_curve(self, points_w: list[tuple[float, float]]) -> None:
+        """Hand frequency response to the charger (OCPP 2.1 LocalFrequency): from now on it
+        follows `points_w` (frequency Hz, power W; + charge / - discharge) from its own frequency
+        measurement, until a set-point (`set_power`) or `close` replaces the profile.
+
+        Raises:
+            ChargerUnavailable: not connected, or no answer in time.
+            SetpointRejected: not OCPP 2.1, discharge in the curve where impossible, the curve
+                is unusable, or the charger refused it (SetpointCallError for a CALLERROR).
+        """
+        session = self._session
+        if session.version != "2.1":
+            raise SetpointRejected(
+                f"{self.charger_id}: LocalFrequency needs OCPP 2.1 (connected with "
+                f"{session.version or 'nothing'})"
+            )
+        if any(w < 0 for _, w in points_w) and not session.can_discharge:
+            raise SetpointRejected(
+                f"{self.charger_id}: the curve discharges but the charger has not said it can"
+            )
+        transaction_id = None if session.transaction_id is None else str(session.transaction_id)
+        try:
+            request = charging_profiles.set_local_frequency_v21(
+                points_w, session.connector_id, transaction_id
+            )
+        except ValueError as exc:
+            raise SetpointRejected(f"{self.charger_id}: {exc}") from exc
+        try:
+            async with session._command_lock:
+                result = await session._call(request)
+        except OCPPError as exc:
+            raise SetpointCallError(
+                f"{self.charger_id}: LocalFrequency profile answered with CALLERROR {exc.code}",
+                exc.code,
+            ) from exc
+        except TimeoutError as exc:
+            raise ChargerUnavailable(f"{self.charger_id}: no answer to the profile") from exc
+        if result.status != "Accepted":
+            raise SetpointRejected(f"{self.charger_id}: LocalFrequency profile {result.status}")
+        # A reconnect re-applies the last set-point, not the curve: forget it.
+        session.target_kw = None
 
     async def read(self) -> ChargerReading:
         """Latest MeterValues (power 0 and energy 0 until the first sample arrives).

@@ -11,6 +11,9 @@ by adapters.setpoint (zero below 1 W, W, charge-only clamp where the version can
 - 2.1: operationMode CentralSetpoint with `setpoint` (negative = discharge), and a `limit` /
   `dischargeLimit` envelope equal to the set-point so an EV may not overshoot it. Per-phase
   fields are avoided (ocpp 2.1.0 serialises them wrongly).
+- 2.1 LocalFrequency: a `v2xFreqWattCurve` (frequency Hz -> power W, + charge / - discharge)
+  that the charger follows itself from its own frequency measurement, within `limit` /
+  `dischargeLimit`: seconds response without a set-point per second from the CSMS.
 """
 
 from __future__ import annotations
@@ -105,6 +108,71 @@ def set_power_v21(
     return call21.SetChargingProfile(
         evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
     )
+
+
+def frequency_curve_problems(points: list[tuple[float, float]]) -> list[str]:
+    """Why `points` (frequency Hz, power W) is not a usable v2xFreqWattCurve (empty = fine)."""
+    problems = []
+    if not 2 <= len(points) <= 20:
+        problems.append(f"a frequency-watt curve needs 2..20 points, got {len(points)}")
+    freqs = [f for f, _ in points]
+    if any(not 40.0 <= f <= 70.0 for f in freqs):
+        problems.append("curve frequencies must be grid frequencies (40..70 Hz)")
+    if any(b <= a for a, b in zip(freqs, freqs[1:], strict=False)):
+        problems.append("curve frequencies must increase strictly")
+    return problems
+
+
+def set_local_frequency_v21(
+    points: list[tuple[float, float]], evse_id: int, transaction_id: str | None
+) -> call21.SetChargingProfile:
+    """2.1 SetChargingProfile in LocalFrequency mode: the charger sets its power from the
+    frequency it measures along `points` (frequency Hz, power W; + charge / - discharge),
+    linearly between points and held beyond the ends, within the curve's own power range.
+
+    Raises:
+        ValueError: the curve is unusable (see frequency_curve_problems).
+    """
+    problems = frequency_curve_problems(points)
+    if problems:
+        raise ValueError("; ".join(problems))
+    curve = [
+        {"frequency": float(f), "power": setpoint.round_w(float(w), RESOLUTION_DECIMALS)}
+        for f, w in points
+    ]
+    powers = [c["power"] for c in curve]
+    period = {
+        "start_period": 0,
+        "operation_mode": "LocalFrequency",
+        "v2x_freq_watt_curve": curve,
+        "limit": max(max(powers), 0.0),
+        "discharge_limit": min(min(powers), 0.0),
+    }
+    return call21.SetChargingProfile(
+        evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
+    )
+
+
+def droop_curve(
+    rated_w: float,
+    droop_percent: float,
+    nominal_hz: float = 50.0,
+    deadband_hz: float = 0.0,
+    baseline_w: float = 0.0,
+    discharge: bool = True,
+) -> list[tuple[float, float]]:
+    """The v2xFreqWattCurve of a proportional droop: full rating (charge above nominal,
+    discharge below) at a frequency deviation of droop % x nominal beyond the deadband, around
+    `baseline_w` (charge-only when not `discharge`)."""
+    span_hz = droop_percent / 100.0 * nominal_hz
+    low_w = -rated_w if discharge else 0.0
+    points = [
+        (nominal_hz - deadband_hz - span_hz, max(baseline_w - rated_w, low_w)),
+        (nominal_hz - deadband_hz, baseline_w),
+        (nominal_hz + deadband_hz, baseline_w),
+        (nominal_hz + deadband_hz + span_hz, min(baseline_w + rated_w, rated_w)),
+    ]
+    return points if deadband_hz > 0 else [points[0], points[1], points[3]]
 
 
 def clear_v16() -> call16.ClearChargingProfile:

@@ -137,6 +137,8 @@ class ChargePointEmulator:
         self.profiles = ReceivedProfiles()
         self.reject_profiles = False
         self.meter_power_kw: float | None = None
+        self.frequency_hz = 50.0
+        """The grid frequency this charger measures (LocalFrequency profiles follow it)."""
         self.profile_call_error: str | None = None
         self.configuration: dict[str, str] = {}
         self.meter_interval_s = float(config.meter_interval_s)
@@ -433,9 +435,17 @@ class ChargePointEmulator:
         self.configuration[key] = value
         return "Accepted"
 
+    def set_frequency(self, frequency_hz: float) -> None:
+        """The grid frequency changes (as the charger measures it): a LocalFrequency profile
+        moves the power along its curve at once, with no message from the CSMS."""
+        self.frequency_hz = float(frequency_hz)
+        self._update_target()
+
     def _update_target(self) -> None:
         """Set the EV model's set-point from the held profiles."""
-        limit_kw = self.profiles.allowed_kw(self._loop_clock(), self.config.max_power_kw)
+        limit_kw = self.profiles.allowed_kw(
+            self._loop_clock(), self.config.max_power_kw, self.frequency_hz
+        )
         floor_kw = -self.config.max_power_kw if self.ev.can_discharge else 0.0
         self.ev.command(min(max(limit_kw, floor_kw), self.config.max_power_kw))
 

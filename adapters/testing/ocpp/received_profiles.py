@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 _VOLTS_PER_PHASE = 230.0
 _TX_PURPOSES = ("TxProfile",)
 _DEFAULT_PURPOSES = ("TxDefaultProfile",)
@@ -100,18 +102,19 @@ class ReceivedProfiles:
         """TxProfiles end with their transaction."""
         self.clear(purpose="TxProfile")
 
-    def allowed_kw(self, now_s: float, default_kw: float) -> float:
+    def allowed_kw(self, now_s: float, default_kw: float, frequency_hz: float = 50.0) -> float:
         """Power the held profiles ask for now, kW (+ charge, - discharge).
 
         Args:
             now_s: current time on the clock used for `received_s`, s.
             default_kw: power when no Tx/TxDefault profile applies (the EV's own maximum).
+            frequency_hz: the grid frequency the charger measures (LocalFrequency mode).
         """
         chosen = self._top(_TX_PURPOSES) or self._top(_DEFAULT_PURPOSES)
-        value_kw = default_kw if chosen is None else self._value_kw(chosen, now_s)
+        value_kw = default_kw if chosen is None else self._value_kw(chosen, now_s, frequency_hz)
         for held in self._held.values():
             if held.purpose in _CAP_PURPOSES:
-                cap = self._value_kw(held, now_s)
+                cap = self._value_kw(held, now_s, frequency_hz)
                 if value_kw > 0:
                     value_kw = min(value_kw, max(cap, 0.0))
         return value_kw
@@ -121,7 +124,7 @@ class ReceivedProfiles:
         return max(candidates, key=lambda h: h.stack_level) if candidates else None
 
     @staticmethod
-    def _value_kw(held: _Held, now_s: float) -> float:
+    def _value_kw(held: _Held, now_s: float, frequency_hz: float = 50.0) -> float:
         elapsed_s = now_s - held.received_s
         period = held.periods[0]
         for candidate in held.periods:
@@ -137,4 +140,11 @@ class ReceivedProfiles:
         setpoint = period.get("setpoint")
         if period.get("operation_mode") == "CentralSetpoint" and setpoint is not None:
             return min(max(setpoint * scale_kw, lower_kw), upper_kw)
+        curve = period.get("v2x_freq_watt_curve")
+        if period.get("operation_mode") == "LocalFrequency" and curve:
+            # Linear between the curve's points, held beyond its ends (OCPP 2.1 Q-use cases).
+            points = sorted((float(c["frequency"]), float(c["power"])) for c in curve)
+            freqs = [f for f, _ in points]
+            power_kw = float(np.interp(frequency_hz, freqs, [w for _, w in points])) * scale_kw
+            return min(max(power_kw, lower_kw), upper_kw)
         return upper_kw if math.isfinite(upper_kw) else 0.0
