@@ -319,13 +319,15 @@ class CentralSystem:
             "time_s": self._clock(),
             "wall_time_s": time.time(),
         }
+        log_info = LOGGER.isEnabledFor(logging.INFO)  # escaping costs: only when logged
         for shown in self._log.add(event):
-            LOGGER.info(
-                "%s %s %s",
-                safe_text(shown["charger_id"]),
-                shown["kind"],
-                safe_text(shown["detail"]),
-            )
+            if log_info:
+                LOGGER.info(
+                    "%s %s %s",
+                    safe_text(shown["charger_id"]),
+                    shown["kind"],
+                    safe_text(shown["detail"]),
+                )
             if self._on_event is not None:
                 self._on_event(shown)
 

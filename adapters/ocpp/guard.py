@@ -27,6 +27,8 @@ def safe_text(value: object, limit: int = 200) -> str:
     at most `limit` characters (an ellipsis marks a cut)."""
     text = str(value)
     cut = len(text) > limit
+    if not cut and "\\" not in text and text.isprintable():
+        return text  # the common case: nothing to escape (isprintable is False for C0/C1/bidi)
     out = []
     for char in text[:limit]:
         code = ord(char)

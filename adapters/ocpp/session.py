@@ -35,6 +35,11 @@ EventRecorder = Callable[[str, str, str], None]
 """(charger_id, kind, detail) -> None; the central system's event log."""
 
 
+def _retrieve_exception(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class SetpointCallError(SetpointRejected):
     """The charger answered a set-point with a CALLERROR.
 
@@ -142,6 +147,7 @@ class ChargerSession:
         self.remote_address = remote_address
         self.connected_since_s = self._clock()
         self.connections += 1
+        self._keyed.clear()  # the previous connection's set-up must not hold back this one's
         self.metering_configured = False
         self._connected.set()
 
@@ -402,6 +408,9 @@ class ChargerSession:
         if cp is None or websocket is None:
             raise ChargerUnavailable(f"charger {self.charger_id} is not connected")
         call_task = asyncio.ensure_future(cp.call(request, suppress=False))
+        # If this coroutine is cancelled while the call fails (a connection closing under a
+        # shutdown), nobody reads the call's exception: mark it read ("never retrieved").
+        call_task.add_done_callback(_retrieve_exception)
         closed_task = asyncio.ensure_future(websocket.wait_closed())
         try:
             done, _ = await asyncio.wait(
