@@ -34,6 +34,7 @@ from twin.results.summary import failure_summary, results_fields, run_header
 from twin.run.build import build_ems, build_fleets, build_grid_views, build_scenario_grid
 from twin.run.hardware_link import LatenessMeter
 from twin.run.pacing import WallClockPacer
+from twin.run.progress import StepProgress
 from twin.run.wiring import SIM_CONFIG, block_steps_of, wire_blocks, wire_stepwise
 from twin.signals.scenario_signals import build_signal_series
 from twin.signals.timebase import local_clock
@@ -112,6 +113,7 @@ class PreparedRun:
         scenario, out_dir, recorder = self.scenario, self.out_dir, self.recorder
         status = "completed"
         incomplete: RuntimeError | None = None
+        bar: StepProgress | None = None
         summary = dict(self.base_summary)
         lateness = LatenessMeter(rt_factor, pacer=self.pacer) if rt_factor else None
         if lateness is not None:
@@ -122,8 +124,11 @@ class PreparedRun:
             # Lateness (wall clock behind simulated time) is measured and reported as p50/p99
             # in summary.json.
             self.pacer.start(rt_factor)
+            if progress:  # model steps recorded (mosaik's bar counts simulated seconds)
+                bar = StepProgress(scenario.n_steps, scenario.step)
+                self.observers.append(bar)
             with _interrupts_seen() as seen:
-                self.world.run(until=scenario.duration, print_progress=progress)
+                self.world.run(until=scenario.duration, print_progress=False)
             if seen:
                 # mosaik catches a KeyboardInterrupt that lands inside its scheduler, logs
                 # "Simulation canceled" and returns normally: without this the partial run
@@ -139,6 +144,8 @@ class PreparedRun:
             summary.update(why)
             raise
         finally:
+            if bar is not None:
+                bar.close()
             recorder.flush()
             if status == "completed":
                 recorder.finalize()
