@@ -58,13 +58,14 @@ def _laughs(prefix: str, indent: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+SHADOW_LINE = "root:*:20228:0:99999:7:::"
+
+
 def _fifo(tmp: Path) -> Path:
     path = tmp / "pipe.yaml"
     os.mkfifo(path)
     return path
 
-
-SHADOW_LINE = "root:*:20228:0:99999:7:::"
 
 # (id, content: data | YAML text | fn(tmp) -> data or a path to validate, field, reason)
 CASES: list[tuple[str, Any, str, str]] = [
@@ -175,6 +176,13 @@ CASES: list[tuple[str, Any, str, str]] = [
         "signals.frequency.path",
         "line 2: a NUL byte",
     ),
+    (
+        "a shadow-like file given as the scenario is not echoed",
+        f"{SHADOW_LINE}\nbin:*:20228:0:99999:7:::\n",
+        "",
+        "not a scenario file",
+    ),
+    ("a key that is not a name is not echoed", m((SHADOW_LINE, 1)), "<key>", "unknown field"),
     (
         "a file that is not a CSV is not echoed",
         csv_signal(f"{SHADOW_LINE}\nbin:*:20228:0:99999:7:::\n".encode(), name="shadow"),

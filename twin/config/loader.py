@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,15 @@ _UNION_MEMBER_TAGS = ("function-", "tagged-union[", "constrained-", "list[", "di
 _TYPE_TAGS = frozenset({"int", "float", "str", "bool", "none", "list", "dict"})
 
 
+_SHOWN_KEY = re.compile(r"^[\w\-. ]{1,64}$")
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     # Pydantic puts validator and union-member names in the location ("function-after[...]",
-    # "constrained-int", "list[int]"); users only know their own field names.
+    # "constrained-int", "list[int]"); users only know their own field names. A key that is
+    # not a name is not echoed (a line of some other file, e.g. /etc/shadow, parses as a key).
     return ".".join(
-        str(p)
+        str(p) if _SHOWN_KEY.match(str(p)) else "<key>"
         for p in loc
         if not str(p).startswith(_UNION_MEMBER_TAGS) and str(p) not in _TYPE_TAGS
     )
@@ -53,6 +58,18 @@ def validate_scenario_data(
     if not isinstance(data, dict):
         raise ScenarioError(
             path, [("", "the file must contain a mapping of fields (name, start, ...)")]
+        )
+    if data and not any(str(key) in Scenario.model_fields for key in data):
+        # Nothing of a scenario in it: say so once instead of echoing its keys as fields.
+        raise ScenarioError(
+            path,
+            [
+                (
+                    "",
+                    "not a scenario file: none of its top-level keys is a scenario field "
+                    "(name, start, duration, step, grid, fleets, ...)",
+                )
+            ],
         )
     base_dir = Path(path).parent if str(path) != "<scenario>" else Path(".")
     context = {"base_dir": base_dir, "rules": rules or ScenarioRules()}
