@@ -19,7 +19,13 @@ from twin.report.html import (
     table_html,
     violations_html,
 )
-from twin.report.kpi_rows import format_value, kpi_errors, kpi_rows, per_fleet_columns
+from twin.report.kpi_rows import (
+    format_value,
+    kpi_errors,
+    kpi_rows,
+    label_unit,
+    per_fleet_columns,
+)
 from twin.report.style import FigureSpec, png_bytes
 from twin.results import columns as col
 from twin.results.run_folder import note_written
@@ -136,6 +142,25 @@ def hardware_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def per_charger_html(summary: dict[str, Any]) -> str:
+    """summary.json's `hil.per_charger` (charger id -> its link statistics) as one table."""
+    per = (
+        (summary.get("hil") or {}).get("per_charger")
+        if isinstance(summary.get("hil"), dict)
+        else None
+    )
+    if not isinstance(per, dict) or not per:
+        return ""
+    keys = list(dict.fromkeys(k for v in per.values() if isinstance(v, dict) for k in v))
+    rows = [
+        [str(cid), *(format_value(v.get(k)) if isinstance(v, dict) else "" for k in keys)]
+        for cid, v in per.items()
+    ]
+    labels = [label_unit(k) for k in keys]
+    headers = ["charger", *(f"{lab} ({unit})" if unit else lab for lab, unit in labels)]
+    return "<h3>Per charger</h3>" + table_html(headers, rows, [False, *([True] * len(keys))])
+
+
 def sections_html(data: RunData, built: list[Built], out_dir: Path) -> list[tuple[str, str]]:
     sections: list[tuple[str, str]] = []
     rows = kpi_rows(data.kpis, data.has_windows)
@@ -151,6 +176,7 @@ def sections_html(data: RunData, built: list[Built], out_dir: Path) -> list[tupl
             ("Grid violations: controlled vs baseline", violations_html(data.violations))
         )
     hw = hardware_rows(data.summary)
+    hw_html = (table_html(["", ""], hw) if hw else "") + per_charger_html(data.summary)
     by_section: dict[str, list[Built]] = {}
     for b in built:
         by_section.setdefault(b.section, []).append(b)
@@ -159,12 +185,12 @@ def sections_html(data: RunData, built: list[Built], out_dir: Path) -> list[tupl
             figure_html(b.slug, b.title, b.caption, b.png, b.path.relative_to(out_dir).as_posix())
             for b in figs
         )
-        if section == studies.HARDWARE and hw:
-            html = table_html(["", ""], hw) + html
-            hw = []
+        if section == studies.HARDWARE and hw_html:
+            html = hw_html + html
+            hw_html = ""
         sections.append((section, html))
-    if hw:
-        sections.append((studies.HARDWARE, table_html(["", ""], hw)))
+    if hw_html:
+        sections.append((studies.HARDWARE, hw_html))
     return sections
 
 
