@@ -296,12 +296,14 @@ def test_a_real_run_publishes_what_it_records(tmp_path):
     pub = TelemetryPublisher("tcp://127.0.0.1:*", prepared, min_interval_s=0.0)
     sub = TelemetrySubscriber(pub.address)
     try:
-        time.sleep(0.3)  # subscription up before the first step
+        # Subscription up before the first step: probe steps until one arrives (a fixed 0.3 s
+        # was not always enough on a busy machine); the run's own steps follow them.
+        connect_pair(pub, sub, timeout_s=60.0)
         prepared.observers.append(pub)
         prepared.run(progress=False)
         pub.close(prepared.summary)
         last = None
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (last is None or last.kind != "end"):
             last = sub.receive(timeout_s=0.2) or last
     finally:
