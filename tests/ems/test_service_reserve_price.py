@@ -22,15 +22,6 @@ def test_reserve_declared_baseline_minus_command():
     }
 
 
-def test_reserve_plan_baseline_and_no_block_passes_plan_through():
-    service = TertiaryReserve("tertiary_2", baseline_kw=None)
-    assert service.apply(
-        make_ctx(LO, HI, signals={"reserve_reduction_kw": 2.0}), plan_at(6.0, 3)
-    ).target_kw == pytest.approx(4.0)
-    idle = service.apply(make_ctx(LO, HI, signals={"reserve_reduction_kw": 0.0}), plan_at(6.0, 3))
-    assert idle.target_kw == pytest.approx(6.0) and idle.records["reserve_active"] == 0.0
-
-
 def test_price_response_three_regimes():
     service = PriceResponse(charge_below=0.2, discharge_above=0.4)
     cheap = service.apply(make_ctx(LO, HI, signals={"price_per_kwh": 0.18}), plan_at(0.0, 3))

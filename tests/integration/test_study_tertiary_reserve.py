@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,3 +43,31 @@ def test_in_band_rate_per_slot_reported_and_recomputed(run):
 def test_floor_kept(run):
     outcome, _ = run
     assert outcome.summary["kpis"]["per_fleet"]["phev"]["soc_min"] >= 0.5 - 1e-9
+
+
+def test_in_band_also_reported_against_the_uncontrolled_fleet(run):
+    outcome, table = run
+    kpis = outcome.summary["kpis"]
+    active = table["ems.reserve_active"] > 0.5
+    true_kwh = (table["phev_baseline.p_kw"] - table["phev.p_kw"])[active].sum() / 60
+    assert kpis["reserve_delivered_vs_uncontrolled_kwh"] == pytest.approx(true_kwh)
+    assert kpis["in_band_vs_uncontrolled_rate_per_slot_percent"] == pytest.approx(100.0)
+
+
+def test_a_forecast_baseline_is_declared_ahead_and_cannot_grade_itself(tmp_path):
+    # baseline_kw: null used to mean "the plan of the services before": 100 % in band while
+    # delivering about 0 kW against the uncontrolled fleet. Now it is a forecast declared at
+    # 11:00 (1 h before the 12:00 block) and frozen.
+    scenario = load_scenario(
+        ROOT / "scenarios" / "tertiary_reserve.yaml", {"ems.services.1.baseline_kw": None}
+    )
+    outcome = prepare_run(scenario, tmp_path / "forecast").run(progress=False)
+    kpis, table = outcome.summary["kpis"], read_table(tmp_path / "forecast")
+    active = table["ems.reserve_active"] > 0.5
+    assert kpis["reserve_baseline"] == "forecast declared 1 h ahead"
+    assert table["ems.reserve_baseline_late"].max() == 0.0
+    # The cars are at their 95 % target at 11:00: the forecast is 0 kW for the whole block.
+    assert np.allclose(table["ems.reserve_baseline_kw"][active], 0.0)
+    true_kwh = (table["phev_baseline.p_kw"] - table["phev.p_kw"])[active].sum() / 60
+    assert true_kwh == pytest.approx(kpis["reserve_commanded_kwh"], rel=0.02)
+    assert kpis["in_band_vs_uncontrolled_rate_per_slot_percent"] == pytest.approx(100.0)

@@ -77,3 +77,21 @@ def test_business_floor_never_broken_and_plan_kept(run):
     ] > 20
     assert outcome.summary["kpis"]["plan_accuracy_percent"] == pytest.approx(100.0)
     assert np.isfinite(outcome.summary["kpis"]["energy_discharged_kwh"])
+
+
+def test_pjm_also_scored_against_the_declared_fems_baseline(run):
+    # The EMS's basepoint moves with what the schedule still needs; the market scores against
+    # the FEMS request as declared (kWh per 30-min slot as mean power). Recomputed by hand.
+    from twin.metrics.pjm import pjm_performance_score
+
+    scenario, outcome, table, _ = run
+    kpis = outcome.summary["kpis"]
+    declared_kw = table["signal.fems_kwh"] * 2.0  # kWh per 30 min -> kW
+    response = (
+        table["ems.reg_sign"] * (table["phev.p_kw"] - declared_kw) / table["ems.reg_capacity_kw"]
+    )
+    by_hand = pjm_performance_score(
+        table["signal.regulation_pu"].to_numpy(), response.to_numpy(), scenario.step
+    )
+    assert kpis["pjm_score_vs_declared_fems_baseline"] == pytest.approx(by_hand.score)
+    assert kpis["pjm_score_vs_declared_fems_baseline"] != pytest.approx(kpis["pjm_score"])

@@ -42,6 +42,7 @@ def create_fleet_table(spec: FleetSpec, rng: np.random.Generator) -> FleetTable:
         plug_in_probability=full(trip_params(spec.type, spec.trips).plug_in_probability),
         # EVs spread round-robin over the fleet's sites, shuffled so site 0 is not always first.
         site=rng.permutation(np.arange(n) % n_sites(spec)),
+        engine=np.full(n, True) if spec.engine else None,
     )
 
 

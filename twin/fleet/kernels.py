@@ -79,8 +79,14 @@ def battery_and_driving(
     e_driven_kwh: np.ndarray,
     e_drive_unserved_kwh: np.ndarray,
     p_kw_out: np.ndarray,
+    engine: np.ndarray,
+    e_fuel_kwh: np.ndarray,
 ) -> None:
     """Measured power override, BMS limits, driving draw, energy accounting and the new SOC.
+
+    A vehicle with an engine (`engine[i]`, a plug-in hybrid) drives on its battery down to
+    its floor and on fuel after that: the rest of the trip is `e_fuel_kwh` (the battery
+    energy it would have taken), not unserved energy.
 
     `p_avg` is overwritten with the grid power the battery really took (the step's result);
     `soc`, the energy accumulators and `p_kw_out` (charger power at the step's end) are updated.
@@ -113,11 +119,17 @@ def battery_and_driving(
         overlap = _nmin(_nmax(_nmin(t_end, arrive_s[i]) - _nmax(time_s, gap_start_s[i]), 0.0), dt_s)
         e_drive_want = rate * overlap if math.isfinite(overlap) else 0.0
         e_avail = soc[i] * battery_kwh[i] + e_batt
+        if engine[i]:
+            # Electric range first (down to the floor), then fuel.
+            e_avail = e_avail - soc_floor[i] * battery_kwh[i]
         e_drive = _nmin(e_drive_want, _nmax(e_avail, 0.0))
         e_grid_in_kwh[i] += _nmax(pa, 0.0) * dt_h
         e_grid_out_kwh[i] += _nmax(-pa, 0.0) * dt_h
         e_driven_kwh[i] += e_drive
-        e_drive_unserved_kwh[i] += e_drive_want - e_drive
+        if engine[i]:
+            e_fuel_kwh[i] += e_drive_want - e_drive
+        else:
+            e_drive_unserved_kwh[i] += e_drive_want - e_drive
         soc[i] = _nmin(_nmax(soc[i] + (e_batt - e_drive) / battery_kwh[i], 0.0), 1.0)
         p_kw_out[i] = pe if plugged[i] else 0.0
         p_avg[i] = pa
@@ -152,6 +164,8 @@ def step_without_latency(
     e_driven_kwh: np.ndarray,
     e_drive_unserved_kwh: np.ndarray,
     p_avg_out: np.ndarray,
+    engine: np.ndarray,
+    e_fuel_kwh: np.ndarray,
 ) -> tuple[int, float, float, float]:
     """The whole fleet step (lag_response, then battery_and_driving) in one call. Returns the
     number of EVs with a departure or an arrival due at the step's end (0 = no event to process),
@@ -200,6 +214,8 @@ def step_without_latency(
         e_driven_kwh,
         e_drive_unserved_kwh,
         p_kw,
+        engine,
+        e_fuel_kwh,
     )
     t_end = time_s + dt_s
     due = 0
@@ -243,6 +259,7 @@ def settle_events(
     eta_charge: np.ndarray,
     plug_in_probability: np.ndarray,
     lag_margin_s: np.ndarray,
+    engine: np.ndarray,
 ) -> tuple[int, int]:
     """Departures, then arrivals, due at `time_s`, per EV; returns how many happened and how many
     EVs are plugged in afterwards.
@@ -253,6 +270,8 @@ def settle_events(
     Arrival: the driver plugs in by the session's draw, or always when the battery cannot cover
     the next trip above the floor (+5 %); the session promises the driver's target (or that need),
     capped by what full power can reach before departure (less the lag margin) and by 100 %.
+    A vehicle with an engine needs no charge for driving (it drives on fuel when the battery
+    is at its floor): its need is the floor, and it plugs in only by the session's draw.
     """
     n_sessions = arrive_tab.shape[1]
     events = 0
@@ -277,8 +296,12 @@ def settle_events(
             after = session[i] + 1
             next_trip_kwh = away_tab[i, min(after, n_sessions - 1)] if after < n_sessions else 0.0
             need_soc = _nmin(1.0, soc_floor[i] + next_trip_kwh / battery_kwh[i])
+            if engine[i]:
+                need_soc = soc_floor[i]
             # Forced charging: a driver whose battery cannot cover the next trips always plugs in.
-            plugs = plug_draw_col[i] < plug_in_probability[i] or soc[i] < need_soc + 0.05
+            plugs = plug_draw_col[i] < plug_in_probability[i] or (
+                not engine[i] and soc[i] < need_soc + 0.05
+            )
             location[i] = plugged_code if plugs else parked_code
             dwell_s = depart_col[i] - time_s - lag_margin_s[i]
             dwell_h = _nmax(dwell_s, 0.0) / 3600.0

@@ -39,6 +39,15 @@ class FleetTable:
     latency_s: np.ndarray | None = None
     """Communication latency: a set-point takes effect this long after it is sent, s
     (None = no latency)."""
+    engine: np.ndarray | None = None
+    """Per EV, whether it has an engine (plug-in hybrid: drives on fuel once the battery is at
+    its floor, so driving never forces a charge); None = none has."""
+
+    def engine_flags(self) -> np.ndarray:
+        """`engine` as a boolean array (all False when None)."""
+        if self.engine is None:
+            return np.zeros(self.count, dtype=np.bool_)
+        return np.ascontiguousarray(self.engine, dtype=np.bool_)
 
     @property
     def count(self) -> int:
@@ -62,6 +71,8 @@ class FleetState:
     e_driven_kwh: np.ndarray
     e_drive_unserved_kwh: np.ndarray
     """Driving energy the battery could not supply (EV ran empty): a failure indicator, ideally 0."""
+    e_fuel_kwh: np.ndarray
+    """Driving energy a plug-in hybrid drove on fuel (in battery kWh it would have taken)."""
     unmet_departure_kwh: np.ndarray
     departures: np.ndarray
     soc_initial: np.ndarray
@@ -139,6 +150,12 @@ class Fleet:
     _lag_factors: dict[float, tuple[np.ndarray, np.ndarray]] = field(
         init=False, default_factory=dict, repr=False
     )
+    _engine: np.ndarray | None = field(init=False, default=None, repr=False)
+
+    def _engine_flags(self) -> np.ndarray:
+        if self._engine is None:
+            self._engine = self.table.engine_flags()
+        return self._engine
 
     @classmethod
     def create(
@@ -163,6 +180,7 @@ class Fleet:
             e_grid_out_kwh=zeros.copy(),
             e_driven_kwh=zeros.copy(),
             e_drive_unserved_kwh=zeros.copy(),
+            e_fuel_kwh=zeros.copy(),
             unmet_departure_kwh=zeros.copy(),
             departures=np.zeros(n, dtype=np.int64),
             soc_initial=soc_initial.astype(float).copy(),
@@ -297,6 +315,7 @@ class Fleet:
             tb.eta_charge,
             tb.plug_in_probability,
             self._lag_margin_s(),
+            self._engine_flags(),
         )
         if events:
             self._events += 1
@@ -389,6 +408,8 @@ class Fleet:
                 st.e_driven_kwh,
                 st.e_drive_unserved_kwh,
                 p_avg,
+                self._engine_flags(),
+                st.e_fuel_kwh,
             )
         else:
             plugged = st.location == PLUGGED
@@ -418,6 +439,8 @@ class Fleet:
                 st.e_driven_kwh,
                 st.e_drive_unserved_kwh,
                 st.p_kw,
+                self._engine_flags(),
+                st.e_fuel_kwh,
             )
             due, p_sum, soc_sum = 1, float(p_avg.sum()), float(st.soc.sum())
             soc_min = float(st.soc.min()) if tb.count else float("nan")

@@ -98,5 +98,10 @@ def compute_kpis(
             "energy_discharged_kwh": float(fleets[n].state.e_grid_out_kwh.sum()),
             "soc_min": float(np.min(table[col.fleet_soc_min(n)])),
         }
+    if any(f.table.engine is not None for f in fleets.values()):
+        # Plug-in hybrids: the driving their battery did not cover, driven on fuel.
+        kpis["drive_energy_fuel_kwh"] = float(
+            sum(f.state.e_fuel_kwh.sum() for f in fleets.values())
+        )
     kpis.update(service_kpis(scenario, table, p_ctrl, p_base))
     return kpis

@@ -149,7 +149,27 @@ def regulation_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -
         score = pjm_performance_score(signal, response, scenario.step)
     except MetricInputError as err:
         return {"pjm_error": str(err)}
-    return {**score.summary(), "pjm_hourly_score": [_plain(v) for v in score.hourly_score]}
+    out: dict[str, Any] = {
+        **score.summary(),
+        "pjm_hourly_score": [_plain(v) for v in score.hourly_score],
+    }
+    if col.SIGNAL_FEMS_KWH in table:
+        # The same response against the FEMS request as declared (kWh per 30-min slot as mean
+        # power): a basepoint the EMS does not move. The EMS's own basepoint follows what the
+        # schedule still needs (it closes the loop on delivered energy), so it absorbs part of
+        # the tracking error.
+        declared_kw = table[col.SIGNAL_FEMS_KWH].to_numpy() * 3600.0 / SLOT_S
+        response_declared = (
+            table[col.REG_SIGN].to_numpy()
+            * (p_kw - declared_kw)
+            / table[col.REG_CAPACITY_KW].to_numpy()
+        )
+        try:
+            declared = pjm_performance_score(signal, response_declared, scenario.step)
+            out["pjm_score_vs_declared_fems_baseline"] = _plain(declared.score)
+        except MetricInputError as err:
+            out["pjm_vs_declared_fems_baseline_error"] = str(err)
+    return out
 
 
 def fems_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
@@ -195,14 +215,43 @@ def fems_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict
     }
 
 
-def reserve_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
+def reserve_kpis(
+    scenario: Scenario,
+    table: pd.DataFrame,
+    p_kw: np.ndarray,
+    p_base_kw: np.ndarray | None = None,
+) -> dict[str, Any]:
     spec = _spec(scenario, ReserveSpec)
     if spec is None or col.RESERVE_COMMAND_KW not in table:
         return {}
     active = table[col.RESERVE_ACTIVE].to_numpy() > 0.5
-    delivered_kw = table[col.RESERVE_BASELINE_KW].to_numpy() - p_kw
     command_kw = table[col.RESERVE_COMMAND_KW].to_numpy()
-    out: dict[str, Any] = {"reserve_product": spec.product}
+    out = _in_band_kpis(
+        scenario, table, table[col.RESERVE_BASELINE_KW].to_numpy() - p_kw, command_kw, active
+    )
+    out = {"reserve_product": spec.product, **out}
+    if spec.baseline_kw is None:
+        out["reserve_baseline"] = "forecast declared 1 h ahead"
+    if p_base_kw is not None:
+        # Against the true uncontrolled fleet (the baseline shadow, same trips and seed): what
+        # the reduction was physically, whatever baseline was declared.
+        true = _in_band_kpis(scenario, table, p_base_kw - p_kw, command_kw, active)
+        for key in ("in_band_rate_per_slot_percent", "in_band_slots"):
+            if key in true:
+                out[key.replace("in_band_", "in_band_vs_uncontrolled_", 1)] = true[key]
+        if "reserve_delivered_kwh" in true:
+            out["reserve_delivered_vs_uncontrolled_kwh"] = true["reserve_delivered_kwh"]
+    return out
+
+
+def _in_band_kpis(
+    scenario: Scenario,
+    table: pd.DataFrame,
+    delivered_kw: np.ndarray,
+    command_kw: np.ndarray,
+    active: np.ndarray,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for label, period_s in (("slot", SLOT_S), ("minute", 60)):
         if period_s % scenario.step:
             continue
@@ -352,7 +401,7 @@ def service_kpis(
         frequency_kpis(scenario, table, p_kw),
         regulation_kpis(scenario, table, p_kw),
         fems_kpis(scenario, table, p_kw),
-        reserve_kpis(scenario, table, p_kw),
+        reserve_kpis(scenario, table, p_kw, p_base_kw),
         plan_accuracy_kpis(scenario, table),
         energy_kpis(scenario, table, p_kw, p_base_kw),
     ):

@@ -187,6 +187,35 @@ def building_signals(
     return out
 
 
+RESERVE_BLOCK_SIGNAL = "reserve_block_start_in_s"
+
+
+def _declares_reserve_baseline(scenario: Scenario) -> bool:
+    # A reserve service without a constant baseline declares one from a forecast ahead of each
+    # block, so it must know when the blocks start (other studies keep their signal columns).
+    return any(
+        getattr(s, "type", None) == "reserve" and getattr(s, "baseline_kw", 0.0) is None
+        for s in scenario.ems.services
+    )
+
+
+def reserve_block_start_in_s(scenario: Scenario) -> np.ndarray:
+    """Per step, the start of the first block that has not ended, s from the step (negative
+    inside a block, NaN after the last): when the operator's schedule says a block begins."""
+    from twin.signals.reserve import parse_reserve_blocks, reserve_product
+
+    params = dict(scenario.signals.reserve or {})
+    rules = reserve_product(params.get("product", "tertiary_1"))
+    blocks = parse_reserve_blocks(
+        params.get("blocks", ()), scenario.start_local, rules, scenario.seed
+    )
+    t_s = np.arange(scenario.n_steps) * float(scenario.step)
+    out = np.full(t_s.size, np.nan)
+    for block in reversed(blocks):
+        out = np.where(t_s < block.end_s, block.start_s - t_s, out)
+    return out
+
+
 def _scenario_error(scenario: Scenario, kind: str, err: Exception) -> Exception:
     from twin.config import ScenarioError
 
@@ -223,6 +252,8 @@ def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
                 scenario.seed,
             )
         )
+    if _declares_reserve_baseline(scenario) and signals.reserve is not None:
+        series[RESERVE_BLOCK_SIGNAL] = reserve_block_start_in_s(scenario)
     if "co2_kg_per_kwh" in series and series["co2_kg_per_kwh"].size:
         # The study's level construction on the run's own CO2 series (co2_control levels: signal).
         from twin.products.co2_levels import quartile_thresholds, signed_levels
