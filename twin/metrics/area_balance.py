@@ -11,7 +11,10 @@ Per step (kW, each sample held for step_s): net = load + P_ev - PV, with P_ev th
 9.76 MJ/kWh is the primary-energy factor of grid electricity of Japan's Energy Conservation Act
 (receiving end, daytime and night-time average); the reference is the same area with neither PV
 nor EVs (Case 0/0: import = load), so reduction = 1 - primary / primary_reference. A surplus day
-is a local calendar day with net < 0 in at least one step.
+is a local calendar day with net < 0 in at least one step. With a grid CO2 intensity c (kg/kWh)
+per step, the area's CO2 = sum c x max(net, 0) x dt: what control by CO2 or by the balance
+finally changes (the EVs' own "net CO2" credits discharge at the intensity of the moment even
+when it only displaces PV the area would otherwise have spilled).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class AreaBalance:
     peak_import_kw: float
     surplus_days_by_month: dict[int, int]
     days_by_month: dict[int, int]
+    co2_kg: float = float("nan")
 
 
 def area_balance(
@@ -44,6 +48,7 @@ def area_balance(
     month: np.ndarray,
     day_id: np.ndarray,
     primary_mj_per_kwh: float = PRIMARY_MJ_PER_KWH,
+    co2_kg_per_kwh: np.ndarray | None = None,
 ) -> AreaBalance:
     """Area balance of per-step series (equal length); `month` (1..12) and `day_id` (any id of
     the local calendar day) per step."""
@@ -77,4 +82,7 @@ def area_balance(
         peak_import_kw=float(net.max()) if net.size else float("nan"),
         surplus_days_by_month=surplus_days,
         days_by_month=days,
+        co2_kg=float((np.asarray(co2_kg_per_kwh) * np.maximum(net, 0.0)).sum() * dt_h)
+        if co2_kg_per_kwh is not None
+        else float("nan"),
     )

@@ -371,8 +371,11 @@ def area_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict
     load = table[col.SIGNAL_AREA_LOAD_KW].to_numpy()
     pv = table[col.SIGNAL_AREA_PV_KW].to_numpy()
     out: dict[str, Any] = {}
+    co2 = (
+        table[col.SIGNAL_CO2_KG_PER_KWH].to_numpy() if col.SIGNAL_CO2_KG_PER_KWH in table else None
+    )
     for label, ev in (("", p_kw), ("without_evs_", np.zeros_like(p_kw))):
-        b = area_balance(load, pv, ev, scenario.step, month, day)
+        b = area_balance(load, pv, ev, scenario.step, month, day, co2_kg_per_kwh=co2)
         out.update(
             {
                 f"area_{label}import_kwh": b.import_kwh,
@@ -387,6 +390,8 @@ def area_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict
                 },
             }
         )
+        if co2 is not None:
+            out[f"area_{label}co2_kg"] = b.co2_kg
     out["area_reference_primary_energy_gj"] = b.reference_primary_energy_gj
     out["area_days_by_month"] = {str(m): n for m, n in sorted(b.days_by_month.items())}
     return out
