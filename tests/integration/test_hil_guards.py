@@ -28,6 +28,8 @@ def lab():
     """CP001 (1.6, charge-only) and CP002 (2.1, started without discharge) behind a real CSMS."""
     csms_port = _free_port()
     hardware = [b for b in _hardware_on(_free_port()) if b["adapter"] == "ocpp"]
+    for binding in hardware:
+        binding["bidirectional"] = None  # as the chargers report it (hil_lab declares CP002)
     scenario = load_scenario(
         HIL,
         {
@@ -100,8 +102,10 @@ def test_the_physical_range_comes_from_the_replaced_charger():
     assert link.ranges["CP002"] == PhysicalRange(-6.0, 6.0, "fleets.households.charger")
     hardware = [b.model_dump() for b in scenario.hardware]
     hardware[0]["bidirectional"] = True
+    hardware[1]["bidirectional"] = False
     declared = HardwareLink(load_scenario(HIL, {"hardware": hardware}))
     assert declared.ranges["CP001"] == PhysicalRange(-6.0, 6.0, "fleets.commuters.charger")
+    assert declared.ranges["CP002"] == PhysicalRange(0.0, 6.0, "fleets.households.charger")
 
 
 def test_no_discharge_set_point_to_a_charger_that_has_not_said_it_can(lab):
