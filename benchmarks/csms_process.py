@@ -23,6 +23,13 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _limit_files(nofile: int) -> None:
+    """In the child before exec: an open-file limit (soft and hard) of `nofile`."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -33,7 +40,13 @@ class CsmsProcess:
     """`twin csms` for `passwords` (identity -> password) on 127.0.0.1:`port`; stdout is
     counted line by line on a thread (lines, bytes, lines matching a kind)."""
 
-    def __init__(self, passwords: dict[str, str], *extra: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        passwords: dict[str, str],
+        *extra: str,
+        port: int | None = None,
+        nofile: int | None = None,
+    ) -> None:
         self.port = port or free_port()
         self._folder = tempfile.TemporaryDirectory(prefix="bench-csms-")
         password_file = Path(self._folder.name) / "passwords.txt"
@@ -68,6 +81,7 @@ class CsmsProcess:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            preexec_fn=None if nofile is None else lambda: _limit_files(nofile),
         )
         self._threads = [
             threading.Thread(target=self._read_stdout, daemon=True),
