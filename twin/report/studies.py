@@ -173,30 +173,27 @@ def fems(d: RunData) -> Drawing | None:
 def reserve(d: RunData) -> Drawing | None:
     if not (d.has(col.RESERVE_COMMAND_KW) and d.has(col.RESERVE_BASELINE_KW)):
         return None
-    fig, (ax,) = style.figure(1, height_in=3.2)
+    fig, (ax, ax_e) = style.figure(2, height_in=5.0)
     command = d.series(col.RESERVE_COMMAND_KW)
-    delivered = d.series(col.RESERVE_BASELINE_KW) - d.p_kw
     active = d.series(col.RESERVE_ACTIVE) > 0.5 if d.has(col.RESERVE_ACTIVE) else command != 0
+    # Delivery is judged inside the blocks only (outside, the fleet recharges what it gave).
+    delivered = (d.series(col.RESERVE_BASELINE_KW) - d.p_kw).where(active)
     x = style.naive(d.index)
-    band = RESERVE_BAND * command.abs()
-    ax.fill_between(
+    ax.step(
         x,
-        (command - band).to_numpy(),
-        (command + band).to_numpy(),
-        where=active.to_numpy(),
+        command.to_numpy(),
+        where="post",
         color="#2ca02c",
-        alpha=0.18,
-        lw=0,
-        label=f"+-{RESERVE_BAND:.0%} band",
-        step="post",
+        lw=2.2,
+        alpha=0.6,
+        label="commanded reduction",
     )
-    ax.step(x, command.to_numpy(), where="post", color="#2ca02c", lw=1, label="commanded reduction")
     ax.step(
         x,
         delivered.to_numpy(),
         where="post",
         color=style.CONTROLLED,
-        lw=1,
+        lw=0.8,
         label="delivered (baseline - power)",
     )
     slots = d.kpis.get("in_band_per_slot")
@@ -205,7 +202,13 @@ def reserve(d: RunData) -> Drawing | None:
         v = np.array([float(s.get("delivered_kw", np.nan)) for s in slots])
         ok = np.array([bool(s.get("in_band")) for s in slots])
         ax.scatter(
-            t[ok], v[ok], marker="o", color="#2ca02c", zorder=3, s=22, label="30-min slot in band"
+            t[ok],
+            v[ok],
+            marker="o",
+            color="#1a7a1a",
+            zorder=3,
+            s=22,
+            label="30-min slot mean, in band",
         )
         if (~ok).any():
             ax.scatter(
@@ -219,24 +222,46 @@ def reserve(d: RunData) -> Drawing | None:
             )
     ax.axhline(0, color="#333", lw=0.5)
     ax.set_ylabel("kW")
+    ax.set_title("commanded and delivered reduction", loc="left")
     rate = d.kpis.get("in_band_rate_per_slot_percent")
     if isinstance(rate, int | float):
+        minutes = d.kpis.get("in_band_rate_per_minute_percent")
         style.note(
             ax,
             f"in band: {rate:.0f} % of slots"
-            + (
-                f", {d.kpis['in_band_rate_per_minute_percent']:.0f} % of minutes"
-                if isinstance(d.kpis.get("in_band_rate_per_minute_percent"), int | float)
-                else ""
-            ),
+            + (f", {minutes:.0f} % of minutes" if isinstance(minutes, int | float) else ""),
         )
-    style.legend(ax, ncol=3)
-    style.time_axis(ax, d.index, d.timezone)
+    style.legend(ax)
+    band = (RESERVE_BAND * command.abs()).where(active)
+    ax_e.fill_between(
+        x,
+        (-band).to_numpy(),
+        band.to_numpy(),
+        color="#2ca02c",
+        alpha=0.25,
+        lw=0,
+        step="post",
+        label=f"+-{RESERVE_BAND:.0%} of the command",
+    )
+    ax_e.step(
+        x,
+        (delivered - command.where(active)).to_numpy(),
+        where="post",
+        color=style.CONTROLLED,
+        lw=0.8,
+        label="delivered - commanded",
+    )
+    ax_e.axhline(0, color="#333", lw=0.5)
+    ax_e.set_ylabel("kW")
+    ax_e.set_title("tracking error, every step", loc="left")
+    style.legend(ax_e)
+    style.time_axis(ax_e, d.index, d.timezone)
     caption = (
-        "Reserve: the commanded reduction against what the fleet delivered (its reserve baseline "
-        "minus its power), kW, with the +-10 % band; dots: each full 30-min slot's mean, in band or "
-        "not. From timeseries.parquet (`ems.reserve_command_kw`, `ems.reserve_baseline_kw`, "
-        "`ems.reserve_active`) and summary.json (`in_band_per_slot`)."
+        "Reserve: the commanded reduction and what the fleet delivered (its reserve baseline "
+        "minus its power) inside the reserve blocks, kW, with each full 30-min slot's mean; below, "
+        "delivered minus commanded against the +-10 % band. From timeseries.parquet "
+        "(`ems.reserve_command_kw`, `ems.reserve_baseline_kw`, `ems.reserve_active`) and "
+        "summary.json (`in_band_per_slot`)."
     )
     return fig, caption
 
