@@ -131,7 +131,8 @@ def sweep(
     view = Table(title=f"sweep of {scenario.name}: {len(table)} variants")
     shown = [c for c in _SHOWN if c in table.columns]
     for col in shown:
-        view.add_column(col)
+        # Variant names are the sweep's point: folded onto more lines, never cut to "fleets.h…".
+        view.add_column(col, overflow="fold" if col in ("variant", "error") else "ellipsis")
     for _, row in table.iterrows():
         view.add_row(
             *(
@@ -148,6 +149,7 @@ def sweep(
         f"KPIs: {target / 'sweep_kpis.parquet'} (+ .csv); runs in {target}/<variant>/"
         + (f"; {failed} variant(s) failed (see the error column)" if failed else "")
     )
+    print(f"side by side with units and figures: twin compare {target}")
 
 
 def register_cli(app: typer.Typer) -> None:
