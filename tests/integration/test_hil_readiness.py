@@ -54,7 +54,8 @@ def test_lab_run_without_chargers_exits_non_zero_naming_them(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "not_ready"
     assert len(summary["errors"]) == 3 and summary["steps"] == 0
-    assert "kpis" not in summary  # nothing that reads as a result
+    # Nothing that reads as a result: no KPIs, no (all-zero) violation counts.
+    assert not {"kpis", "kpis_error", "violations"} & set(summary), sorted(summary)
     assert not (out / "timeseries.parquet").exists()
     assert not list(out.glob("*.parquet"))
     assert "completed" not in proc.stdout + proc.stderr

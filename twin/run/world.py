@@ -180,12 +180,16 @@ class PreparedRun:
                 summary["realtime"] = {"rt_factor": rt_factor, **lateness.summary()}
             summary["status"] = status
             summary["wall_time_s"] = round(time.perf_counter() - self.wall_start, 3)
+            # A lab run whose chargers never became ready simulated nothing: no KPI or violation
+            # block (zeros would read as a result).
+            not_ready = status == "not_ready"
             try:
-                table = read_table(out_dir, col.TIMESERIES)
-                summary.update(results_fields(scenario, table, self.fleets))
+                if not not_ready:
+                    table = read_table(out_dir, col.TIMESERIES)
+                    summary.update(results_fields(scenario, table, self.fleets))
             except Exception as err:  # noqa: BLE001 - a summary must be written even if KPIs fail
                 summary["kpis_error"] = str(err)
-            if self.grid_views is not None:
+            if self.grid_views is not None and not not_ready:
                 try:
                     summary.update(self._grid_summary())
                 except Exception as err:  # noqa: BLE001 - as for the KPIs
