@@ -43,6 +43,7 @@ class PowerFlowGridModel:
         self._load_bus = self.pf.positions_of_buses(net.load["bus"].to_numpy())
         self._sgen_bus = self.pf.positions_of_buses(net.sgen["bus"].to_numpy())
         self.solves = 0
+        self._segments = _segments(profiles)
         self._sensitivities()
 
     def _solve(
@@ -108,8 +109,23 @@ class PowerFlowGridModel:
             r.trafo_q_mvar,  # type: ignore[arg-type]
         )
 
+    def segment(self, k: int) -> int:
+        return int(self._segments[k])
+
     def site_net_load_kw(self, k: int) -> np.ndarray:
         prof = self.profiles
         load = np.bincount(self._load_bus, weights=prof.load_p_mw[k], minlength=self.n_bus)
         gen = np.bincount(self._sgen_bus, weights=prof.sgen_p_mw[k], minlength=self.n_bus)
         return 1000.0 * (load - gen)
+
+
+def _segments(profiles: Any) -> np.ndarray:
+    """Per step, a number that changes exactly where any base injection changes."""
+    arrays = [profiles.load_p_mw, profiles.load_q_mvar, profiles.sgen_p_mw, profiles.storage_p_mw]
+    n = len(profiles.load_p_mw)
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for a in arrays:
+        if a.size and n > 1:
+            change[1:] |= np.any(a[1:] != a[:-1], axis=1)
+    return np.cumsum(change) - 1

@@ -120,3 +120,23 @@ def test_japan_preset_bands():
     assert np.all(limits.vm_min_pu[lv] == 0.95) and np.all(limits.vm_max_pu[lv] == 1.07)
     # 101 +- 6 V on 100 V; 20 kV buses keep the defaults (no 6.6 kV bus here)
     assert np.all(limits.vm_min_pu[~lv] == 0.9)
+
+
+def test_the_linear_screen_skips_only_plans_clearly_inside_the_limits(setup):
+    from twin.ems.grid_constraints import LinearScreen
+
+    net, model, ev_pos, ev_bus = setup
+    screen = LinearScreen()
+    lo, hi = np.zeros(50), np.full(50, 11.0)
+    p = np.full(50, 1.0)
+    first = enforce_grid_limits(model, 0, p, lo, hi, ev_bus, screen=screen)
+    assert first.iterations == 0 and screen.skipped == 0  # nothing remembered yet: solved
+    solves = model.solves
+    small = p + 0.5  # 25 kW more in all: far from the limits
+    enforce_grid_limits(model, 0, small, lo, hi, ev_bus, screen=screen)
+    assert screen.skipped == 1 and model.solves == solves
+    assert np.all(_direct_trafo_loading(net, ev_pos, small) < 100.0 - 5.0)
+    # At the limit (A's EVs at 5 kW: 200 + 50 kW on 250 kVA): the power flow decides.
+    near = np.where(ev_pos == ev_pos[0], 5.0, 1.0)
+    enforce_grid_limits(model, 0, near, lo, hi, ev_bus, screen=screen)
+    assert screen.skipped == 1 and model.solves > solves

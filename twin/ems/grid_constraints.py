@@ -95,6 +95,7 @@ def enforce_grid_limits(
     ev_bus: np.ndarray,
     margins: GridMargins | None = None,
     max_iterations: int = 4,
+    screen: LinearScreen | None = None,
 ) -> GridEnforcement:
     """The per-EV powers of step k moved as little as needed to keep the grid within limits.
 
@@ -103,6 +104,8 @@ def enforce_grid_limits(
         k: model step index (the forecast row).
         p_kw, lo_kw, hi_kw: per EV, the allocated power and its hard range.
         ev_bus: per EV, its column in the model's EV-bus arrays (`model.ev_buses`).
+        screen: the last power flow of the same base injections (kept across steps): a plan
+            whose linear estimate from it is well inside every limit skips the power flow.
     """
     margins = margins or GridMargins()
     n_evb = len(model.ev_buses)
@@ -111,9 +114,13 @@ def enforce_grid_limits(
     hi_b = np.bincount(ev_bus, weights=hi_kw, minlength=n_evb)
     limits = model.limits
     x = x_ref.copy()
+    if screen is not None and screen.clearly_within(model, k, x, margins):
+        return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0)
     pred = model.predict(k, _per_bus_mw(model, x))
     near = violations(pred, limits, margins)
     if not any(len(v) for v in near.values()):
+        if screen is not None:
+            screen.remember(model, k, x, pred)
         return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0)
     if "nonconverged" in near:
         # Nothing to linearise around: plan the hard minimum (the least load the EVs allow).
@@ -148,6 +155,8 @@ def enforce_grid_limits(
         near = violations(pred, limits, margins)
     if best is not None:
         x = best
+        if screen is not None:
+            screen.forget()
     p_new = _spread(p_kw, lo_kw, hi_kw, ev_bus, x_ref, x, lo_b, hi_b)
     return GridEnforcement(
         p_kw=p_new,
@@ -158,6 +167,71 @@ def enforce_grid_limits(
         binding_element=worst_pos,
         iterations=rounds,
     )
+
+
+class LinearScreen:
+    """Skips the power flow of a plan that is clearly safe.
+
+    Between steps with the same base injections (e.g. the 900 one-second steps inside one
+    15-min profile row) only the EV power changes; from the last power flow of those injections,
+    flows and voltages move by the sensitivities times the EV change. A plan whose estimate is
+    inside every limit by the margin *plus* `extra_pct` / `extra_pu` (the estimate's own error
+    reserve) needs no power flow; anything closer gets one. The plant always solves every step.
+    """
+
+    def __init__(
+        self, extra_pct: float = 2.0, extra_pu: float = 0.003, max_change_kw: float = 200.0
+    ):
+        self.extra_pct, self.extra_pu, self.max_change_kw = extra_pct, extra_pu, max_change_kw
+        self._segment: int | None = None
+        self._x: np.ndarray | None = None
+        self._pred: GridPrediction | None = None
+        self.skipped = 0
+
+    def remember(self, model: GridModel, k: int, x: np.ndarray, pred: GridPrediction) -> None:
+        if pred.converged:
+            self._segment, self._x, self._pred = model.segment(k), x.copy(), pred
+
+    def forget(self) -> None:
+        self._segment = None
+
+    def clearly_within(self, model: GridModel, k: int, x: np.ndarray, margins: GridMargins) -> bool:
+        pred, last = self._pred, self._x
+        if pred is None or last is None or self._segment != model.segment(k):
+            return False
+        dx = (x - last) / 1000.0  # MW per EV bus
+        if float(np.abs(dx).sum()) * 1000.0 > self.max_change_kw:
+            return False
+        lim = model.limits
+        vm = pred.vm_pu + model.dvm_dp @ dx
+        ok_v = np.all(vm <= lim.vm_max_pu - margins.vm_pu - self.extra_pu) and np.all(
+            vm >= lim.vm_min_pu + margins.vm_pu + self.extra_pu
+        )
+        if not ok_v:
+            return False
+        for loading, p0, q0, sens, cap in (
+            (
+                pred.trafo_loading_pct,
+                pred.trafo_p_mw,
+                pred.trafo_q_mvar,
+                model.dtrafo_p_dp,
+                lim.trafo_max_pct,
+            ),
+            (
+                pred.line_loading_pct,
+                pred.line_p_mw,
+                pred.line_q_mvar,
+                model.dline_p_dp,
+                lim.line_max_pct,
+            ),
+        ):
+            s0 = np.hypot(p0, q0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est = np.where(s0 > 1e-12, loading * np.hypot(p0 + sens @ dx, q0) / s0, loading)
+            if not np.all(est <= cap - margins.loading_pct - self.extra_pct):
+                return False
+        self.skipped += 1
+        return True
 
 
 def _loose(

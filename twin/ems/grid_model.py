@@ -85,3 +85,7 @@ class GridModel(Protocol):
     def site_net_load_kw(self, k: int) -> np.ndarray:
         """Per bus: base load minus local generation at step k, kW (negative = local surplus)."""
         ...
+
+    def segment(self, k: int) -> int:
+        """Steps with the same segment number have the same base injections (load, PV)."""
+        ...

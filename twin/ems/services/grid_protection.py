@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from twin.ems.grid_constraints import KIND_CODES, GridMargins, enforce_grid_limits
+from twin.ems.grid_constraints import KIND_CODES, GridMargins, LinearScreen, enforce_grid_limits
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
 
@@ -46,6 +46,7 @@ class GridProtection(Service):
         self.max_iterations = max_iterations
         self.lp_steps = 0
         self.conflict_steps = 0
+        self.screen = LinearScreen()
 
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
         return plan
@@ -71,6 +72,7 @@ class GridProtection(Service):
             ctx.ev_bus,
             margins=self.margins,
             max_iterations=self.max_iterations,
+            screen=self.screen,
         )
         self.lp_steps += out.iterations > 0
         self.conflict_steps += out.conflict > 1e-6
