@@ -420,6 +420,10 @@ class ChargerSession:
             closed_task.cancel()
             if not call_task.done():
                 call_task.cancel()
+        if call_task in done and call_task.cancelled():
+            # The connection closed and its calls in flight were cancelled (detach): that is a
+            # lost link for the caller, not a cancel of the caller itself.
+            raise ChargerUnavailable(f"{self.charger_id}: connection closed before the answer")
         if call_task in done:
             try:
                 return call_task.result()
