@@ -116,3 +116,27 @@ def _net(imported: float | None, exported: float | None) -> float | None:
     if imported is None and exported is None:
         return None
     return (imported or 0.0) - (exported or 0.0)
+
+
+def non_finite_measurands(meter_value: list[dict] | None) -> list[str]:
+    """Measurands of the latest entry whose value is not a finite number (NaN, inf, or one that
+    overflows in the twin's units); parse_meter_values leaves them out, this names them."""
+    if not meter_value:
+        return []
+    bad = []
+    for sampled in meter_value[-1].get("sampled_value") or []:
+        measurand = sampled.get("measurand") or _DEFAULT_MEASURAND
+        if measurand not in _DEFAULT_UNITS or sampled.get("format") == "SignedData":
+            continue
+        try:
+            raw = float(sampled.get("value"))
+        except (TypeError, ValueError):
+            continue
+        unit_of_measure = sampled.get("unit_of_measure") or {}
+        try:
+            scaled = raw * 10.0 ** (unit_of_measure.get("multiplier") or 0)
+        except OverflowError:
+            scaled = math.inf
+        if not math.isfinite(scaled):
+            bad.append(f"{measurand}={sampled.get('value')!r}")
+    return bad

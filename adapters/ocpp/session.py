@@ -24,7 +24,7 @@ from adapters import setpoint
 from adapters.base import ChargerStatus, ChargerUnavailable, SetpointRejected
 from adapters.ocpp import charging_profiles
 from adapters.ocpp.config import ChargerAuth
-from adapters.ocpp.meter_values import MeterSample, parse_meter_values
+from adapters.ocpp.meter_values import MeterSample, non_finite_measurands, parse_meter_values
 
 LOGGER = logging.getLogger(__name__)
 
@@ -269,7 +269,11 @@ class ChargerSession:
             self.charging_state = state
 
     def on_meter_values(self, meter_value: list[dict] | None) -> MeterSample | None:
-        """Merge a MeterValues sample into the latest known values."""
+        """Merge a MeterValues sample into the latest known values (a non-finite value is left
+        out and recorded as an `implausible` event)."""
+        bad = non_finite_measurands(meter_value)
+        if bad:
+            self._record(self.charger_id, "implausible", "not finite: " + ", ".join(bad))
         sample = parse_meter_values(meter_value)
         if sample is None:
             return None

@@ -128,3 +128,21 @@ def test_no_discharge_set_point_to_a_charger_that_has_not_said_it_can(lab):
     # A charge set-point goes out as it is.
     link.submit({"commuters": np.full(6, 4.0), "households": np.full(4, 2.0)})
     _wait(lambda: emulators["CP001"].target_kw > 3.9 and emulators["CP002"].target_kw > 1.9)
+
+
+def test_a_non_finite_meter_value_is_an_event_and_never_a_reading(lab):
+    # OCPP's parser leaves a NaN/inf value out (the reading keeps its last finite value); the
+    # CSMS records it, so a broken meter is visible in hil_events.json.
+    link, emulators, events = lab
+    _wait(lambda: link.readings()["CP001"] is not None)
+    emulators["CP001"].meter_power_kw = math.inf  # sent as "inf" W
+
+    def recorded() -> bool:
+        events.extend(link.events())
+        return any(e["kind"] == "implausible" and e["source"] == "csms" for e in events)
+
+    _wait(recorded)
+    (event,) = [e for e in events if e["kind"] == "implausible" and e["source"] == "csms"][:1]
+    assert event["charger_id"] == "CP001" and "not finite" in event["detail"]
+    reading = link.readings()["CP001"]
+    assert reading is None or math.isfinite(reading.power_kw)
