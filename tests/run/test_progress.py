@@ -15,15 +15,16 @@ from twin.run.progress import StepProgress
 
 def test_bar_counts_steps_and_shows_the_simulated_time():
     out = io.StringIO()
-    bar = StepProgress(total_steps=96, step_s=900, file=out)
-    start = dt.datetime(2025, 6, 4, tzinfo=dt.UTC)
-    for k in range(96):
+    bar = StepProgress(total_steps=96, step_s=900, file=out, timezone="Asia/Tokyo")
+    start = dt.datetime(2025, 6, 3, 15, tzinfo=dt.UTC)  # 00:00 in Tokyo
+    for k in range(48):
         bar({col.TIME: start + dt.timedelta(seconds=900 * k), col.TIME_S: 900 * k}, {})
+    bar.on_block(48, start + dt.timedelta(seconds=900 * 95))  # a block, as RecorderSim gives it
     bar.close()
     text = out.getvalue()
     assert "96/96" in text and " steps/s" in text
     assert "86400" not in text
-    assert "sim time 2025-06-04 23:45" in text
+    assert "sim time 2025-06-04 23:45" in text  # local time of the last step
 
 
 def test_twin_run_shows_steps_not_seconds(tmp_path):

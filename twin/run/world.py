@@ -125,7 +125,7 @@ class PreparedRun:
             # in summary.json.
             self.pacer.start(rt_factor)
             if progress:  # model steps recorded (mosaik's bar counts simulated seconds)
-                bar = StepProgress(scenario.n_steps, scenario.step)
+                bar = StepProgress(scenario.n_steps, scenario.step, timezone=scenario.timezone)
                 self.observers.append(bar)
             with _interrupts_seen() as seen:
                 self.world.run(until=scenario.duration, print_progress=False)

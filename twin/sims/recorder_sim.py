@@ -101,14 +101,20 @@ class RecorderSim(mosaik_api_v3.Simulator):
             if name in self.detail_tables:
                 table, ids = self.detail_tables[name]
                 self.recorder.record_array_block(table, stamps, ids, values)
-        if self.observers:
+        # Observers with `on_block(n, last_stamp)` (the progress bar) need no rows: building a
+        # row dict per step costs ~40 us at 50 columns, seconds over a year of 15-min steps.
+        per_row = [o for o in self.observers if not hasattr(o, "on_block")]
+        for o in self.observers:
+            if hasattr(o, "on_block"):
+                o.on_block(n, stamps[-1])
+        if per_row:
             for j in range(n):
                 row = {k: v[j].item() for k, v in columns.items() if k not in _STAMPS}
                 row[col.TIME] = stamps[j]
                 if self.zone is not None:
                     row[col.TIME_LOCAL] = stamps[j].astimezone(self.zone)
                 step_detail = {k: v[j] for k, v in detail.items()}
-                for observer in self.observers:
+                for observer in per_row:
                     observer(row, step_detail)
         self.steps_recorded += n
         return time + self.step_s * self.block_steps
