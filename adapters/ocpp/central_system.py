@@ -76,8 +76,12 @@ _NOISY_KINDS = frozenset(
 )
 """Event kinds a peer can cause at will: counted always, passed on at a bounded rate."""
 
-_RESERVED_FDS = 64
-"""File descriptors kept free for everything else in the process (files, logs, the twin)."""
+_ACCEPT_BACKLOG = 64
+"""Listen backlog; asyncio accepts up to this many sockets before the guard sees one."""
+
+_RESERVED_FDS = 64 + 2 * _ACCEPT_BACKLOG
+"""File descriptors kept free beyond the connection cap: everything else in the process
+(files, logs, the twin) and the sockets accepted in a burst before the guard closes them."""
 
 
 def _fd_limit(wanted: int) -> int:
@@ -207,13 +211,31 @@ class CentralSystem:
                 server_header=None,
                 create_connection=connection_factory,  # type: ignore[arg-type]
                 logger=_SERVER_LOGGER,
+                backlog=_ACCEPT_BACKLOG,
             )
         except OSError as exc:
             raise OcppConfigError(
                 f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror or exc}"
                 " - pick another port or stop the process using it"
             ) from exc
+        self._quiet_accept_errors(asyncio.get_running_loop())
         self._record("", "listening", self.url)
+
+    def _quiet_accept_errors(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Should the process still run out of files (other fds), asyncio logs a traceback per
+        failed accept (and retries after 1 s): one event per 10 s instead (counted)."""
+        previous = loop.get_exception_handler()
+
+        def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            if str(context.get("message", "")).startswith("socket.accept() out of system"):
+                self._record("", "refused", f"accept failed: {context.get('exception')!r}")
+                return
+            if previous is not None:
+                previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+
+        loop.set_exception_handler(handler)
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Clear the twin's profiles on connected chargers, then close every connection and

@@ -194,6 +194,11 @@ class ConnectionGuard:
         """A new TCP connection from `ip`: True if kept, False if closed at once."""
         limits = self.limits
         per_ip_cap = limits.max_connections_per_ip
+        if len(self._open) >= limits.max_connections and self._pending:
+            # Full: an unauthenticated connection makes room (the oldest of the IP holding the
+            # most), so idle sockets never keep out a charger that would authenticate.
+            crowded = max(self._pending_per_ip, key=self._pending_per_ip.__getitem__)
+            self._evict(next(c for c, i in self._pending.items() if i == crowded), abort)
         if len(self._open) >= limits.max_connections or (
             per_ip_cap is not None and self._per_ip[ip] >= per_ip_cap
         ):
@@ -235,8 +240,10 @@ class ConnectionGuard:
             peer.pending = False
 
     def _evict(self, connection: object, abort: Callable[[object], None]) -> None:
+        """Drop an unauthenticated connection; its slot is free at once (the socket closes on
+        the loop's next turn: the file reserve of the caller covers that moment)."""
         self.counts["evicted_pre_auth"] += 1
-        self._unpend(connection)
+        self.release(connection)
         abort(connection)
 
 

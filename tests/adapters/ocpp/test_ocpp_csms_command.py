@@ -119,3 +119,59 @@ def test_opt_out_and_password_sources_are_announced(how):
         assert "visible to every user in `ps`" in stderr
     else:
         assert "WARNING: INSECURE: 1 charger(s) accept any client" in stderr
+
+
+def test_idle_connections_at_the_file_limit_neither_lock_out_nor_spam(tmp_path):
+    # Before: 1,100 idle connections at the 1,024-file limit kept a charger out for ~6 s and
+    # wrote 8,416 EMFILE tracebacks. Here: a 256-file limit and 400 idle sockets from another
+    # loopback address; the charger (127.0.0.1) gets in at once and stderr stays clean.
+    import resource
+    import socket
+
+    passwords = tmp_path / "pw.txt"
+    passwords.write_text(f"CP1:{PASSWORD}\n")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twin.cli", "csms", "--password-file", str(passwords)]
+        + ["--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)),
+    )
+    idle: list[socket.socket] = []
+    try:
+        _wait_for_line(process, "listening")
+        for _ in range(400):
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            try:
+                sock.connect(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            idle.append(sock)
+        token = base64.b64encode(f"CP1:{PASSWORD}".encode()).decode()
+        started = time.monotonic()
+        with connect(
+            f"ws://127.0.0.1:{port}/ocpp/CP1",
+            subprotocols=["ocpp1.6"],
+            additional_headers={"Authorization": f"Basic {token}"},
+            proxy=None,
+            open_timeout=30,
+        ) as ws:
+            ws.send(json.dumps([2, "hb", "Heartbeat", {}]))
+            while json.loads(ws.recv(timeout=30))[:2] != [3, "hb"]:
+                pass
+        assert time.monotonic() - started < 5
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        for sock in idle:
+            sock.close()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "Too many open files" not in stderr and "Traceback" not in stderr, stderr[-2000:]

@@ -248,16 +248,23 @@ def test_idle_pre_auth_connections_cannot_lock_a_charger_out(run_lab):
     run_lab(scenario)
 
 
-def test_total_connection_cap_refuses_at_once(run_lab):
+def test_total_connection_cap_drops_idle_sockets_first_then_refuses(run_lab):
     async def scenario(lab):
-        system = await lab.csms(max_connections=5, **FAST)
-        held = [await asyncio.open_connection("127.0.0.1", system.port) for _ in range(5)]
-        await eventually(lambda: system.connection_counts()["open"] == 5)
+        chargers = {f"CP{i}": ChargerAuth(password=PASSWORD) for i in (1, 2, 3)}
+        system = await lab.csms(chargers, max_connections=3, **FAST)
+        held = [await asyncio.open_connection("127.0.0.1", system.port) for _ in range(3)]
+        await eventually(lambda: system.connection_counts()["open"] == 3)
+        # Full of idle sockets: a charger still gets in (the oldest idle one makes room).
+        good = [await raw_client(system, f"CP{i}") for i in (1, 2, 3)]
+        assert system.connection_counts()["evicted_pre_auth"] >= 3
+        # Full of authenticated chargers: a new connection is refused at once.
         reader, writer = await asyncio.open_connection("127.0.0.1", system.port)
         assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the server
         assert system.connection_counts()["refused_capacity"] >= 1
         for _reader, w in held + [(reader, writer)]:
             w.close()
+        for websocket in good:
+            await websocket.close()
         await eventually(lambda: system.connection_counts()["open"] == 0)
 
     run_lab(scenario)
