@@ -13,6 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from tests.report.conftest import TWIN, VIOLATIONS, write_results
 from twin.report.build import FIGURES, build_report
 from twin.report.data import load_run_data
@@ -147,3 +150,26 @@ def test_violations_and_the_baseline_grid_are_shown_when_present(tmp_path):
     plain = build_report(write_results(tmp_path / "plain"), only={"grid_extremes"})
     assert "Grid violations" not in plain.html_path.read_text(encoding="utf-8")
     assert "uncontrolled" not in next(f for f in plain.figures if f.slug == "grid_extremes").caption
+
+
+def test_hardware_run_gets_a_panel_per_physical_charger(tmp_path):
+    run = write_results(tmp_path / "hil")
+    path = run / col.table_file(col.TIMESERIES)
+    table = pd.read_parquet(path)
+    n = len(table)
+    for cid in ("CP001", "lab.modbus.1"):
+        table[col.hil_column(cid, "power_kw")] = np.linspace(0, 6, n)
+        table[col.hil_column(cid, "online")] = (np.arange(n) % 10 != 0).astype(float)
+        table[col.hil_column(cid, "degraded")] = np.zeros(n)
+    table.to_parquet(path, index=False)
+    summary = json.loads((run / col.SUMMARY_FILE).read_text())
+    summary["hil"] = {
+        "chargers": ["CP001", "lab.modbus.1"],
+        "events": 2,
+        "per_charger": {"CP001": {"online_share": 0.9, "energy_measured_kwh": 12.5}},
+    }
+    (run / col.SUMMARY_FILE).write_text(json.dumps(summary))
+    report = build_report(run, only={"hardware"})
+    assert [f.slug for f in report.figures] == ["hardware"]
+    html = report.html_path.read_text(encoding="utf-8")
+    assert "CP001, lab.modbus.1" in html and "Energy measured (kWh)" in html
