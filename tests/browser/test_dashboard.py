@@ -194,7 +194,11 @@ def shot(page, name: str, full: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     if full:  # Streamlit scrolls inside its own container: grow the viewport to see it all
         page.set_viewport_size({"width": 1440, "height": 2500})
-        page.wait_for_timeout(1500)
+        # the new size applied and two frames laid out (instead of a fixed 1.5 s)
+        page.wait_for_function("() => window.innerHeight === 2500", timeout=60_000)
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
     # a live page redraws every second: on a loaded machine a frame to capture can take long
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), timeout=120_000)
     if full:
@@ -202,7 +206,7 @@ def shot(page, name: str, full: bool = False) -> None:
 
 
 def wait_charts(page) -> None:
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=120_000)
 
 
 def status_line(page, timeout_s: float = 15.0) -> re.Match:
@@ -275,8 +279,12 @@ def twin_dashboard(page, args: list[str]) -> Iterator[tuple[Output, list[int]]]:
             os.kill(streamlit[0], signal.SIGKILL)
 
 
+@pytest.mark.timeout(900)  # the deadlines below are generous: the machine may be busy
 def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
-    """`twin dashboard` runs 6 h of 1-min steps paced to ~17 s into the dashboard it started."""
+    """`twin dashboard` runs 6 h of 1-min steps paced to ~1 min into the dashboard it started.
+
+    Paced long enough, and waited on with deadlines generous enough, that a busy machine (the
+    page's first render took over 60 s at a load of 9 on 2 cores) still sees the run going."""
     out = tmp_path / "live"
     args = [
         "--live",
@@ -288,14 +296,19 @@ def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
         "--set",
         "duration=6h",
         "--rt-factor",
-        "0.0008",
+        "0.003",
     ]
     with twin_dashboard(page, args) as (output, streamlit):
-        page.wait_for_selector("text=sim time", timeout=60_000)
+        page.wait_for_selector("text=sim time", timeout=240_000)
         first = status_line(page)
         first_metric = metric(page, "Sim time")
-        page.wait_for_timeout(3000)
+        # Wait for the page to move on (instead of a fixed 3 s): status line and metric both.
+        deadline = time.monotonic() + 60
         second = status_line(page)
+        while not (second.group(1) > first.group(1) and metric(page, "Sim time") != first_metric):
+            assert time.monotonic() < deadline, "simulated time did not move within 60 s"
+            page.wait_for_timeout(200)  # poll interval of the condition
+            second = status_line(page)
         wait_charts(page)
         shot(page, "dashboard-live")
         shot(page, "dashboard-live-full", full=True)
@@ -304,7 +317,7 @@ def test_live_dashboard_follows_a_running_scenario(page, tmp_path):
         assert metric(page, "Sim time") != first_metric
         assert int(second.group(3)) == 360
         # the run goes on to the end; then the page says so and the results are on disk
-        output.wait_for(r"run finished", 90)
+        output.wait_for(r"run finished", 300)
         page.wait_for_selector("text=Run finished (completed)", timeout=15_000)
         shot(page, "dashboard-live-finished")
     assert streamlit and not pid_alive(streamlit[0]), (
@@ -373,6 +386,7 @@ def test_no_running_simulation_gives_a_clear_message(page, dashboard_url):
     shot(page, "dashboard-no-simulation")
 
 
+@pytest.mark.timeout(900)  # the deadlines below are generous: the machine may be busy
 def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
     """`twin dashboard scenarios/hil_lab.yaml`: real CSMS, two OCPP emulators and a Modbus emulator
     on 127.0.0.1; the HIL panel must list each charger with its link state while the run goes."""
@@ -396,16 +410,16 @@ def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
     ]  # 0.36 s per 15-min step
     try:
         with twin_dashboard(page, args) as (output, _):
-            page.wait_for_selector("text=Hardware in the loop", timeout=60_000)
+            page.wait_for_selector("text=Hardware in the loop", timeout=240_000)
             # All three chargers are listed and come online (OCPP ones dial in, Modbus is polled).
             for cid in ("CP001", "CP002", f"127.0.0.1:{modbus_port}"):
-                page.wait_for_selector(f"td:has-text('{cid}')", timeout=60_000)
+                page.wait_for_selector(f"td:has-text('{cid}')", timeout=240_000)
             page.wait_for_function(
                 "() => [...document.querySelectorAll('td')].filter(td => td.innerText.trim() === 'online').length >= 3",
                 # poll on a timer: the default (each animation frame) can starve while the live
                 # page redraws every second on a loaded machine, and the run may end meanwhile
                 polling=250,
-                timeout=60_000,
+                timeout=240_000,
             )
             shot(page, "dashboard-live-hil", full=True)
             assert_no_traceback(page)
