@@ -382,6 +382,20 @@ def co2(d: RunData) -> Drawing | None:
     return fig, caption
 
 
+MAX_SPANS = 400
+"""Offline / degraded spans drawn per charger at most (a flapping link would draw thousands)."""
+
+
+def _runs(mask: np.ndarray, x: pd.DatetimeIndex, step_s: int) -> list[tuple[Any, Any]]:
+    """The [start, end) times of each run of True steps (a step lasts until the next starts)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    end_of_run = pd.Timedelta(seconds=step_s)
+    out = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        out.append((x[a], x[b] if b < len(x) else x[-1] + end_of_run))
+    return out
+
+
 def hardware(d: RunData) -> Drawing | None:
     chargers = col.hil_columns(d.table.columns)
     if not chargers:
@@ -410,17 +424,9 @@ def hardware(d: RunData) -> Drawing | None:
                 if flag == "online":
                     on = ~on
                     label, colour = "offline", "#7f7f7f"
-                if on.any():
-                    ax.fill_between(
-                        x,
-                        0,
-                        1,
-                        where=on,
-                        transform=ax.get_xaxis_transform(),
-                        color=colour,
-                        alpha=0.2,
-                        lw=0,
-                        label=label,
+                for k, (x0, x1) in enumerate(_runs(on, x, d.step_s)[:MAX_SPANS]):
+                    ax.axvspan(
+                        x0, x1, color=colour, alpha=0.25, lw=0, label=label if k == 0 else None
                     )
         style.legend(ax, ncol=3)
     style.time_axis(axes[-1], d.index, d.timezone)
