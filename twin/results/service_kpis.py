@@ -129,7 +129,52 @@ def frequency_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) ->
                     ufr_max_response_kw=ufr.max_response_kw,
                     ufr_passed=ufr.passed,
                 )
+        out.update(_pre_event_window_ufr(scenario, table, freq, p_kw, spec, event))
     return out
+
+
+UFR_PRE_EVENT_WINDOW_S = 60.0
+"""The pre-disturbance window of the `ufr_window_*` KPIs (issue 16: one sample before the
+trigger is fragile when the fleet moves, e.g. under droop just before the event)."""
+
+
+def _pre_event_window_ufr(
+    scenario: Scenario,
+    table: pd.DataFrame,
+    freq: np.ndarray,
+    p_kw: np.ndarray,
+    spec: Any,
+    event: int,
+) -> dict[str, Any]:
+    """Under-frequency response with "available" from a pre-disturbance window: over the
+    UFR_PRE_EVENT_WINDOW_S before the event, the mean of P minus the mean of the fleet's lowest
+    feasible power (`ems.fcr_min_kw`), and the response measured from that window's mean P."""
+    t = table["time_s"].to_numpy(dtype=float)
+    window = (t >= t[event] - UFR_PRE_EVENT_WINDOW_S) & (t < t[event])
+    if not window.any():
+        return {}
+    fcr_min = table[col.FCR_MIN_KW].to_numpy()
+    available_kw = float(p_kw[window].mean() - fcr_min[window].mean())
+    if available_kw <= 0:
+        return {}
+    ufr = under_frequency_response(
+        t,
+        freq,
+        p_kw,
+        available_kw,
+        threshold_hz=spec.under_frequency_hz,
+        baseline_window_s=UFR_PRE_EVENT_WINDOW_S,
+    )
+    if ufr is None:
+        return {}
+    return {
+        "ufr_window_s": UFR_PRE_EVENT_WINDOW_S,
+        "ufr_window_available_kw": available_kw,
+        "ufr_window_baseline_kw": ufr.baseline_kw,
+        "ufr_window_time_to_90_s": ufr.t_to_90_s,
+        "ufr_window_held_s": ufr.held_s,
+        "ufr_window_passed": ufr.passed,
+    }
 
 
 def regulation_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
