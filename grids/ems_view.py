@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grids.powerflow import PowerFlow, PowerFlowResult
-from twin.ems.grid_model import GridLimits, GridPrediction
+from twin.ems.grid_model import Envelope, GridLimits, GridPrediction
 
 if TYPE_CHECKING:
     from pandapower import pandapowerNet
@@ -34,6 +34,7 @@ class PowerFlowGridModel:
         limits: GridLimits,
         ev_bus_positions: np.ndarray,
         backend: str = "lightsim2grid",
+        envelopes: list[Envelope] | None = None,
     ) -> None:
         self.pf = PowerFlow(net, backend=backend)  # type: ignore[arg-type]
         self.profiles = profiles
@@ -43,6 +44,7 @@ class PowerFlowGridModel:
         self._load_bus = self.pf.positions_of_buses(net.load["bus"].to_numpy())
         self._sgen_bus = self.pf.positions_of_buses(net.sgen["bus"].to_numpy())
         self.solves = 0
+        self.envelopes = list(envelopes or [])
         self._segments = _segments(profiles)
         self._sensitivities()
 

@@ -140,3 +140,24 @@ def test_the_linear_screen_skips_only_plans_clearly_inside_the_limits(setup):
     near = np.where(ev_pos == ev_pos[0], 5.0, 1.0)
     enforce_grid_limits(model, 0, near, lo, hi, ev_bus, screen=screen)
     assert screen.skipped == 1 and model.solves > solves
+
+
+def test_an_operating_envelope_on_a_transformer_is_kept(setup):
+    from twin.ems.grid_model import Envelope
+
+    net, model, ev_pos, ev_bus = setup
+    env = Envelope("trafo", 0, "trafo:0", np.array([150.0]), np.array([0.0]))
+    model.envelopes = [env]
+    try:
+        p = np.where(ev_pos == ev_pos[0], 5.0, 1.0)  # A: 200 kW of EVs + 50 kW houses
+        lo, hi = np.zeros(50), np.full(50, 11.0)
+        out = enforce_grid_limits(model, 0, p, lo, hi, ev_bus)
+    finally:
+        model.envelopes = []
+    direct = pp.from_json_string(pp.to_json(net))
+    for bus, pk in zip(ev_pos, out.p_kw, strict=True):
+        pp.create_load(direct, int(bus), p_mw=float(pk) / 1000.0)
+    pp.runpp(direct, lightsim2grid=False)
+    assert direct.res_trafo.p_hv_mw[0] <= 0.150 + 1e-6
+    assert direct.res_trafo.p_hv_mw[0] > 0.145  # kept, not emptied
+    assert out.binding_kind == "envelope" or out.curtailed_kw > 0

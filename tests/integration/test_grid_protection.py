@@ -152,3 +152,34 @@ def test_sampled_steps_resolve_with_plain_pandapower(grid_run):
             line = tables[f"{prefix}line_loading_pct"].iloc[k]
             direct_l = solved.res_line.loading_percent.reindex([int(i) for i in line.index])
             assert np.nanmax(np.abs(line.to_numpy() - direct_l.to_numpy())) < 1e-4, (prefix, k)
+
+
+def test_a_dso_envelope_on_the_lv_transformer_holds_on_the_plant(tmp_path):
+    """A DSO envelope (CSV) caps the LV transformer's import to 170 kW from 01:00 to 05:00 (the
+    night charging takes ~215 kW there); the plant's flow, re-solved with plain pandapower from the
+    recorded EV power, stays under it."""
+    import pandas as pd
+
+    times = pd.date_range("2025-06-04T00:00:00+09:00", periods=97, freq="15min")
+    cap = [170.0 if 1 <= t.hour < 5 else 10_000.0 for t in times]
+    csv = tmp_path / "doe.csv"
+    pd.DataFrame(
+        {"time": [t.isoformat() for t in times], "import_kw": cap, "export_kw": 10_000.0}
+    ).to_csv(csv, index=False)
+    scenario = load_scenario(
+        DEFAULT, {"grid.envelopes": [{"element": "trafo:2", "path": str(csv)}]}
+    )
+    out = tmp_path / "run"
+    prepare_run(scenario, out).run(progress=False)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    ts = read_table(out, "timeseries")
+    assert (ts["ems.grid_binding_kind"] == 5.0).any()  # the envelope bound at some step
+    ev = read_table(out, "grid_ev_p_mw").drop(columns="time")
+    net, absolute = _sb_net(scenario)
+    first = int(summary["grid"]["simbench_profile_rows"]["first_row"])
+    window = [k for k, t in enumerate(times[:96]) if 1 <= t.hour < 5]
+    assert (ts["ems.grid_conflict"].iloc[window] == 0.0).all()
+    for k in (window[0], window[len(window) // 2], window[-1]):
+        solved = _resolve(net, absolute, first + k, ev.iloc[k], 1.0, 1.0)
+        assert solved.res_trafo.p_hv_mw[2] <= 0.170 + 1e-4, k

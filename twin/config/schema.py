@@ -18,8 +18,8 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
-    ValidationError,
     SerializerFunctionWrapHandler,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_serializer,
@@ -205,7 +205,6 @@ class FleetSpec(_Strict):
     """What a bidirectional fleet's discharge may feed: `export` (V2G: reverse flow into the
     grid, within its limits) or `behind_the_meter` (V2H: at most the house/site load net of
     local generation on the EV's own bus, so nothing is exported)."""
-
     island: IslandTripSpec | None = None
     """Trips of an `island` fleet (None there = the study's defaults); ignored by other types."""
     engine: bool = False
@@ -277,6 +276,26 @@ class GridLimitsSpec(_Strict):
     voltage_bands: list[VoltageBand] | None = None
 
 
+class EnvelopeSpec(_Strict):
+    """A DSO's dynamic operating envelope: import/export limits per interval on one element.
+
+    `element`: `trafo:<id>` (the active power into the transformer at its HV side) or `bus:<id>`
+    (a site: the bus's load net of local generation, plus its EVs). `path`: a CSV (relative to
+    the scenario's folder) with columns `time`, `import_kw`, `export_kw`, each row holding until
+    the next (as signal files)."""
+
+    element: Annotated[str, Field(pattern=r"^(trafo|bus):\d{1,9}$")]
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str, info: ValidationInfo) -> str:
+        if "\x00" in value:
+            raise ValueError("path contains a NUL character")
+        base = Path((info.context or {}).get("base_dir") or ".")
+        return value if Path(value).is_absolute() else str((base / value).resolve())
+
+
 class GridSpec(_Strict):
     name: str
     params: dict[str, Any] = {}
@@ -284,6 +303,8 @@ class GridSpec(_Strict):
     pv_scale: NonNegativeFloat = 1.0
     backend: Literal["lightsim2grid", "pandapower"] = "lightsim2grid"
     limits: GridLimitsSpec = GridLimitsSpec()
+    envelopes: Annotated[list[EnvelopeSpec], Field(max_length=10_000)] = []
+    """Operating envelopes the grid-protection service keeps (import/export per interval)."""
 
     @field_validator("name")
     @classmethod
@@ -457,7 +478,6 @@ class HardwareBinding(_Strict):
     """The physical charger can discharge (e.g. an OCPP 2.1 V2X charger whose EV reports no
     bidirectional mode); None = as the charger and its protocol report it. Discharge set-points
     go only to a charger that can discharge; the others are sent 0 kW."""
-
 
     @field_validator("id")
     @classmethod

@@ -28,7 +28,7 @@ from twin.ems.grid_model import GridLimits, GridModel, GridPrediction
 _W_TOTAL = 100.0
 _W_MOVE = 1.0
 _W_SLACK = 1e4
-KIND_CODES = {"none": 0.0, "trafo": 1.0, "line": 2.0, "vm_max": 3.0, "vm_min": 4.0}
+KIND_CODES = {"none": 0.0, "trafo": 1.0, "line": 2.0, "vm_max": 3.0, "vm_min": 4.0, "envelope": 5.0}
 """Numeric code of the binding kind, as recorded per step (`ems.grid_binding_kind`)."""
 
 
@@ -75,6 +75,37 @@ def violations(
     }
 
 
+def envelope_flows_kw(
+    model: GridModel, k: int, pred: GridPrediction, x_kw: np.ndarray
+) -> np.ndarray:
+    """Per envelope, the flow it limits at this plan, kW (+ = import)."""
+    out = np.zeros(len(model.envelopes))
+    if not model.envelopes:
+        return out
+    net = None
+    for i, env in enumerate(model.envelopes):
+        if env.kind == "trafo":
+            out[i] = 1000.0 * float(pred.trafo_p_mw[env.position])
+        else:
+            if net is None:
+                net = model.site_net_load_kw(k).copy()
+                net[model.ev_buses] += x_kw
+            out[i] = float(net[env.position])
+    return out
+
+
+def envelope_breaches(
+    model: GridModel, k: int, pred: GridPrediction, x_kw: np.ndarray, tol_kw: float = 1e-6
+) -> np.ndarray:
+    """Positions (in model.envelopes) of the envelopes this plan breaks at step k."""
+    if not model.envelopes or not pred.converged:
+        return np.zeros(0, dtype=int)
+    flow = envelope_flows_kw(model, k, pred, x_kw)
+    imp = np.array([e.import_kw[k] for e in model.envelopes])
+    exp = np.array([e.export_kw[k] for e in model.envelopes])
+    return np.flatnonzero((flow > imp + tol_kw) | (flow < -exp - tol_kw))
+
+
 def _within(pred: GridPrediction, limits: GridLimits, tol_pct: float, tol_pu: float) -> bool:
     if not pred.converged:
         return False
@@ -114,10 +145,11 @@ def enforce_grid_limits(
     hi_b = np.bincount(ev_bus, weights=hi_kw, minlength=n_evb)
     limits = model.limits
     x = x_ref.copy()
-    if screen is not None and screen.clearly_within(model, k, x, margins):
+    if screen is not None and not model.envelopes and screen.clearly_within(model, k, x, margins):
         return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0)
     pred = model.predict(k, _per_bus_mw(model, x))
     near = violations(pred, limits, margins)
+    near["envelope"] = envelope_breaches(model, k, pred, x)
     if not any(len(v) for v in near.values()):
         if screen is not None:
             screen.remember(model, k, x, pred)
@@ -127,7 +159,10 @@ def enforce_grid_limits(
         x = lo_b.copy()
         pred = model.predict(k, _per_bus_mw(model, x))
         near = violations(pred, limits, margins) if pred.converged else {}
-    active: dict[str, set[int]] = {kind: set() for kind in ("trafo", "line", "vm_max", "vm_min")}
+        near["envelope"] = envelope_breaches(model, k, pred, x)
+    active: dict[str, set[int]] = {
+        kind: set() for kind in ("trafo", "line", "vm_max", "vm_min", "envelope")
+    }
     conflict, worst_kind, worst_pos, rounds = 0.0, "none", -1, 0
     best: np.ndarray | None = None
     for _ in range(max_iterations):
@@ -135,7 +170,7 @@ def enforce_grid_limits(
         for kind, pos in near.items():
             if kind in active:
                 active[kind].update(int(i) for i in pos)
-        rows = _rows(model, pred, x, active, margins)
+        rows = _rows(model, pred, x, active, margins, k)
         if rows is None:
             break
         x, slack = _solve(rows, x_ref, lo_b, hi_b, float(x_ref.sum()))
@@ -145,7 +180,7 @@ def enforce_grid_limits(
         pred = model.predict(k, _per_bus_mw(model, x))
         if conflict > 1e-6:
             break
-        if _within(pred, limits, 0.0, 0.0):
+        if _within(pred, limits, 0.0, 0.0) and not len(envelope_breaches(model, k, pred, x)):
             # Within the raw limits (the margin is the planning reserve). Far from a large
             # correction the linearisation over-cuts (losses fall with the square of the flow):
             # while power was cut and every binding element has room left, linearise again here.
@@ -153,6 +188,7 @@ def enforce_grid_limits(
             if x_ref.sum() - x.sum() < 0.5 or not _loose(pred, limits, margins, active):
                 break
         near = violations(pred, limits, margins)
+        near["envelope"] = envelope_breaches(model, k, pred, x)
     if best is not None:
         x = best
         if screen is not None:
@@ -273,6 +309,7 @@ def _rows(
     x: np.ndarray,
     active: dict[str, set[int]],
     margins: GridMargins,
+    k: int = 0,
 ) -> _Rows | None:
     limits = model.limits
     a_rows: list[np.ndarray] = []
@@ -328,6 +365,29 @@ def _rows(
             b_rows.append(room + sign * float(c @ x))
             kinds.append(kind)
             elements.append(i)
+    if active.get("envelope"):
+        flow = envelope_flows_kw(model, k, pred, x)
+        n = len(x)
+        for i in sorted(active["envelope"]):
+            env = model.envelopes[i]
+            if env.kind == "trafo":
+                c = model.dtrafo_p_dp[env.position]
+            else:
+                c = np.zeros(n)
+                j = int(np.searchsorted(model.ev_buses, env.position))
+                if j >= n or model.ev_buses[j] != env.position:
+                    continue  # no EV on that bus: nothing the EMS can do
+                c[j] = 1.0
+            if not np.any(c):
+                continue
+            # flow + c.(y - x) <= import  and  -(flow + c.(y - x)) <= export, in kW
+            a_rows += [c, -c]
+            b_rows += [
+                float(env.import_kw[k]) - flow[i] + float(c @ x),
+                float(env.export_kw[k]) + flow[i] - float(c @ x),
+            ]
+            kinds += ["envelope", "envelope"]
+            elements += [i, i]
     if not a_rows:
         return None
     return _Rows(np.array(a_rows), np.array(b_rows), kinds, elements)

@@ -64,6 +64,20 @@ class GridPrediction:
     trafo_q_mvar: np.ndarray
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """A DSO's operating envelope on one element, per model step (kW, >= 0 each).
+
+    kind "trafo": the signed active power into transformer `position` at its HV side;
+    kind "bus": the net load of bus `position` (base load - local generation + EVs)."""
+
+    kind: str
+    position: int
+    element: str
+    import_kw: np.ndarray
+    export_kw: np.ndarray
+
+
 class GridModel(Protocol):
     """What the EMS may ask of the network."""
 
@@ -77,6 +91,8 @@ class GridModel(Protocol):
     """(n_line, n_ev_bus): signed line flow change per MW of EV load, MW/MW."""
     dtrafo_p_dp: np.ndarray
     """(n_trafo, n_ev_bus): signed transformer flow change per MW of EV load, MW/MW."""
+    envelopes: list[Envelope]
+    """Operating envelopes to keep besides the limits (empty = none)."""
 
     def predict(self, k: int, ev_p_mw_per_bus: np.ndarray) -> GridPrediction:
         """The power flow of model step k with this EV power per bus (n_bus,), MW."""

@@ -126,6 +126,37 @@ def needs_grid_model(scenario: Scenario) -> bool:
     )
 
 
+def load_envelopes(scenario: Scenario, net: Any) -> list[Any]:
+    """The scenario's operating envelopes as per-step arrays; a bad element or file is a
+    ScenarioError at `grid.envelopes.<i>`."""
+    from twin.ems.grid_model import Envelope
+    from twin.signals.csv_source import load_signal_csv
+    from twin.signals.errors import SignalConfigError, SignalFileError
+
+    out = []
+    start = scenario.start_local
+    for i, spec in enumerate(scenario.grid.envelopes):
+        kind, _, ident = spec.element.partition(":")
+        table = net.trafo if kind == "trafo" else net.bus
+        ids = table.index.to_numpy()
+        if int(ident) not in ids:
+            raise _scenario_problem(
+                scenario,
+                f"grid.envelopes.{i}.element",
+                ValueError(f"{spec.element}: no {kind} with id {ident} in this grid"),
+            )
+        arrays = []
+        for column in ("envelope_import", "envelope_export"):
+            try:
+                arrays.append(
+                    load_signal_csv(spec.path, column, start, scenario.step, scenario.n_steps)
+                )
+            except (SignalFileError, SignalConfigError) as err:
+                raise _scenario_problem(scenario, f"grid.envelopes.{i}.path", err) from None
+        out.append(Envelope(kind, int(np.flatnonzero(ids == int(ident))[0]), spec.element, *arrays))
+    return out
+
+
 def build_grid_views(
     scenario: Scenario,
     net: Any,
@@ -186,9 +217,15 @@ def build_grid_views(
                 "over that interval, times load_scale (loads) or pv_scale (PV sgens)"
             ),
         }
-    if needs_grid_model(scenario):
+    envelopes = load_envelopes(scenario, net)
+    if needs_grid_model(scenario) or envelopes:
         model = PowerFlowGridModel(
-            net, profiles, limits, np.concatenate(list(bus_pos.values())), backend=backend
+            net,
+            profiles,
+            limits,
+            np.concatenate(list(bus_pos.values())),
+            backend=backend,
+            envelopes=envelopes,
         )
         btm = frozenset(n for n, f in scenario.fleets.items() if f.discharge == "behind_the_meter")
         ems.attach_grid(GridAccess(model, bus_pos, btm))

@@ -83,6 +83,8 @@ SIGNAL_COLUMNS: dict[str, SignalColumn] = {
     ),
     "fems": SignalColumn("kwh", -1e6, 1e6, "expected kWh per 30-min slot", 1800.0),
     "reserve": SignalColumn("reduction_kw", 0.0, 1e7, "expected a reduction in kW (>= 0)"),
+    "envelope_import": SignalColumn("import_kw", 0.0, 1e7, "expected an import limit in kW (>= 0)"),
+    "envelope_export": SignalColumn("export_kw", 0.0, 1e7, "expected an export limit in kW (>= 0)"),
 }
 
 
