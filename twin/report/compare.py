@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from twin.report import style
 from twin.report.data import RunData, load_run_data
@@ -217,11 +218,8 @@ def kpi_bars(rows: Sequence[CompareRow], labels: Sequence[str]) -> Drawing | Non
     n = len(headline)
     ncols = 2 if n > 1 else 1
     nrows = (n + ncols - 1) // ncols
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(style.WIDTH_IN, 2.2 * nrows + 0.6), squeeze=False
-    )
+    fig = Figure(figsize=(style.WIDTH_IN, 2.2 * nrows + 0.6))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.12, hspace=0.8, wspace=0.25)
     ypos = np.arange(len(labels))
     for ax, row in zip(axes.ravel(), headline, strict=False):
