@@ -124,6 +124,8 @@ def test_worst_elements_sorted_with_names():
     worst = tables.worst_elements(grid, topology())
     assert worst["Lowest bus voltages"]["bus"].tolist() == ["1", "2", "0"]
     assert worst["Lowest bus voltages"]["name"].tolist() == ["lv1", "lv2", "hv"]
+    assert worst["Highest bus voltages"]["bus"].tolist() == ["0", "2", "1"]
+    assert list(worst)[:2] == ["Highest bus voltages", "Lowest bus voltages"]
     assert worst["Most loaded transformers"]["loading (%)"].tolist() == ["88.0"]
     assert "Most loaded lines" not in worst
     assert tables.worst_elements(grid, None)["Lowest bus voltages"]["name"].tolist() == [""] * 3

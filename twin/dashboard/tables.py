@@ -23,19 +23,21 @@ def _names(table: pd.DataFrame | None, ids: pd.Index) -> list[str]:
 
 
 def worst_elements(grid_now: GridNow, topo: Topology | None) -> dict[str, pd.DataFrame]:
-    """Lowest bus voltages and most loaded lines and transformers now, by title (names from the
-    topology when it is built, blank until then)."""
+    """Highest and lowest bus voltages and most loaded lines and transformers now, by title
+    (names from the topology when it is built, blank until then). Both voltage extremes: the
+    evening export of V2H pushes LV buses over their band while nothing is under it."""
     out: dict[str, pd.DataFrame] = {}
     vm = grid_now.get("vm_pu")
     if vm is not None and vm.notna().any():
-        low = vm.dropna().sort_values().head(WORST_COUNT)
-        out["Lowest bus voltages"] = pd.DataFrame(
-            {
-                "bus": low.index,
-                "name": _names(topo.bus if topo else None, low.index),
-                "voltage (pu)": [f"{v:.4f}" for v in low],
-            }
-        )
+        for title, ascending in (("Highest bus voltages", False), ("Lowest bus voltages", True)):
+            chosen = vm.dropna().sort_values(ascending=ascending).head(WORST_COUNT)
+            out[title] = pd.DataFrame(
+                {
+                    "bus": chosen.index,
+                    "name": _names(topo.bus if topo else None, chosen.index),
+                    "voltage (pu)": [f"{v:.4f}" for v in chosen],
+                }
+            )
     for quantity, element, title, elements in (
         ("line_loading_pct", "line", "Most loaded lines", topo.line if topo else None),
         ("trafo_loading_pct", "trafo", "Most loaded transformers", topo.trafo if topo else None),
