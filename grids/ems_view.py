@@ -43,6 +43,7 @@ class PowerFlowGridModel:
         self.ev_buses = np.unique(np.asarray(ev_bus_positions, dtype=np.int64))
         self._load_bus = self.pf.positions_of_buses(net.load["bus"].to_numpy())
         self._sgen_bus = self.pf.positions_of_buses(net.sgen["bus"].to_numpy())
+        self.loads_per_bus = np.bincount(self._load_bus, minlength=self.n_bus)
         self.solves = 0
         self.envelopes = list(envelopes or [])
         self._segments = _segments(profiles)

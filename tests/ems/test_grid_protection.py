@@ -161,3 +161,17 @@ def test_an_operating_envelope_on_a_transformer_is_kept(setup):
     assert direct.res_trafo.p_hv_mw[0] <= 0.150 + 1e-6
     assert direct.res_trafo.p_hv_mw[0] > 0.145  # kept, not emptied
     assert out.binding_kind == "envelope" or out.curtailed_kw > 0
+
+
+def test_behind_the_meter_covers_only_the_evs_own_houses_on_a_shared_bus():
+    from twin.ems.grid_access import house_share
+
+    btm = np.array([True, True, True])
+    bus = np.array([0, 0, 1])
+    loads = np.array([8, 1])  # bus 0: 8 houses, 2 with a V2H car; bus 1: one house, one car
+    share = house_share(btm, bus, loads)
+    assert share == pytest.approx([0.25, 1.0])
+    floor = behind_the_meter_floor(
+        np.full(3, -6.0), btm, bus, np.array([8.0, 0.5]), share
+    )  # 8 kW over 8 houses: the two cars' houses draw 2 kW
+    assert floor == pytest.approx([-1.0, -1.0, -0.5])

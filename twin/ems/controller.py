@@ -137,10 +137,15 @@ class EnergyManagementSystem:
         if access is not None:
             if "ev_bus" not in static:
                 static["ev_bus"], static["btm"], static["bus_pos"] = access.per_ev(names)
+                static["house_share"] = access.house_share(names)
             ev_bus = static["ev_bus"]
             if static["btm"].any():
                 lo = behind_the_meter_floor(
-                    lo, static["btm"], static["bus_pos"], access.model.site_net_load_kw(step_index)
+                    lo,
+                    static["btm"],
+                    static["bus_pos"],
+                    access.model.site_net_load_kw(step_index),
+                    static["house_share"],
                 )
         ctx = EmsContext(
             time_s=time_s,
@@ -204,7 +209,6 @@ class EnergyManagementSystem:
             target_kw=plan.target_kw,
             feasible_lo_kw=float(lo.sum()),
             feasible_hi_kw=float(hi.sum()),
-            contributions_kw=plan.contributions_kw,
             contributions_kw=contributions,
             records=records,
         )

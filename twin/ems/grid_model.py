@@ -93,6 +93,8 @@ class GridModel(Protocol):
     """(n_trafo, n_ev_bus): signed transformer flow change per MW of EV load, MW/MW."""
     envelopes: list[Envelope]
     """Operating envelopes to keep besides the limits (empty = none)."""
+    loads_per_bus: np.ndarray
+    """(n_bus,): load elements (houses, customers) on each bus."""
 
     def predict(self, k: int, ev_p_mw_per_bus: np.ndarray) -> GridPrediction:
         """The power flow of model step k with this EV power per bus (n_bus,), MW."""
