@@ -3,10 +3,12 @@ no Streamlit."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -51,6 +53,14 @@ def test_replay_page_shows_the_last_step_and_kpis(finished_run):
     assert "step 8 of 8" in text and "KPIs of the run (completed)" in text
     labels = [m.label for m in at.metric]
     assert "Push-up (kWh/EV/day)" in labels
+    downloads = at.get("download_button")
+    assert len(downloads) == 1 and "timeseries (CSV)" in downloads[0].proto.label
+    from twin.dashboard.pages import _csv
+    from twin.dashboard.replay import load_run
+
+    run = load_run(finished_run)
+    csv = pd.read_csv(io.BytesIO(_csv(str(finished_run), 0.0, run)))
+    assert list(csv.columns) == list(run.table.columns) and len(csv) == len(run.table) == 8
     # slider to the first step: the status line follows
     at.select_slider[0].set_value(0).run()
     assert "step 1 of 8" in " ".join(m.value for m in at.markdown)

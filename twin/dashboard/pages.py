@@ -44,6 +44,11 @@ def _load_run(run_dir: str, stamp: float) -> Run:
     return load_run(run_dir)
 
 
+def _csv(run_dir: str, stamp: float, _run: Run) -> bytes:
+    del run_dir, stamp  # the cache key
+    return _run.table.to_csv(index=False).encode("utf-8")
+
+
 def _history(run_dir: str, stamp: float, _run: Run) -> History:
     del run_dir, stamp  # the cache key (a Run is large to hash)
     return history_of(_run)
@@ -61,6 +66,11 @@ def live_feed(address: str) -> LiveFeed:
 
 def cached_run(run_dir: str, stamp: float) -> Run:
     return st.cache_data(show_spinner=False, max_entries=4)(_load_run)(run_dir, stamp)
+
+
+def cached_csv(run_dir: str, stamp: float, run: Run) -> bytes:
+    """The run's timeseries as CSV, built once per run (a year at 15 min takes seconds)."""
+    return st.cache_resource(max_entries=2)(_csv)(run_dir, stamp, run)
 
 
 def cached_history(run_dir: str, stamp: float, run: Run) -> History:
@@ -300,3 +310,10 @@ def replay_page(run_dir: str) -> None:
         chosen = st.slider("Step (its time is in the line below)", 0, n - 1, n - 1, key=slider_key)
     history = cached_history(str(path), stamp, run)
     render(view_from_run(path, run, int(chosen), history), key="replay")
+    st.download_button(
+        "Download the timeseries (CSV)",
+        data=cached_csv(str(path), stamp, run),
+        file_name=f"{path.name}-{col.TIMESERIES}.csv",
+        mime="text/csv",
+        key=f"replay-csv-{path}",
+    )
