@@ -58,6 +58,10 @@ class GridEnforcement:
     """Its position in the model's element (or bus) arrays, -1 for none."""
     iterations: int
     """LP rounds this step needed (0 = the plan passed as it was)."""
+    uncontrollable: int = 0
+    """Elements beyond their planning limit that the EVs' whole range could not bring back
+    (e.g. a bus over-voltage the base load and PV cause far from any EV): left to the grid,
+    not chased every step (the plant counts them, as `base_load_alone` when EVs play no part)."""
 
 
 def violations(
@@ -148,12 +152,14 @@ def enforce_grid_limits(
     if screen is not None and not model.envelopes and screen.clearly_within(model, k, x, margins):
         return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0)
     pred = model.predict(k, _per_bus_mw(model, x))
+    reach_mw = np.maximum(np.abs(lo_b - x), np.abs(hi_b - x)) / 1000.0
     near = violations(pred, limits, margins)
+    near, uncontrollable = _controllable(model, pred, near, reach_mw, margins)
     near["envelope"] = envelope_breaches(model, k, pred, x)
     if not any(len(v) for v in near.values()):
-        if screen is not None:
+        if screen is not None and not uncontrollable:
             screen.remember(model, k, x, pred)
-        return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0)
+        return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0, uncontrollable)
     if "nonconverged" in near:
         # Nothing to linearise around: plan the hard minimum (the least load the EVs allow).
         x = lo_b.copy()
@@ -187,7 +193,7 @@ def enforce_grid_limits(
             best = x
             if x_ref.sum() - x.sum() < 0.5 or not _loose(pred, limits, margins, active):
                 break
-        near = violations(pred, limits, margins)
+        near, _ = _controllable(model, pred, violations(pred, limits, margins), reach_mw, margins)
         near["envelope"] = envelope_breaches(model, k, pred, x)
     if best is not None:
         x = best
@@ -202,7 +208,51 @@ def enforce_grid_limits(
         binding_kind=worst_kind,
         binding_element=worst_pos,
         iterations=rounds,
+        uncontrollable=uncontrollable,
     )
+
+
+def _controllable(
+    model: GridModel,
+    pred: GridPrediction,
+    near: dict[str, np.ndarray],
+    reach_mw: np.ndarray,
+    margins: GridMargins,
+) -> tuple[dict[str, np.ndarray], int]:
+    """`near` without the elements the EVs cannot bring back inside their planning limit even
+    by moving every EV bus to the end of its range (sensitivity x reach < the excess), and how
+    many those were."""
+    if "nonconverged" in near or not pred.converged:
+        return near, 0
+    lim = model.limits
+    out: dict[str, np.ndarray] = {}
+    dropped = 0
+    for kind, pos in near.items():
+        if not len(pos):
+            out[kind] = pos
+            continue
+        if kind in ("vm_max", "vm_min"):
+            effect = np.abs(model.dvm_dp[pos]) @ reach_mw  # pu
+            v = pred.vm_pu[pos]
+            if kind == "vm_max":
+                excess = v - (lim.vm_max_pu[pos] - margins.vm_pu)
+            else:
+                excess = (lim.vm_min_pu[pos] + margins.vm_pu) - v
+        else:
+            sens = model.dtrafo_p_dp if kind == "trafo" else model.dline_p_dp
+            loading = pred.trafo_loading_pct if kind == "trafo" else pred.line_loading_pct
+            p0 = pred.trafo_p_mw if kind == "trafo" else pred.line_p_mw
+            q0 = pred.trafo_q_mvar if kind == "trafo" else pred.line_q_mvar
+            cap = lim.trafo_max_pct if kind == "trafo" else lim.line_max_pct
+            s0 = np.hypot(p0[pos], q0[pos])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pct_per_mw = np.where(s0 > 1e-12, loading[pos] / s0, 0.0)
+            effect = (np.abs(sens[pos]) @ reach_mw) * pct_per_mw
+            excess = loading[pos] - (cap[pos] - margins.loading_pct)
+        keep = effect >= excess
+        dropped += int((~keep).sum())
+        out[kind] = pos[keep]
+    return out, dropped
 
 
 class LinearScreen:

@@ -10,7 +10,9 @@ recorded as a conflict (`ems.grid_conflict`, with the binding element's kind).
 Recorded per step: `ems.grid_curtailed_kw` (fleet total cut), `ems.grid_moved_kw` (power moved
 between buses, total |change|), `ems.grid_conflict` (slack left: kW of flow or mpu of voltage),
 `ems.grid_binding_kind` (0 none, 1 transformer, 2 line, 3 over-voltage, 4 under-voltage) and
-`ems.grid_binding_element` (its index in the net's element table, -1 for none).
+`ems.grid_binding_element` (its index in the net's element table, -1 for none) and
+`ems.grid_uncontrollable` (elements beyond their limit that no EV power could bring back, e.g. an
+over-voltage of the base load far from any EV: not chased, counted by the plant).
 
 Without a grid model (an EMS built without a network, as in unit tests) it does nothing.
 """
@@ -32,6 +34,7 @@ _RECORD_KEYS = (
     "grid_conflict",
     "grid_binding_kind",
     "grid_binding_element",
+    "grid_uncontrollable",
 )
 
 
@@ -82,6 +85,7 @@ class GridProtection(Service):
             grid_conflict=out.conflict,
             grid_binding_kind=KIND_CODES[out.binding_kind],
             grid_binding_element=float(out.binding_element),
+            grid_uncontrollable=float(out.uncontrollable),
         )
         return out.p_kw
 
