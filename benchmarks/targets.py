@@ -46,21 +46,33 @@ def _default_fleet_of(n: int) -> dict[str, int]:
     }
 
 
+_GRID_BLIND_SERVICES = [
+    {"type": "smart_charging", "order": 0},
+    {
+        "type": "flexibility_windows",
+        "order": 10,
+        "push_up": {"start": "10:00", "end": "14:00"},
+        "push_down": {"start": "16:00", "end": "20:00"},
+        "push_up_soc_max": 1.0,
+    },
+]
+"""default.yaml's and city_2030.yaml's services without grid protection."""
+
 TARGETS: dict[str, Target] = {
     "city": Target(
         name="city",
-        title="city_2030: 12,000 EVs, 1 year at 15 min",
+        title="city_2030: 12,000 EVs, 1 year at 15 min, grid-aware (protection + baseline power flow)",
         scenario=SCENARIOS / "city_2030.yaml",
         naive_span_s=86400,
-        wall_max_s=60.0,
-        memory_max_mb=2048.0,
+        wall_max_s=20.0,  # issue 12: grid-aware, with the baseline power flow
+        memory_max_mb=1536.0,
         speedup_min=30.0,
         quick_overrides={"duration": "30d"},
         quick_naive_span_s=6 * 3600,
     ),
     "day1s": Target(
         name="day1s",
-        title="1,000 EVs, 1 day at 1 s",
+        title="1,000 EVs, 1 day at 1 s, grid-aware",
         scenario=SCENARIOS / "default.yaml",
         overrides={
             "step": "1s",
@@ -69,7 +81,7 @@ TARGETS: dict[str, Target] = {
             **_default_fleet_of(1000),
         },
         naive_span_s=900,
-        wall_max_s=60.0,
+        wall_max_s=20.0,  # issue 12: grid-aware
         quick_overrides={"duration": "2h", "start": "2025-06-04T07:00:00"},
         quick_naive_span_s=300,
     ),
@@ -89,5 +101,36 @@ TARGETS: dict[str, Target] = {
         p99_step_max_ms=50.0,
         quick_overrides={"duration": "30min"},
         quick_naive_span_s=300,
+    ),
+    # The grid-aware targets' grid-blind twins (issue 12): the same runs without grid protection,
+    # the behind-the-meter policy or the baseline's own power flow, so one `benchmarks.run`
+    # shows what grid awareness costs side by side.
+    "city_blind": Target(
+        name="city_blind",
+        title="city_2030 grid-blind (no grid protection, no baseline power flow)",
+        scenario=SCENARIOS / "city_2030.yaml",
+        overrides={
+            "ems.services": _GRID_BLIND_SERVICES,
+            "outputs.baseline_grid": False,
+            "fleets.households_v2h.discharge": "export",
+        },
+        naive_span_s=0,
+        quick_overrides={"duration": "30d"},
+    ),
+    "day1s_blind": Target(
+        name="day1s_blind",
+        title="1,000 EVs, 1 day at 1 s, grid-blind",
+        scenario=SCENARIOS / "default.yaml",
+        overrides={
+            "step": "1s",
+            "outputs.grid_detail": False,
+            "outputs.chunk_steps": 20000,
+            **_default_fleet_of(1000),
+            "ems.services": _GRID_BLIND_SERVICES,
+            "outputs.baseline_grid": False,
+            "fleets.households.discharge": "export",
+        },
+        naive_span_s=0,
+        quick_overrides={"duration": "2h", "start": "2025-06-04T07:00:00"},
     ),
 }
