@@ -64,9 +64,15 @@ def test_every_column_of_a_real_run_is_named_by_columns_py(run_dir: Path) -> Non
     known |= {col.EMS_TARGET_KW, col.EMS_FEASIBLE_LO_KW, col.EMS_FEASIBLE_HI_KW}
     known |= set(col.contributions(table.columns).values())
     known |= set(col.grid_columns(table.columns).values())
+    known |= set(col.grid_baseline_columns(table.columns).values())
     known |= set(col.signal_columns(table.columns).values())
+    known |= set(col.GRID_PROTECTION_RECORDS)
     assert set(table.columns) - known == set()
     assert set(col.grid_columns(table.columns)) == set(col.GRID_QUANTITIES)
-    assert set(col.contributions(table.columns)) == {"smart_charging", "flexibility_windows"}
-    for key, name in col.GRID_DETAIL_TABLES.items():
+    assert set(col.contributions(table.columns)) == {
+        "smart_charging",
+        "flexibility_windows",
+        "grid_protection",
+    }
+    for key, name in {**col.GRID_DETAIL_TABLES, **col.GRID_BASELINE_DETAIL_TABLES}.items():
         assert (run_dir / col.table_file(name)).exists(), key

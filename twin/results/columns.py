@@ -123,6 +123,20 @@ RESERVE_ACTIVE = ems_record("reserve_active")
 RESERVE_BASELINE_KW = ems_record("reserve_baseline_kw")
 RESERVE_COMMAND_KW = ems_record("reserve_command_kw")
 PV_ABSORBED_KW = ems_record("pv_absorbed_kw")
+GRID_PROTECTION_RECORDS = tuple(
+    ems_record(k)
+    for k in (
+        "grid_curtailed_kw",
+        "grid_moved_kw",
+        "grid_conflict",
+        "grid_binding_kind",
+        "grid_binding_element",
+        "grid_uncontrollable",
+    )
+)
+"""What the grid-protection service records per step (twin/ems/services/grid_protection.py)."""
+GRID_BINDING_KIND = ems_record("grid_binding_kind")
+GRID_CONFLICT = ems_record("grid_conflict")
 
 # --- grid -----------------------------------------------------------------------------------------
 
@@ -140,7 +154,6 @@ GRID_QUANTITIES = (
     "wind_p_mw",
     "other_gen_p_mw",
 )
-"""Scalars per step the EMS sees and the results record as `grid.<quantity>`."""
 """Scalars per step the EMS sees and the results record as `grid.<quantity>`. Generation by
 kind: `pv_p_mw` (static generators whose type names PV), `wind_p_mw`, `other_gen_p_mw` (the rest:
 biomass, hydro, ...)."""
