@@ -168,10 +168,10 @@ def _check_params(name: str, builder: Callable[..., Any], params: dict[str, Any]
 
 def _param_type_problem(default: Any, value: Any) -> str | None:
     """Why `value` cannot stand in for a builder parameter with this default (None if it can):
-    a number's place takes a finite number, a flag's a true/false (a string such as "three" used
-    to fail deep in the builder with "'>=' not supported")."""
+    a number's place takes a finite number (a string such as "three" used to fail deep in the
+    builder with "'>=' not supported")."""
     if isinstance(default, bool):
-        return None if isinstance(value, bool) else "must be true or false"
+        return None  # flags may take named alternatives too (cigre_mv's with_der="pv_wind")
     if isinstance(default, int | float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return "must be a number"
