@@ -60,7 +60,7 @@ class GridEnforcement:
     """LP rounds this step needed (0 = the plan passed as it was)."""
     uncontrollable: int = 0
     """Elements the base load alone (the forecast less the EVs' linear effect) puts beyond their
-    planning limit: kept no worse than without EVs, not cured (the plant counts them as
+    planning limit: left out of the planning, not cured (the plant counts them as
     `base_load_alone`)."""
 
 
@@ -153,7 +153,7 @@ def enforce_grid_limits(
         return GridEnforcement(p_kw, 0.0, 0.0, 0.0, "none", -1, 0)
     pred = model.predict(k, _per_bus_mw(model, x))
     # Where the base load alone is already beyond a limit (no EV can be blamed for it), the
-    # EMS keeps that element no worse than without EVs: its limit is raised to its no-EV state.
+    # element is left out of this step's planning (the plant counts it as base load alone).
     limits, uncontrollable = _effective_limits(model, pred, x, margins)
     near = violations(pred, limits, margins)
     near["envelope"] = envelope_breaches(model, k, pred, x)
@@ -220,9 +220,10 @@ def _effective_limits(
     beyond their limit.
 
     The no-EV state comes from the prediction less the EVs' linear effect. An element beyond its
-    limit (less the margin) without EVs gets that no-EV value (plus the margin) as its limit:
-    the EVs may not make it worse, and are not asked to cure what they did not cause (the plant
-    counts it as `base_load_alone`). A hard need that pins EVs beyond a limit the base load
+    limit (less the margin) without EVs is left out of this step's planning: the EVs are not
+    asked to cure what they did not cause (the plant counts it as `base_load_alone`; holding it
+    "no worse than without EVs" made every step of the city study an LP whose slack is the
+    linear no-EV estimate's own error). A hard need that pins EVs beyond a limit the base load
     keeps is still a conflict."""
     lim = model.limits
     if not pred.converged:
@@ -234,8 +235,8 @@ def _effective_limits(
     m_v, m_l = margins.vm_pu, margins.loading_pct
     hi_v = lim.vm_max_pu - m_v < vm0
     lo_v = lim.vm_min_pu + m_v > vm0
-    out["vm_max"] = np.where(hi_v, vm0 + m_v + 1e-6, lim.vm_max_pu)
-    out["vm_min"] = np.where(lo_v, vm0 - m_v - 1e-6, lim.vm_min_pu)
+    out["vm_max"] = np.where(hi_v, np.inf, lim.vm_max_pu)
+    out["vm_min"] = np.where(lo_v, -np.inf, lim.vm_min_pu)
     n += int(hi_v.sum() + lo_v.sum())
     for kind, loading, p0, q0, sens, cap in (
         (
@@ -259,7 +260,7 @@ def _effective_limits(
         with np.errstate(divide="ignore", invalid="ignore"):
             base = np.where(s0 > 1e-12, loading * np.hypot(p0 - sens @ dx, q0) / s0, loading)
         over = base > cap - m_l
-        out[kind] = np.where(over, base + m_l + 1e-6, cap)
+        out[kind] = np.where(over, np.inf, cap)
         n += int(over.sum())
     return (
         GridLimits(out["vm_min"], out["vm_max"], out["line"], out["trafo"], source=lim.source),

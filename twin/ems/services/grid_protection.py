@@ -11,8 +11,8 @@ Recorded per step: `ems.grid_curtailed_kw` (fleet total cut), `ems.grid_moved_kw
 between buses, total |change|), `ems.grid_conflict` (slack left: kW of flow or mpu of voltage),
 `ems.grid_binding_kind` (0 none, 1 transformer, 2 line, 3 over-voltage, 4 under-voltage) and
 `ems.grid_binding_element` (its index in the net's element table, -1 for none) and
-`ems.grid_uncontrollable` (elements the base load alone puts beyond their limit: kept no worse
-than without EVs, not cured; the plant counts them as `base_load_alone`).
+`ems.grid_uncontrollable` (elements the base load alone puts beyond their limit: left to the
+grid, not cured; the plant counts them as `base_load_alone`).
 
 Without a grid model (an EMS built without a network, as in unit tests) it does nothing.
 """
