@@ -58,6 +58,14 @@ _GRID_BLIND_SERVICES = [
 ]
 """default.yaml's and city_2030.yaml's services without grid protection."""
 
+_DAY1S: dict[str, Any] = {
+    "step": "1s",
+    "outputs.grid_detail": False,
+    "outputs.chunk_steps": 20000,
+    **_default_fleet_of(1000),
+}
+"""The 1-s day's overrides (grid-aware, and under its grid-blind twin)."""
+
 TARGETS: dict[str, Target] = {
     "city": Target(
         name="city",
@@ -74,12 +82,7 @@ TARGETS: dict[str, Target] = {
         name="day1s",
         title="1,000 EVs, 1 day at 1 s, grid-aware",
         scenario=SCENARIOS / "default.yaml",
-        overrides={
-            "step": "1s",
-            "outputs.grid_detail": False,
-            "outputs.chunk_steps": 20000,
-            **_default_fleet_of(1000),
-        },
+        overrides=_DAY1S,
         naive_span_s=900,
         wall_max_s=20.0,  # issue 12: grid-aware
         quick_overrides={"duration": "2h", "start": "2025-06-04T07:00:00"},
@@ -122,10 +125,7 @@ TARGETS: dict[str, Target] = {
         title="1,000 EVs, 1 day at 1 s, grid-blind",
         scenario=SCENARIOS / "default.yaml",
         overrides={
-            "step": "1s",
-            "outputs.grid_detail": False,
-            "outputs.chunk_steps": 20000,
-            **_default_fleet_of(1000),
+            **_DAY1S,
             "ems.services": _GRID_BLIND_SERVICES,
             "outputs.baseline_grid": False,
             "fleets.households.discharge": "export",

@@ -213,6 +213,38 @@ def enforce_grid_limits(
     )
 
 
+def _element_sets(pred: GridPrediction, model: GridModel, lim: GridLimits) -> tuple:
+    """(kind, loading, p0, q0, flow sensitivities, limit) of transformers and lines."""
+    return (
+        (
+            "trafo",
+            pred.trafo_loading_pct,
+            pred.trafo_p_mw,
+            pred.trafo_q_mvar,
+            model.dtrafo_p_dp,
+            lim.trafo_max_pct,
+        ),
+        (
+            "line",
+            pred.line_loading_pct,
+            pred.line_p_mw,
+            pred.line_q_mvar,
+            model.dline_p_dp,
+            lim.line_max_pct,
+        ),
+    )
+
+
+def loading_after(
+    loading: np.ndarray, p0: np.ndarray, q0: np.ndarray, dp_mw: np.ndarray
+) -> np.ndarray:
+    """Loading (%) once the active flow moved by dp_mw at the same reactive flow and voltage:
+    loading scales with apparent power."""
+    s0 = np.hypot(p0, q0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s0 > 1e-12, loading * np.hypot(p0 + dp_mw, q0) / s0, loading)
+
+
 def _effective_limits(
     model: GridModel, pred: GridPrediction, x_kw: np.ndarray, margins: GridMargins
 ) -> tuple[GridLimits, int]:
@@ -238,27 +270,8 @@ def _effective_limits(
     out["vm_max"] = np.where(hi_v, np.inf, lim.vm_max_pu)
     out["vm_min"] = np.where(lo_v, -np.inf, lim.vm_min_pu)
     n += int(hi_v.sum() + lo_v.sum())
-    for kind, loading, p0, q0, sens, cap in (
-        (
-            "trafo",
-            pred.trafo_loading_pct,
-            pred.trafo_p_mw,
-            pred.trafo_q_mvar,
-            model.dtrafo_p_dp,
-            lim.trafo_max_pct,
-        ),
-        (
-            "line",
-            pred.line_loading_pct,
-            pred.line_p_mw,
-            pred.line_q_mvar,
-            model.dline_p_dp,
-            lim.line_max_pct,
-        ),
-    ):
-        s0 = np.hypot(p0, q0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            base = np.where(s0 > 1e-12, loading * np.hypot(p0 - sens @ dx, q0) / s0, loading)
+    for kind, loading, p0, q0, sens, cap in _element_sets(pred, model, lim):
+        base = loading_after(loading, p0, q0, -(sens @ dx))
         over = base > cap - m_l
         out[kind] = np.where(over, np.inf, cap)
         n += int(over.sum())
@@ -308,25 +321,8 @@ class LinearScreen:
         )
         if not ok_v:
             return False
-        for loading, p0, q0, sens, cap in (
-            (
-                pred.trafo_loading_pct,
-                pred.trafo_p_mw,
-                pred.trafo_q_mvar,
-                model.dtrafo_p_dp,
-                lim.trafo_max_pct,
-            ),
-            (
-                pred.line_loading_pct,
-                pred.line_p_mw,
-                pred.line_q_mvar,
-                model.dline_p_dp,
-                lim.line_max_pct,
-            ),
-        ):
-            s0 = np.hypot(p0, q0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                est = np.where(s0 > 1e-12, loading * np.hypot(p0 + sens @ dx, q0) / s0, loading)
+        for _, loading, p0, q0, sens, cap in _element_sets(pred, model, lim):
+            est = loading_after(loading, p0, q0, sens @ dx)
             if not np.all(est <= cap - margins.loading_pct - self.extra_pct):
                 return False
         self.skipped += 1

@@ -87,15 +87,18 @@ class ViolationTally:
         trafo: np.ndarray,
         converged: np.ndarray,
         without_ev: dict[str, np.ndarray] | None = None,
+        over: dict[str, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
         """Count a block of steps k0.. (arrays (n, elements)); returns the over-limit masks.
 
         `without_ev`: per kind, the over-limit masks of the same steps without EVs (rows of
-        steps where nothing is over may be all False)."""
+        steps where nothing is over may be all False); `over`: these arrays' own over-limit
+        masks when the caller has them already."""
         ok = np.asarray(converged, dtype=bool)
         self.steps += len(ok)
         self.nonconverged_steps += int((~ok).sum())
-        over = over_limits(self.limits, vm, line, trafo)
+        if over is None:
+            over = over_limits(self.limits, vm, line, trafo)
         ex = excess(self.limits, vm, line, trafo)
         for kind in KINDS:
             mask = over[kind] & ok[:, None]

@@ -168,16 +168,14 @@ class GridSim(mosaik_api_v3.Simulator):
             b_cols = None
         if tally is not None:
             over = over_limits(tally.limits, vm, line, trafo)
+            b_over = over_limits(tally.limits, b_vm, b_line, b_trafo) if b_cols else None
             bad = np.zeros(n, dtype=bool)
-            for mask in over.values():
+            for mask in [*over.values(), *(b_over or {}).values()]:
                 bad |= mask.any(axis=1)
-            if b_cols is not None:
-                for mask in over_limits(tally.limits, b_vm, b_line, b_trafo).values():
-                    bad |= mask.any(axis=1)
             without = self._without_ev(k0, bad, tally)
-            tally.controlled.add(k0, vm, line, trafo, columns["converged"], without)
+            tally.controlled.add(k0, vm, line, trafo, columns["converged"], without, over)
             if tally.baseline is not None and b_cols is not None:
-                tally.baseline.add(k0, b_vm, b_line, b_trafo, b_cols["converged"], without)
+                tally.baseline.add(k0, b_vm, b_line, b_trafo, b_cols["converged"], without, b_over)
         return time + self.step_s * self.block_steps
 
     def get_data(self, outputs: dict) -> dict:
