@@ -27,6 +27,8 @@ HEAVY = (
     "ocpp",
     "websockets",
     "pymodbus",
+    "scipy",
+    "highspy",
     "twin.run.world",
     "twin.run.build",
     "twin.run.sweep",

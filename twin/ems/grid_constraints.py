@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import highspy
 import numpy as np
-from scipy import sparse
 
 from twin.ems.grid_model import GridLimits, GridModel, GridPrediction
 
@@ -460,6 +458,11 @@ def _solve(
 
     Columns: y (n), d+ (n), d- (n), t+, t-, slack (m)."""
     n, m = len(x_ref), len(rows.b)
+    # Imported here, not at module level: `twin validate` loads every service module for its
+    # spec, and scipy + HiGHS cost it ~0.15 s (its budget is 0.5 s).
+    import highspy
+    from scipy import sparse
+
     inf = highspy.kHighsInf
     n_col = 3 * n + 2 + m
     cost = np.concatenate(
