@@ -17,6 +17,15 @@ def binding_problems(binding: Any) -> list[tuple[str, str]]:
         return [
             ("port" if binding.port is None else "map", "a Modbus binding needs `port` and `map`")
         ]
+    # The map is loaded the way the run loads it (a shipped name or a path from the working
+    # directory), so a missing or broken map is a validate error, not a failure at lab start.
+    from adapters.modbus.register_map import RegisterMapError, load_register_map
+
+    try:
+        load_register_map(binding.map)
+    except RegisterMapError as err:
+        where = "" if err.field.startswith("<") else f" at {err.field}"
+        return [("map", f"register map {err.path}{where}: {err.problem}")]
     return []
 
 

@@ -191,9 +191,8 @@ CASES: list[tuple[str, Any, str, str]] = [
     ),
 ]
 
-XFAIL = {
-    # adapters/modbus/protocol.py binding_problems checks only that `map` is given; resolving it
-    # (adapters.modbus.register_map.resolve_map_path) is the protocol half of issue 15.
+PROTOCOL_HALF = {
+    # Checked by the protocol's own binding_problems (adapters/modbus/protocol.py loads the map).
     "missing Modbus map file": (
         hw(adapter="modbus", port=5020, map="lab/no_such_map.yaml", id=None),
         "hardware.0.map",
@@ -231,8 +230,9 @@ def test_each_listed_input_is_a_clear_error(tmp_path, content, field, reason):
     _check(validate_file(path), path, field, reason)  # what `twin validate` checks
 
 
-@pytest.mark.parametrize(("content", "field", "reason"), list(XFAIL.values()), ids=list(XFAIL))
-@pytest.mark.xfail(strict=True, reason="the Modbus protocol's binding check (protocol half)")
+@pytest.mark.parametrize(
+    ("content", "field", "reason"), list(PROTOCOL_HALF.values()), ids=list(PROTOCOL_HALF)
+)
 def test_listed_inputs_of_the_protocol_half(tmp_path, content, field, reason):
     test_each_listed_input_is_a_clear_error(tmp_path, content, field, reason)
 
