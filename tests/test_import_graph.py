@@ -29,6 +29,11 @@ HEAVY_OR_NETWORK = (
     "asyncio",
     "dask",
     "distributed",
+    "aiohttp",
+    "openleadr",
+    "openadr3_client",
+    "httpx",
+    "requests",
 )
 MODELS = ("twin.fleet", "twin.ems", "twin.signals", "twin.metrics", "twin.products")
 
