@@ -394,8 +394,10 @@ SIGNAL_KINDS = ("frequency", "regulation", "fems", "reserve", "co2")
 class SignalsSpec(_Strict):
     """Signals the EMS sees. Each of frequency / regulation / fems / reserve / co2 is a mapping
     for twin.signals.registry.build_signal: optional `source` (synthetic or csv) plus the
-    generator's parameters; a CSV source takes `path` (relative to the scenario's folder when
-    the loader passes it as validation context `base_dir`, else to the working directory)."""
+    generator's parameters (regulation / fems / reserve may also be `source: openadr`, live from
+    a VTN in real-time runs: docs/openadr.md); a CSV source takes `path` (relative to the
+    scenario's folder when the loader passes it as validation context `base_dir`, else to the
+    working directory)."""
 
     prices: PriceSpec = PriceSpec()
     frequency: dict[str, Any] | None = None
@@ -415,12 +417,14 @@ class SignalsSpec(_Strict):
         data = dict(data)
         for kind in (*SIGNAL_KINDS, "prices"):
             entry = data.get(kind)
-            if (
-                isinstance(entry, dict)
-                and isinstance(entry.get("path"), str)
-                and not Path(entry["path"]).is_absolute()
-            ):
-                data[kind] = {**entry, "path": str((base / entry["path"]).resolve())}
+            # `credentials_file`: an OpenADR source's credentials (docs/openadr.md).
+            for key in ("path", "credentials_file"):
+                if (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get(key), str)
+                    and not Path(entry[key]).is_absolute()
+                ):
+                    entry = data[kind] = {**entry, key: str((base / entry[key]).resolve())}
         return data
 
     @model_validator(mode="after")

@@ -107,6 +107,8 @@ class PreparedRun:
     """summary.json as run() last wrote it (completed, interrupted or failed); None before."""
     folder: RunFolder | None = None
     """The claimed results folder (its lock is held until run() ends)."""
+    live_signals: Any = None
+    """The live signal sources (twin.run.live_signals.LiveSignals: OpenADR VENs), None without."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
@@ -121,6 +123,8 @@ class PreparedRun:
         try:
             if self.hardware is not None:
                 self.hardware.start()
+            if self.live_signals is not None:
+                self.live_signals.start()
             # Lateness (wall clock behind simulated time) is measured and reported as p50/p99
             # in summary.json.
             self.pacer.start(rt_factor)
@@ -176,6 +180,11 @@ class PreparedRun:
                 }
                 with contextlib.suppress(Exception):  # a summary is written whatever happens
                     summary["hil"]["per_charger"] = self.hardware.stats()
+            if self.live_signals is not None:
+                with contextlib.suppress(Exception):
+                    self.live_signals.stop()
+                with contextlib.suppress(Exception):  # a summary is written whatever happens
+                    summary["openadr"] = self.live_signals.stats()
             if lateness is not None:
                 summary["realtime"] = {"rt_factor": rt_factor, **lateness.summary()}
             summary["status"] = status
@@ -267,11 +276,15 @@ def prepare_run(
     """
     folder = RunFolder.claim(out_dir)
     try:
+        from twin.run.live_signals import build_live_signals
+
+        live = build_live_signals(scenario, realtime)
         prepared = _build_run(
             scenario,
             Path(out_dir),
             observers if observers is not None else [],
             block_steps_of(scenario, realtime),
+            live,
         )
     except BaseException as err:
         # A Ctrl-C while building is an interrupted run, not one left "running".
@@ -288,7 +301,11 @@ def prepare_run(
 
 
 def _build_run(
-    scenario: Scenario, out_dir: Path, observers: list[StepObserver], block: int
+    scenario: Scenario,
+    out_dir: Path,
+    observers: list[StepObserver],
+    block: int,
+    live: Any = None,
 ) -> PreparedRun:
     from grids import GridProfiles, PowerFlow
 
@@ -331,7 +348,12 @@ def _build_run(
     grid = world.start("GridSim", **timing).Grid(
         powerflow=powerflow, profiles=profiles, **grid_views.sim_params()
     )
-    signals = world.start("SignalSim", **timing).Signals(series=series)
+    pacer = WallClockPacer()
+    signals = world.start("SignalSim", **timing).Signals(
+        series=series,
+        live=None if live is None else live.reader,
+        pacer=None if live is None else pacer,
+    )
     detail_tables: dict[str, tuple[str, list[str]]] = {}
     if scenario.outputs.grid_detail:
         buses = [str(b) for b in powerflow.bus_ids]
@@ -357,7 +379,6 @@ def _build_run(
         detail_tables=detail_tables,
         observers=observers,
     )
-    pacer = WallClockPacer()
     clock = local_clock(start, scenario.step, scenario.n_steps)
     link, hil_events = None, None
     if block > 1:
@@ -414,6 +435,7 @@ def _build_run(
         pacer=pacer,
         block_steps=block,
         grid_views=grid_views,
+        live_signals=live,
     )
 
 

@@ -15,7 +15,9 @@ missing required one, or a value of the wrong type raises SignalConfigError nami
 duration strings ("15min"). Every CSV source takes `path` (relative paths start at
 `base_dir`) and optionally `file_step_s`.
 
-Adding a signal source = one function plus one entry in SIGNAL_SOURCES.
+Adding a signal source = one function plus one entry in SIGNAL_SOURCES. A live source (LIVE_SOURCES:
+`openadr`) is checked here like the others; its values come from its protocol client in
+real-time runs (twin/run/live_signals.py).
 Calling with n_steps = 0 validates the parameters (and reads a CSV file) without building.
 """
 
@@ -66,14 +68,59 @@ def _csv(kind: str) -> SignalGenerator:
     return partial(_csv_signal, kind)
 
 
+OPENADR_CLOCKS = ("scenario", "wall")
+
+
+def openadr_idle_signal(
+    start: dt.datetime,
+    step_s: float,
+    n_steps: int,
+    vtn_url: str,
+    ven_name: str,
+    credentials_env: str | None = None,
+    credentials_file: str | None = None,
+    clock: str = "scenario",
+    connect_timeout_s: float = 30.0,
+) -> np.ndarray:
+    """A live signal from an OpenADR 2.0b VTN (the run's VEN, adapters/openadr, writes it in
+    real-time runs): here only the parameters are checked and the value without any event
+    (0: no reduction, no regulation move, no kWh request) is returned for every step.
+
+    `credentials_env` names an environment variable, `credentials_file` a file, holding the
+    VEN's TLS/signing credentials as JSON (docs/openadr.md); never the secrets themselves.
+    """
+    if not vtn_url.startswith(("http://", "https://")):
+        raise SignalConfigError("vtn_url", f"expected an http:// or https:// URL, got {vtn_url!r}")
+    if not ven_name.strip():
+        raise SignalConfigError("ven_name", "must not be empty")
+    if credentials_env is not None and credentials_file is not None:
+        raise SignalConfigError("credentials_env", "give credentials_env or credentials_file")
+    if clock not in OPENADR_CLOCKS:
+        raise SignalConfigError("clock", f"expected one of {', '.join(OPENADR_CLOCKS)}")
+    if not connect_timeout_s > 0:
+        raise SignalConfigError("connect_timeout_s", "must be > 0")
+    return np.zeros(n_steps)
+
+
 SIGNAL_SOURCES: dict[str, dict[str, SignalGenerator]] = {
     "frequency": {"synthetic": grid_frequency_hz, "csv": _csv("frequency")},
-    "regulation": {"synthetic": regulation_signal_pu, "csv": _csv("regulation")},
-    "fems": {"synthetic": fems_request_kwh, "csv": _csv("fems")},
+    "regulation": {
+        "synthetic": regulation_signal_pu,
+        "csv": _csv("regulation"),
+        "openadr": openadr_idle_signal,
+    },
+    "fems": {"synthetic": fems_request_kwh, "csv": _csv("fems"), "openadr": openadr_idle_signal},
     "co2": {"synthetic": co2_intensity_kg_per_kwh, "csv": _csv("co2")},
     "prices": {"tou": tou_price_per_kwh, "csv": _csv("prices")},
-    "reserve": {"synthetic": reserve_command_kw, "csv": _csv("reserve")},
+    "reserve": {
+        "synthetic": reserve_command_kw,
+        "csv": _csv("reserve"),
+        "openadr": openadr_idle_signal,
+    },
 }
+
+LIVE_SOURCES = ("openadr",)
+"""Sources whose values arrive while a real-time run goes (twin/run/live_signals.py)."""
 
 DEFAULT_SOURCE: dict[str, str] = {
     "frequency": "synthetic",
