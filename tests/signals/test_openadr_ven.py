@@ -1,6 +1,6 @@
 """OpenADR 2.0b dispatch end to end: a real openleadr VTN on 127.0.0.1 (random port), the twin's
-VEN registers, the VTN sends a tertiary-reserve event (1-min commands) before the run and a 5-s
-regulation signal while it runs; the run is paced at 20x real time. The EMS must follow: fleet
+VEN registers, the VTN sends a tertiary-reserve event (1-min commands) and an event the twin
+cannot use before the run, and a 5-s regulation signal while it runs; the run is paced at 20x real time. The EMS must follow: fleet
 power = -(reserve reduction) - signal x capacity (regulation positive = discharge), computed
 here from what the VTN sent, not from the twin's records."""
 
@@ -176,6 +176,8 @@ def test_ems_follows_openadr_reserve_event_and_5s_regulation(tmp_path) -> None:
         reserve_id = vtn.add_event(
             "LOAD_DISPATCH", "delta", RESERVE_AT_S, 60, [-k for k in RESERVE_KW]
         )
+        # A signal the twin does not take: answered optOut, counted, the run goes on.
+        simple_id = vtn.add_event("SIMPLE", "level", 0, 60, [1.0])
         prepared = prepare_run(scenario, tmp_path / "run", realtime=True)
         sent: dict[str, str] = {}
 
@@ -190,12 +192,14 @@ def test_ems_follows_openadr_reserve_event_and_5s_regulation(tmp_path) -> None:
         outcome = prepared.run(rt_factor=RT_FACTOR, progress=False)
         assert vtn.wait_opt(reserve_id) == "optIn"
         assert vtn.wait_opt(sent["id"]) == "optIn"
+        assert vtn.wait_opt(simple_id) == "optOut"
     finally:
         vtn.stop()
 
     assert outcome.summary["status"] == "completed"
     stats = outcome.summary["openadr"]
-    assert stats["received"] == 2 and stats["malformed"] == 0, stats
+    assert stats["received"] == 2 and stats["malformed"] == 1, stats
+    assert "SIMPLE/level" in stats["vens"][0]["problems"][0]
     table = read_table(tmp_path / "run", col.TIMESERIES)
     t = table[col.TIME_S].to_numpy()
     # What the VTN commanded at each step, from the events as sent.
@@ -215,3 +219,28 @@ def test_ems_follows_openadr_reserve_event_and_5s_regulation(tmp_path) -> None:
     p_kw = table[col.fleet_p_kw("phev")].to_numpy()
     assert np.abs(commanded_kw).max() > 15.0  # the test commands something
     np.testing.assert_allclose(p_kw, commanded_kw, atol=1e-6 * 6 * 5.9)
+
+
+def test_a_virtual_run_refuses_a_live_source_naming_the_field(tmp_path) -> None:
+    from twin.config import ScenarioError
+
+    scenario = _scenario(tmp_path, _free_port())
+    with pytest.raises(ScenarioError) as err:
+        prepare_run(scenario, tmp_path / "virtual")
+    assert "signals.regulation.source: openadr is a live source" in str(err.value)
+
+
+def test_a_vtn_that_is_not_there_is_a_problem_at_the_url(tmp_path) -> None:
+    scenario = _scenario(tmp_path, _free_port())
+    data = yaml.safe_load((tmp_path / "openadr.yaml").read_text(encoding="utf-8"))
+    for kind in ("reserve", "regulation"):
+        data["signals"][kind]["connect_timeout_s"] = 2
+    (tmp_path / "openadr.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    scenario = load_scenario(tmp_path / "openadr.yaml")
+    prepared = prepare_run(scenario, tmp_path / "no_vtn", realtime=True)
+    from twin.config import ScenarioError
+
+    with pytest.raises(
+        ScenarioError, match=r"signals\.regulation\.vtn_url: OpenADR VEN .fleet-ven. not registered"
+    ):
+        prepared.run(rt_factor=RT_FACTOR, progress=False)
