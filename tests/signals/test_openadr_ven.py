@@ -26,7 +26,13 @@ from twin.run.world import prepare_run  # noqa: E402
 # The run starts in the (wall-clock) future: openleadr does not deliver or answer events whose
 # active period is over by the wall clock, and at 20x the simulated day runs ahead of it.
 TOKYO = dt.timezone(dt.timedelta(hours=9))
-START = (dt.datetime.now(TOKYO) + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
+# (Taken when each test starts, not at collection: a full suite may collect minutes earlier.)
+
+
+def _start_ahead() -> dt.datetime:
+    return (dt.datetime.now(TOKYO) + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
+
+
 STEP_S = 5
 DURATION_S = 300
 RT_FACTOR = 0.05  # 300 simulated s in ~15 wall s
@@ -59,6 +65,7 @@ class TestVtn:
         self.port = port
         self.server_cls = OpenADRServer
         self.server: Any = None
+        self.run_start = _start_ahead()
 
     def call(self, coro: Any, timeout: float = 20.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -97,7 +104,7 @@ class TestVtn:
 
         intervals = [
             Interval(
-                dtstart=START + dt.timedelta(seconds=start_s + i * step_s),
+                dtstart=self.run_start + dt.timedelta(seconds=start_s + i * step_s),
                 duration=dt.timedelta(seconds=step_s),
                 signal_payload=float(v),
             )
@@ -121,7 +128,7 @@ class TestVtn:
             return self.opts.get(event_id)
 
 
-def _scenario(tmp_path, port: int):
+def _scenario(tmp_path, port: int, start: dt.datetime):
     source = {
         "source": "openadr",
         "vtn_url": f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
@@ -130,7 +137,7 @@ def _scenario(tmp_path, port: int):
     }
     data = {
         "name": "openadr_dispatch",
-        "start": START.replace(tzinfo=None).isoformat(),
+        "start": start.replace(tzinfo=None).isoformat(),
         "timezone": "Asia/Tokyo",
         "duration": f"{DURATION_S}s",
         "step": f"{STEP_S}s",
@@ -172,7 +179,7 @@ def test_ems_follows_openadr_reserve_event_and_5s_regulation(tmp_path) -> None:
     vtn = TestVtn(port)
     vtn.start()
     try:
-        scenario = _scenario(tmp_path, port)
+        scenario = _scenario(tmp_path, port, vtn.run_start)
         reserve_id = vtn.add_event(
             "LOAD_DISPATCH", "delta", RESERVE_AT_S, 60, [-k for k in RESERVE_KW]
         )
@@ -224,14 +231,14 @@ def test_ems_follows_openadr_reserve_event_and_5s_regulation(tmp_path) -> None:
 def test_a_virtual_run_refuses_a_live_source_naming_the_field(tmp_path) -> None:
     from twin.config import ScenarioError
 
-    scenario = _scenario(tmp_path, _free_port())
+    scenario = _scenario(tmp_path, _free_port(), _start_ahead())
     with pytest.raises(ScenarioError) as err:
         prepare_run(scenario, tmp_path / "virtual")
     assert "signals.regulation.source: openadr is a live source" in str(err.value)
 
 
 def test_a_vtn_that_is_not_there_is_a_problem_at_the_url(tmp_path) -> None:
-    scenario = _scenario(tmp_path, _free_port())
+    scenario = _scenario(tmp_path, _free_port(), _start_ahead())
     data = yaml.safe_load((tmp_path / "openadr.yaml").read_text(encoding="utf-8"))
     for kind in ("reserve", "regulation"):
         data["signals"][kind]["connect_timeout_s"] = 2
