@@ -40,6 +40,8 @@ CAPACITY_KW = 10.0
 RESERVE_AT_S, RESERVE_KW = 60, (4.0, 8.0)  # two 1-min commands from t = 60 s
 REG_AT_S, REG_N = 150, 24  # 24 x 5-s regulation intervals from t = 150 s (2 min)
 REG_SENT_AT_S = 30  # the VTN sends the regulation event while the run is at t = 30 s
+FEMS_DURATION_S = 120
+FEMS_KW = (6.0, 3.0)  # the power each 30-min slot's request asks for over the part the run sees
 REG_PU = np.round(np.sin(np.arange(REG_N) / 3.0) * 0.9, 3)
 
 
@@ -128,7 +130,7 @@ class TestVtn:
             return self.opts.get(event_id)
 
 
-def _scenario(tmp_path, port: int, start: dt.datetime):
+def _scenario(tmp_path, port: int, start: dt.datetime, fems: bool = False):
     source = {
         "source": "openadr",
         "vtn_url": f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b",
@@ -139,7 +141,7 @@ def _scenario(tmp_path, port: int, start: dt.datetime):
         "name": "openadr_dispatch",
         "start": start.replace(tzinfo=None).isoformat(),
         "timezone": "Asia/Tokyo",
-        "duration": f"{DURATION_S}s",
+        "duration": f"{FEMS_DURATION_S if fems else DURATION_S}s",
         "step": f"{STEP_S}s",
         "seed": 1,
         "grid": {
@@ -154,17 +156,26 @@ def _scenario(tmp_path, port: int, start: dt.datetime):
                 # An ideal charger: it delivers each set-point within its step.
                 "charger": {"max_kw": 5.9, "bidirectional": True, "response_time_s": 0.0},
                 "soc_floor": 0.5,
-                "soc_target": 0.75,
+                # Room to charge for the FEMS requests (charging stops at the target).
+                "soc_target": 0.95 if fems else 0.75,
                 "soc_initial": [0.75, 0.75],
                 "trips": {"work_days": []},
             }
         },
-        "signals": {"reserve": dict(source), "regulation": dict(source)},
+        "signals": (
+            {"fems": dict(source)}
+            if fems
+            else {"reserve": dict(source), "regulation": dict(source)}
+        ),
         "ems": {
-            "services": [
-                {"type": "reserve", "order": 60, "product": "tertiary_1", "baseline_kw": 0.0},
-                {"type": "regulation", "order": 90, "capacity_kw": CAPACITY_KW},
-            ]
+            "services": (
+                [{"type": "fems_schedule", "order": 50}]
+                if fems
+                else [
+                    {"type": "reserve", "order": 60, "product": "tertiary_1", "baseline_kw": 0.0},
+                    {"type": "regulation", "order": 90, "capacity_kw": CAPACITY_KW},
+                ]
+            )
         },
         "outputs": {"dir": str(tmp_path), "grid_detail": False},
     }
@@ -251,3 +262,37 @@ def test_a_vtn_that_is_not_there_is_a_problem_at_the_url(tmp_path) -> None:
         ScenarioError, match=r"signals\.regulation\.vtn_url: OpenADR VEN .fleet-ven. not registered"
     ):
         prepared.run(rt_factor=RT_FACTOR, progress=False)
+
+
+@pytest.mark.timeout(120)
+def test_fems_kwh_requests_over_openadr_are_delivered_slot_by_slot(tmp_path) -> None:
+    port = _free_port()
+    vtn = TestVtn(port)
+    vtn.start()
+    start = vtn.run_start
+    # FEMS slots are aligned to the local clock (hh:00, hh:30); the run sees the rest of the
+    # slot holding its start (and maybe the beginning of the next one).
+    slot0 = start.replace(minute=start.minute - start.minute % 30)
+    seen_s = [(slot0 + dt.timedelta(minutes=30) - start).total_seconds(), 1800.0]
+    request_kwh = [kw * s / 3600.0 for kw, s in zip(FEMS_KW, seen_s, strict=True)]
+    try:
+        scenario = _scenario(tmp_path, port, start, fems=True)
+        vtn.run_start = slot0  # the event's intervals are the slots themselves
+        fems_id = vtn.add_event("LOAD_DISPATCH", "setpoint", 0, 1800, request_kwh)
+        outcome = prepare_run(scenario, tmp_path / "run", realtime=True).run(
+            rt_factor=RT_FACTOR, progress=False
+        )
+        assert vtn.wait_opt(fems_id) == "optIn"
+    finally:
+        vtn.stop()
+    assert outcome.summary["status"] == "completed"
+    table = read_table(tmp_path / "run", col.TIMESERIES)
+    t = table[col.TIME_S].to_numpy()
+    in_first = t < seen_s[0]
+    np.testing.assert_allclose(
+        table[col.SIGNAL_FEMS_KWH], np.where(in_first, request_kwh[0], request_kwh[1])
+    )
+    # Closed loop on delivered energy with ideal chargers: each slot's request spread evenly
+    # over the part of it the run sees.
+    p_kw = table[col.fleet_p_kw("phev")].to_numpy()
+    np.testing.assert_allclose(p_kw, np.where(in_first, FEMS_KW[0], FEMS_KW[1]), atol=1e-6 * 35.4)
