@@ -93,3 +93,15 @@ def test_credentials_come_from_an_environment_variable_and_never_print_the_secre
     with pytest.raises(ValueError, match="expected a JSON object") as err:
         load_credentials(None, str(bad))
     assert "s3cret" not in str(err.value)
+
+
+def test_the_wall_clock_reads_what_is_commanded_now_the_scenario_clock_the_step_time() -> None:
+    buffer = LiveSignalBuffer()
+    t = T0.timestamp()
+    buffer.put("reserve_reduction_kw", "e", [(t + 60, t + 120, 5.0)])
+    wall = LiveSignalReader(buffer, {"reserve_reduction_kw": 0.0}, T0, "wall", now=lambda: t + 90)
+    scenario = LiveSignalReader(buffer, {"reserve_reduction_kw": 0.0}, T0, "scenario")
+    assert wall.values(0)["reserve_reduction_kw"] == 5.0
+    assert scenario.values(0)["reserve_reduction_kw"] == 0.0
+    assert scenario.values(60)["reserve_reduction_kw"] == 5.0
+    assert scenario.values(120)["reserve_reduction_kw"] == 0.0  # [start, end)
