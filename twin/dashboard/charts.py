@@ -362,3 +362,37 @@ def network_figure(grid_now: GridNow, topo: Topology) -> go.Figure:
         fig.update_yaxes(title_text="schematic y (no unit)", showticklabels=False)
     fig.update_layout(height=NETWORK_HEIGHT_PX, margin=MARGIN, legend=LEGEND_ON_TOP)
     return fig
+
+
+MAX_PLOT_POINTS = 2000
+"""A chart gets at most this many points per series: a year at 15 min (35,040 steps) is drawn from
+daily-ish buckets that keep each bucket's extreme, so a one-step peak still shows."""
+
+
+def downsample_extreme(series: pd.Series, how: str, points: int = MAX_PLOT_POINTS) -> pd.Series:
+    """`series` cut into at most `points` equal buckets, each its min or max (`how`), at the
+    bucket's first time; shorter series come back unchanged."""
+    if len(series) <= points:
+        return series
+    size = -(-len(series) // points)  # ceiling division: never more than `points` buckets
+    groups = np.arange(len(series)) // size
+    grouped = series.groupby(groups)
+    values = grouped.min() if how == "min" else grouped.max()
+    return pd.Series(values.to_numpy(), index=series.index[::size][: len(values)], name=series.name)
+
+
+def voltage_band_figure(history: History, timeline: Timeline) -> go.Figure | None:
+    """The lowest and the highest bus voltage of the grid over time (both extremes: evening V2H
+    export lifts LV buses above their band while nothing is below it)."""
+    if not (history.has("vm_min_pu") or history.has("vm_max_pu")):
+        return None
+    fig = go.Figure()
+    for quantity, label, how, colour in (
+        ("vm_max_pu", "highest bus voltage", "max", "#d62728"),
+        ("vm_min_pu", "lowest bus voltage", "min", "#1f77b4"),
+    ):
+        if history.has(quantity):
+            s = downsample_extreme(history.main[quantity].dropna(), how)
+            fig.add_scatter(x=s.index, y=s, name=label, line_color=colour)
+    mark_now(fig, timeline)
+    return time_layout(fig, timeline, "voltage (pu)")

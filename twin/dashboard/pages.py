@@ -179,30 +179,69 @@ def render_hil(view: View) -> None:
         st.table(tables.last_events(view.hil_events), hide_index=True)
 
 
+TABS = ("Overview", "Grid", "Fleets", "Services", "Hardware")
+
+
 def render(view: View, key: str) -> None:
-    """The whole page body for one View (live fragment and replay share it)."""
+    """The whole page body for one View (live fragment and replay share it): a status line and
+    the headline metrics above five tabs. Every chart has a fixed key and the tabs are the same
+    on every rerun, so a live redraw updates the charts in place instead of rebuilding them."""
     for note in view.notes:
         st.warning(note)
     st.markdown(
         status_line(view), help="One line from one snapshot: time and power always belong together."
     )
     render_metrics(view)
-
-    st.markdown(f"**{view.kpi_title}**")
-    render_kpis(view.kpis)
-
+    overview, grid, fleets, services, hardware = st.tabs(list(TABS))
     h, t = view.history, view.timeline
-    left, right = st.columns([2, 1])
-    with left:
+    with overview:
+        st.markdown(f"**{view.kpi_title}**")
+        render_kpis(view.kpis)
         st.markdown("**Fleet power vs EMS target and baseline** (shaded: flexibility windows)")
         chart(charts.power_figure(h, t), f"{key}-power", "")
-    with right:
+    with grid:
+        render_grid_tab(view, key)
+    with fleets:
         if view.soc_bins is not None:
             st.markdown("**SOC distribution** (all EVs, now)")
         else:
             st.markdown("**SOC per fleet** (solid: mean, dotted: min; results keep no per-EV SOC)")
         chart(soc_chart(view), f"{key}-soc", "")
+    with services:
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**EMS service contributions** (hard floor + contributions = EMS target)")
+            chart(
+                charts.contributions_figure(h, t), f"{key}-contrib", "no EMS contributions recorded"
+            )
+        with right:
+            st.markdown("**Frequency and the fleet's response**")
+            chart(
+                charts.frequency_figure(h, t), f"{key}-freq", "no frequency signal in this scenario"
+            )
+        st.caption(
+            "settlement: no market ledger in this run (twin/markets writes ledger.jsonl; "
+            "the panel reading it is not built yet)"
+        )
+    with hardware:
+        st.markdown("**Hardware in the loop: chargers**")
+        render_hil(view)
 
+
+def render_grid_tab(view: View, key: str) -> None:
+    h, t = view.history, view.timeline
+    st.markdown("**Grid violations: controlled vs baseline (uncontrolled charging)**")
+    if view.violations:
+        st.table(tables.violations(view.violations), hide_index=True)
+    else:
+        st.caption("no violations tally in this run (live, or the run checks no grid limits)")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Bus voltage band** (highest and lowest bus)")
+        chart(charts.voltage_band_figure(h, t), f"{key}-voltage", "no bus voltages in this run")
+    with right:
+        st.markdown("**Transformer loading over time**")
+        chart(charts.trafo_figure(h, t), f"{key}-trafo", "no transformer loading in this run")
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Grid now** (bus voltage and line loading)")
@@ -215,22 +254,6 @@ def render(view: View, key: str) -> None:
         for title, frame in worst.items():
             st.caption(title)
             st.table(frame, hide_index=True)
-
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Transformer loading over time**")
-        chart(charts.trafo_figure(h, t), f"{key}-trafo", "no transformer loading in this run")
-    with right:
-        st.markdown("**Frequency and the fleet's response**")
-        chart(charts.frequency_figure(h, t), f"{key}-freq", "no frequency signal in this scenario")
-
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**EMS service contributions** (hard floor + contributions = EMS target)")
-        chart(charts.contributions_figure(h, t), f"{key}-contrib", "no EMS contributions recorded")
-    with right:
-        st.markdown("**Hardware in the loop: chargers**")
-        render_hil(view)
 
 
 # -- pages ------------------------------------------------------------------------------------

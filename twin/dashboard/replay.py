@@ -207,6 +207,7 @@ def view_from_run(run_dir: str | Path, run: Run, i: int, history: History | None
         step_count=len(table),
         notes=notes,
         hil_events=run.hil_events,
+        violations=summary.get("violations") or None,
     )
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 from twin.dashboard.formatting import format_value
 from twin.dashboard.network import Topology
 from twin.dashboard.view import GridNow
+from twin.report.kpi_rows import violation_rows  # the report's rows (no matplotlib import)
 
 WORST_COUNT = 5
 EVENT_COUNT = 5
@@ -86,3 +87,25 @@ def last_events(events: list[dict[str, Any]]) -> pd.DataFrame:
     tail = pd.DataFrame(events[-EVENT_COUNT:])
     keep = [c for c in EVENT_FIELDS if c in tail]
     return tail[keep].rename(columns={"sim_time_s": "sim time (s)"})
+
+
+def violations(block: dict[str, Any]) -> pd.DataFrame:
+    """summary.json's `violations`: controlled vs the baseline (uncontrolled) grid, one row per
+    measure, with the difference (the same rows as the report's table)."""
+    rows = []
+    for label, unit, controlled, baseline in violation_rows(block):
+        diff = (
+            controlled - baseline
+            if isinstance(controlled, int | float) and isinstance(baseline, int | float)
+            else None
+        )
+        rows.append(
+            {
+                "": label,
+                "unit": unit,
+                "controlled": format_value(controlled),
+                "baseline (uncontrolled)": format_value(baseline),
+                "controlled - baseline": format_value(diff),
+            }
+        )
+    return pd.DataFrame(rows)

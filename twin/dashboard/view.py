@@ -54,6 +54,8 @@ class View:
     step_lateness_s: float | None = None  # paced runs: how far the last step was behind the clock
     hil_events: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    violations: dict[str, Any] | None = None
+    """summary.json's `violations` (controlled vs baseline), replay of a grid-checked run only."""
 
     @property
     def now(self) -> pd.Timestamp:
