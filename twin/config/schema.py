@@ -30,6 +30,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from twin.config.durations import parse_clock_s, parse_duration_s
 from twin.config.errors import ScenarioError
 from twin.config.island_trips import IslandTripSpec
+from twin.config.market import MarketSpec
 from twin.config.rules import ScenarioRules
 from twin.config.types import (
     Efficiency,
@@ -541,6 +542,8 @@ class Scenario(_Strict):
     outputs: OutputSpec = OutputSpec()
     hardware: list[HardwareBinding] = Field(default_factory=list, max_length=MAX_HARDWARE)
     hil: HilSpec = HilSpec()
+    market: MarketSpec | None = None
+    """Settlement of the run's services into a hash-chained ledger (twin/markets)."""
     cases: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=MAX_CASES)
     """Named sets of overrides (dotted field path -> value), e.g. the adoption cases of a study."""
     case: str | None = None

@@ -221,6 +221,7 @@ def signal_columns(columns: Iterable[str]) -> dict[str, str]:
 SIGNAL_FREQUENCY_HZ = signal_column("frequency_hz")
 SIGNAL_REGULATION_PU = signal_column("regulation_pu")
 SIGNAL_FEMS_KWH = signal_column("fems_kwh")
+SIGNAL_PRICE_PER_KWH = signal_column("price_per_kwh")
 SIGNAL_CO2_KG_PER_KWH = signal_column("co2_kg_per_kwh")
 SIGNAL_AREA_PV_KW = signal_column("area_pv_kw")
 SIGNAL_AREA_LOAD_KW = signal_column("area_load_kw")
@@ -276,6 +277,8 @@ SUMMARY_FILE = "summary.json"
 SCENARIO_FILE = "scenario.yaml"
 ERROR_LOG = "error.log"
 REPORT_FILE = "report.html"
+LEDGER_FILE = "ledger.jsonl"
+"""Settlement per interval, product and party, hash-chained (twin/markets/ledger.py)."""
 """`twin report`: the run's figures and KPI tables in one self-contained page."""
 FIGURES_DIR = "figures"
 """`twin report`: one PNG per figure of report.html (`figures/<figure>.png`)."""

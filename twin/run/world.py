@@ -26,6 +26,7 @@ from twin.config.schema import Scenario
 from twin.fleet.model import Fleet
 from twin.results import columns as col
 from twin.results.files import write_json, write_scenario
+from twin.results.ledger_file import write_run_ledger
 from twin.results.readers import read_table
 from twin.results.recorder import RunRecorder
 from twin.results.records import ev_detail_tables
@@ -203,6 +204,11 @@ class PreparedRun:
                     summary.update(self._grid_summary())
                 except Exception as err:  # noqa: BLE001 - as for the KPIs
                     summary["violations_error"] = str(err)
+            if scenario.market is not None and not not_ready and "kpis_error" not in summary:
+                try:
+                    summary["ledger"] = write_run_ledger(out_dir, scenario, table)
+                except Exception as err:  # noqa: BLE001 - as for the KPIs
+                    summary["ledger_error"] = str(err)
             self.summary = summary
             write_json(out_dir / col.SUMMARY_FILE, summary)
             if self.folder is not None:
