@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import socket
 import threading
 from typing import Any
@@ -179,6 +180,13 @@ def _scenario(tmp_path, port: int, start: dt.datetime, fems: bool = False):
         },
         "outputs": {"dir": str(tmp_path), "grid_detail": False},
     }
+    if not fems:
+        # Settled per minute into ledger.jsonl (twin/markets): the dispatch is paid from the record.
+        data["market"] = {
+            "interval": "1min",
+            "reserve": {"energy_price_per_kwh": 15.0, "penalty_per_kwh": 30.0},
+            "regulation": {"capacity_price_per_kw_h": 5.0},
+        }
     path = tmp_path / "openadr.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return load_scenario(path)
@@ -237,6 +245,24 @@ def test_ems_follows_openadr_reserve_event_and_5s_regulation(tmp_path) -> None:
     p_kw = table[col.fleet_p_kw("phev")].to_numpy()
     assert np.abs(commanded_kw).max() > 15.0  # the test commands something
     np.testing.assert_allclose(p_kw, commanded_kw, atol=1e-6 * 6 * 5.9)
+    # The ledger settles the dispatch: one reserve entry per commanded minute, holding the
+    # energy the VTN asked for (kW x h, from the events as sent) and paid for it.
+    ledger = tmp_path / "run" / col.LEDGER_FILE
+    entries = [json.loads(line) for line in ledger.read_text(encoding="utf-8").splitlines()]
+    reserve = [e for e in entries if e["product"] == "reserve"]
+    assert len(reserve) == len(RESERVE_KW)
+    # One meter: the minute's delivered energy also holds the regulation's (as a real meter's).
+    for i, (entry, kw) in enumerate(zip(reserve, RESERVE_KW, strict=True)):
+        minute = (t >= RESERVE_AT_S + 60 * i) & (t < RESERVE_AT_S + 60 * (i + 1))
+        metered = float(((reduction + reg * CAPACITY_KW)[minute]).sum() * STEP_S / 3600)
+        assert entry["commanded_kwh"] == pytest.approx(kw / 60, abs=1e-6)
+        assert entry["delivered_kwh"] == pytest.approx(metered, abs=1e-6)
+        paid = min(max(metered, 0.0), 1.1 * kw / 60)
+        assert entry["payment"] == pytest.approx(15.0 * paid, abs=1e-6)
+        short = max(0.0, 0.9 * kw / 60 - metered)
+        assert entry["penalty"] == pytest.approx(30.0 * short, abs=1e-6)
+    assert {e["product"] for e in entries} >= {"reserve", "regulation", "customer_bill"}
+    assert outcome.summary["ledger"]["entries"] == len(entries)
 
 
 def test_a_virtual_run_refuses_a_live_source_naming_the_field(tmp_path) -> None:
