@@ -237,6 +237,18 @@ def metric(page, label: str) -> str:
     return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 
+def open_tab(page, name: str) -> None:
+    """Click a dashboard tab and wait until it is the selected one."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('[role=tab]')].some("
+        "t => t.innerText.trim() === n && t.getAttribute('aria-selected') === 'true')",
+        arg=name,
+        timeout=60_000,
+    )
+
+
 def assert_no_traceback(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in page.locator("body").inner_text()
@@ -354,6 +366,7 @@ def test_replay_shows_the_finished_runs_kpis_and_moves_in_time(page, dashboard_u
         fleet_kw_at(table, first.group(1)), abs=0.051
     )
     wait_charts(page)
+    open_tab(page, "Grid")
     page.wait_for_selector("text=Worst elements now")
     # the grid drawing is built in the background on first use: wait until it is drawn
     page.locator("svg text.xtitle", has_text="longitude").wait_for(timeout=60_000)
@@ -410,6 +423,8 @@ def test_live_hil_panel_lists_the_physical_chargers(page, tmp_path):
     ]  # 0.36 s per 15-min step
     try:
         with twin_dashboard(page, args) as (output, _):
+            page.wait_for_selector('[role="tab"]', timeout=240_000)
+            open_tab(page, "Hardware")
             page.wait_for_selector("text=Hardware in the loop", timeout=240_000)
             # All three chargers are listed and come online (OCPP ones dial in, Modbus is polled).
             for cid in ("CP001", "CP002", f"127.0.0.1:{modbus_port}"):
