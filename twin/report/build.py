@@ -161,6 +161,52 @@ def per_charger_html(summary: dict[str, Any]) -> str:
     return "<h3>Per charger</h3>" + table_html(headers, rows, [False, *([True] * len(keys))])
 
 
+_LEDGER_FIELDS = (
+    "commanded_kwh",
+    "delivered_kwh",
+    "payment",
+    "penalty",
+    "net",
+    "energy_kwh",
+    "baseline_energy_kwh",
+    "bill",
+    "bill_without_service",
+)
+
+
+def settlement_html(summary: dict[str, Any]) -> str:
+    """summary.json's `ledger.totals` (product or `customer_bill:<fleet>` -> sums) as one table,
+    with the ledger's head hash so a reader can check the file it came from (`twin verify`)."""
+    ledger = summary.get("ledger")
+    if not isinstance(ledger, dict):
+        return ""
+    totals = ledger.get("totals")
+    if not isinstance(totals, dict) or not totals:
+        return ""
+    currency = str(ledger.get("currency", ""))
+    keys = [
+        k for k in _LEDGER_FIELDS if any(k in v for v in totals.values() if isinstance(v, dict))
+    ]
+    rows = [
+        [str(name), *(format_value(v.get(k)) if isinstance(v, dict) else "" for k in keys)]
+        for name, v in totals.items()
+    ]
+    headers = [
+        "product / party",
+        *(
+            f"{k.removesuffix('_kwh').replace('_', ' ')} ({'kWh' if k.endswith('_kwh') else currency})"
+            for k in keys
+        ),
+    ]
+    head = str(ledger.get("head_hash") or "")[:16]
+    note = (
+        f"<p>{format_value(ledger.get('entries'))} ledger entries of "
+        f"{format_value(ledger.get('interval_s'))} s, head hash {head} (check with "
+        "<code>twin verify</code>).</p>"
+    )
+    return note + table_html(headers, rows, [False, *([True] * len(keys))])
+
+
 def sections_html(data: RunData, built: list[Built], out_dir: Path) -> list[tuple[str, str]]:
     sections: list[tuple[str, str]] = []
     rows = kpi_rows(data.kpis, data.has_windows)
@@ -175,6 +221,9 @@ def sections_html(data: RunData, built: list[Built], out_dir: Path) -> list[tupl
         sections.append(
             ("Grid violations: controlled vs baseline", violations_html(data.violations))
         )
+    settlement = settlement_html(data.summary)
+    if settlement:
+        sections.append(("Settlement", settlement))
     hw = hardware_rows(data.summary)
     hw_html = (table_html(["", ""], hw) if hw else "") + per_charger_html(data.summary)
     by_section: dict[str, list[Built]] = {}
