@@ -39,3 +39,24 @@ def test_violations_table_has_controlled_baseline_and_their_difference():
     assert "bus overvoltage" in row[""] and row["unit"] == "h"
     assert float(row["controlled"]) == 2.5 and float(row["baseline (uncontrolled)"]) == 10.0
     assert float(row["controlled - baseline"]) == pytest.approx(2.5 - 10.0)
+
+
+def test_voltage_band_draws_the_baseline_grid_dotted_when_the_run_has_it():
+    from twin.dashboard.charts import voltage_band_figure
+    from twin.dashboard.history import History, baseline_series
+    from twin.dashboard.view import Timeline
+
+    index = pd.date_range("2025-06-04", periods=4, freq="15min", tz="Asia/Tokyo")
+    main = pd.DataFrame(
+        {
+            "vm_min_pu": [0.99] * 4,
+            "vm_max_pu": [1.03] * 4,
+            baseline_series("vm_max_pu"): [1.07] * 4,
+        },
+        index=index,
+    )
+    fig = voltage_band_figure(History(main=main), Timeline("Asia/Tokyo", {}, index[-1]))
+    assert fig is not None
+    dotted = [t for t in fig.data if t.line.dash == "dot"]
+    assert [t.name for t in dotted] == ["highest bus voltage, baseline"]
+    assert list(dotted[0].y) == [1.07] * 4

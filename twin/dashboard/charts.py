@@ -20,6 +20,7 @@ from twin.dashboard.history import (
     TARGET_KW,
     TRAFO_LOADING_MAX_PCT,
     History,
+    baseline_series,
 )
 from twin.dashboard.network import Topology
 from twin.dashboard.view import GridNow, Timeline
@@ -394,5 +395,10 @@ def voltage_band_figure(history: History, timeline: Timeline) -> go.Figure | Non
         if history.has(quantity):
             s = downsample_extreme(history.main[quantity].dropna(), how)
             fig.add_scatter(x=s.index, y=s, name=label, line_color=colour)
+        if history.has(baseline_series(quantity)):
+            s = downsample_extreme(history.main[baseline_series(quantity)].dropna(), how)
+            fig.add_scatter(
+                x=s.index, y=s, name=f"{label}, baseline", line={"color": colour, "dash": "dot"}
+            )
     mark_now(fig, timeline)
     return time_layout(fig, timeline, "voltage (pu)")

@@ -26,6 +26,11 @@ MAX_TRAFO_SERIES = 8
 """More transformers than this: only the maximum loading is drawn (one line each is unreadable)."""
 
 
+def baseline_series(quantity: str) -> str:
+    """The History series of a grid quantity on the baseline (uncontrolled) grid."""
+    return f"baseline_{quantity}"
+
+
 def _empty(index: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(index=index)
 
@@ -94,6 +99,11 @@ def history_from_table(
     for quantity in GRID_SERIES:
         if quantity in grid:
             main[quantity] = _floats(table, grid[quantity])
+    # the same grid with the fleet charging uncontrolled (runs with a grid-aware EMS record it)
+    baseline_grid = col.grid_baseline_columns(table.columns)
+    for quantity in GRID_SERIES:
+        if quantity in baseline_grid:
+            main[baseline_series(quantity)] = _floats(table, baseline_grid[quantity])
 
     contributions = _empty(index)
     for service, c in col.contributions(table.columns).items():
