@@ -99,20 +99,67 @@ class OcppChargerAdapter:
             )
         except ValueError as exc:
             raise SetpointRejected(f"{self.charger_id}: {exc}") from exc
+        await self._send_v21(request, "LocalFrequency profile")
+        # A reconnect re-applies the last set-point, not the curve: forget it.
+        session.target_kw = None
+
+    async def set_external_limits(self, import_kw: float, export_kw: float) -> None:
+        """Hand the charger the DSO's envelope (OCPP 2.1 ExternalLimits in a
+        ChargingStationExternalConstraints profile): whatever set-point it follows, its power
+        stays within -export_kw..+import_kw. The set-point profile is left in place.
+
+        Raises:
+            ChargerUnavailable, SetpointRejected: as for `set_frequency_curve`.
+        """
+        session = self._session
+        self._require_v21("ExternalLimits")
+        if export_kw > 0 and not session.can_discharge:
+            export_kw = 0.0  # no discharge allowance to a charger that cannot discharge
+        try:
+            request = charging_profiles.set_external_limits_v21(import_kw, export_kw)
+        except ValueError as exc:
+            raise SetpointRejected(f"{self.charger_id}: {exc}") from exc
+        await self._send_v21(request, "ExternalLimits profile")
+
+    async def set_operation_mode(self, mode: str, limit_kw: float | None = None) -> None:
+        """Put the charger in OCPP 2.1 Idle (no power) or ChargingOnly (charge up to
+        `limit_kw`, never discharge) in place of the twin's set-point profile.
+
+        Raises:
+            ChargerUnavailable, SetpointRejected: as for `set_frequency_curve`.
+        """
+        session = self._session
+        self._require_v21(mode)
+        transaction_id = None if session.transaction_id is None else str(session.transaction_id)
+        try:
+            request = charging_profiles.set_operation_mode_v21(
+                mode, limit_kw, session.connector_id, transaction_id
+            )
+        except ValueError as exc:
+            raise SetpointRejected(f"{self.charger_id}: {exc}") from exc
+        await self._send_v21(request, f"{mode} profile")
+        session.target_kw = None
+
+    def _require_v21(self, what: str) -> None:
+        version = self._session.version
+        if version != "2.1":
+            raise SetpointRejected(
+                f"{self.charger_id}: {what} needs OCPP 2.1 (connected with {version or 'nothing'})"
+            )
+
+    async def _send_v21(self, request: object, what: str) -> None:
+        session = self._session
         try:
             async with session._command_lock:
                 result = await session._call(request)
         except OCPPError as exc:
             raise SetpointCallError(
-                f"{self.charger_id}: LocalFrequency profile answered with CALLERROR {exc.code}",
-                exc.code,
+                f"{self.charger_id}: {what} answered with CALLERROR {exc.code}", exc.code
             ) from exc
         except TimeoutError as exc:
-            raise ChargerUnavailable(f"{self.charger_id}: no answer to the profile") from exc
+            raise ChargerUnavailable(f"{self.charger_id}: no answer to the {what}") from exc
         if result.status != "Accepted":
-            raise SetpointRejected(f"{self.charger_id}: LocalFrequency profile {result.status}")
-        # A reconnect re-applies the last set-point, not the curve: forget it.
-        session.target_kw = None
+            raise SetpointRejected(f"{self.charger_id}: {what} {result.status}")
 
     async def read(self) -> ChargerReading:
         """Latest MeterValues (power 0 and energy 0 until the first sample arrives).

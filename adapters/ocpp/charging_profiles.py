@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ocpp.v16 import call as call16
 from ocpp.v21 import call as call21
+from ocpp.v21.enums import ChargingProfilePurposeEnumType, OperationModeEnumType
 from ocpp.v201 import call as call201
 
 from adapters import setpoint
@@ -148,6 +149,64 @@ def set_local_frequency_v21(
         "limit": max(max(powers), 0.0),
         "discharge_limit": min(min(powers), 0.0),
     }
+    return call21.SetChargingProfile(
+        evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
+    )
+
+
+EXTERNAL_PROFILE_ID = 7002
+"""Id of the DSO envelope profile (beside the set-point profile, not replacing it)."""
+STATION_EVSE_ID = 0
+"""evseId 0: the envelope is on the whole station's grid connection."""
+
+
+def set_external_limits_v21(import_kw: float, export_kw: float) -> call21.SetChargingProfile:
+    """2.1 ChargingStationExternalConstraints profile in ExternalLimits mode: the DSO's
+    envelope on the station (import <= `import_kw`, export <= `export_kw`, both >= 0).
+
+    Raises:
+        ValueError: a bound is negative or not finite.
+    """
+    for name, value in (("import_kw", import_kw), ("export_kw", export_kw)):
+        if not (value >= 0.0 and value < float("inf")):
+            raise ValueError(f"{name} must be a finite power >= 0, got {value}")
+    period = {
+        "start_period": 0,
+        "operation_mode": OperationModeEnumType.external_limits.value,
+        "limit": setpoint.round_w(import_kw * 1000.0, RESOLUTION_DECIMALS),
+        "discharge_limit": -setpoint.round_w(export_kw * 1000.0, RESOLUTION_DECIMALS),
+    }
+    profile = _profile_2x(None, period)
+    profile["id"] = EXTERNAL_PROFILE_ID
+    profile["charging_schedule"][0]["id"] = EXTERNAL_PROFILE_ID
+    profile["charging_profile_purpose"] = (
+        ChargingProfilePurposeEnumType.charging_station_external_constraints.value
+    )
+    return call21.SetChargingProfile(evse_id=STATION_EVSE_ID, charging_profile=profile)
+
+
+_PLAIN_MODES = (OperationModeEnumType.idle.value, OperationModeEnumType.charging_only.value)
+
+
+def set_operation_mode_v21(
+    mode: str, limit_kw: float | None, evse_id: int, transaction_id: str | None
+) -> call21.SetChargingProfile:
+    """2.1 SetChargingProfile in Idle (no power flow) or ChargingOnly (charge up to
+    `limit_kw`, never discharge) mode, in place of the twin's set-point profile.
+
+    Raises:
+        ValueError: another mode, or ChargingOnly without a limit >= 0.
+    """
+    if mode not in _PLAIN_MODES:
+        raise ValueError(f"operation mode must be one of {', '.join(_PLAIN_MODES)}, got {mode}")
+    period: dict = {"start_period": 0, "operation_mode": mode}
+    if mode == OperationModeEnumType.charging_only.value:
+        if limit_kw is None or not limit_kw >= 0.0:
+            raise ValueError(f"ChargingOnly needs a charging limit >= 0 kW, got {limit_kw}")
+        period["limit"] = _rate_w(limit_kw, setpoint.CHARGE_ONLY)
+    else:
+        period["limit"] = 0.0
+    period["discharge_limit"] = 0.0
     return call21.SetChargingProfile(
         evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
     )

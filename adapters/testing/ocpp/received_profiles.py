@@ -18,6 +18,7 @@ _VOLTS_PER_PHASE = 230.0
 _TX_PURPOSES = ("TxProfile",)
 _DEFAULT_PURPOSES = ("TxDefaultProfile",)
 _CAP_PURPOSES = ("ChargePointMaxProfile", "ChargingStationMaxProfile")
+_EXTERNAL_PURPOSES = ("ChargingStationExternalConstraints",)
 _NUMERIC = ("start_period", "limit", "discharge_limit", "setpoint", "number_phases")
 
 
@@ -117,14 +118,40 @@ class ReceivedProfiles:
                 cap = self._value_kw(held, now_s, frequency_hz)
                 if value_kw > 0:
                     value_kw = min(value_kw, max(cap, 0.0))
+            elif held.purpose in _EXTERNAL_PURPOSES:
+                # The DSO envelope clamps both directions: min(set-point, external limit).
+                lower_kw, upper_kw = self._bounds_kw(held, now_s)
+                value_kw = min(max(value_kw, lower_kw), upper_kw)
         return value_kw
+
+    def external_limits_kw(self, now_s: float) -> tuple[float, float] | None:
+        """The held external envelope (discharge bound <= 0, charge bound), kW, or None."""
+        bounds = [
+            self._bounds_kw(h, now_s)
+            for h in self._held.values()
+            if h.purpose in _EXTERNAL_PURPOSES
+        ]
+        if not bounds:
+            return None
+        return max(b[0] for b in bounds), min(b[1] for b in bounds)
+
+    @classmethod
+    def _bounds_kw(cls, held: _Held, now_s: float) -> tuple[float, float]:
+        period, scale_kw = cls._period(held, now_s)
+        limit = period.get("limit")
+        discharge_limit = period.get("discharge_limit")
+        return (
+            -math.inf if discharge_limit is None else discharge_limit * scale_kw,
+            math.inf if limit is None else limit * scale_kw,
+        )
 
     def _top(self, purposes: tuple[str, ...]) -> _Held | None:
         candidates = [h for h in self._held.values() if h.purpose in purposes]
         return max(candidates, key=lambda h: h.stack_level) if candidates else None
 
     @staticmethod
-    def _value_kw(held: _Held, now_s: float, frequency_hz: float = 50.0) -> float:
+    def _period(held: _Held, now_s: float) -> tuple[dict, float]:
+        """The period in force now and its unit's kW per unit."""
         elapsed_s = now_s - held.received_s
         period = held.periods[0]
         for candidate in held.periods:
@@ -133,6 +160,14 @@ class ReceivedProfiles:
         scale_kw = 1e-3
         if held.unit == "A":
             scale_kw = _VOLTS_PER_PHASE * (period.get("number_phases") or 3) * 1e-3
+        return period, scale_kw
+
+    @classmethod
+    def _value_kw(cls, held: _Held, now_s: float, frequency_hz: float = 50.0) -> float:
+        period, scale_kw = cls._period(held, now_s)
+        mode = period.get("operation_mode")
+        if mode == "Idle":
+            return 0.0
         limit = period.get("limit")
         upper_kw = math.inf if limit is None else limit * scale_kw
         discharge_limit = period.get("discharge_limit")
@@ -147,4 +182,6 @@ class ReceivedProfiles:
             freqs = [f for f, _ in points]
             power_kw = float(np.interp(frequency_hz, freqs, [w for _, w in points])) * scale_kw
             return min(max(power_kw, lower_kw), upper_kw)
+        if mode == "ChargingOnly":
+            return max(upper_kw, 0.0) if math.isfinite(upper_kw) else 0.0
         return upper_kw if math.isfinite(upper_kw) else 0.0
