@@ -219,10 +219,16 @@ def render(view: View, key: str) -> None:
             chart(
                 charts.frequency_figure(h, t), f"{key}-freq", "no frequency signal in this scenario"
             )
-        st.caption(
-            "settlement: no market ledger in this run (twin/markets writes ledger.jsonl; "
-            "the panel reading it is not built yet)"
-        )
+        if view.ledger:
+            st.markdown(
+                f"**Settlement** ({view.ledger.get('entries')} ledger entries, head hash "
+                f"{str(view.ledger.get('head_hash') or '')[:16]}; check with `twin verify`)"
+            )
+            st.table(tables.settlement(view.ledger), hide_index=True)
+        else:
+            st.caption(
+                "settlement: no market ledger in this run (a scenario with `market:` has one)"
+            )
     with hardware:
         st.markdown("**Hardware in the loop: chargers**")
         render_hil(view)

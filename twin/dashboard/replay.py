@@ -208,6 +208,7 @@ def view_from_run(run_dir: str | Path, run: Run, i: int, history: History | None
         notes=notes,
         hil_events=run.hil_events,
         violations=summary.get("violations") or None,
+        ledger=summary.get("ledger") if isinstance(summary.get("ledger"), dict) else None,
     )
 
 

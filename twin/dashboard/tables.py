@@ -109,3 +109,32 @@ def violations(block: dict[str, Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+_SETTLEMENT_FIELDS = (
+    ("commanded_kwh", "commanded (kWh)"),
+    ("delivered_kwh", "delivered (kWh)"),
+    ("payment", "payment"),
+    ("penalty", "penalty"),
+    ("net", "net"),
+    ("bill", "bill"),
+    ("bill_without_service", "bill without service"),
+)
+
+
+def settlement(ledger: dict[str, Any]) -> pd.DataFrame:
+    """summary.json's `ledger.totals`: one row per product (or `customer_bill:<fleet>`), money in
+    the ledger's currency (the same totals as the report's Settlement section)."""
+    totals = ledger.get("totals") or {}
+    currency = str(ledger.get("currency", ""))
+    rows = []
+    for name, values in totals.items():
+        if not isinstance(values, dict):
+            continue
+        row: dict[str, str] = {"product / party": str(name)}
+        for key, label in _SETTLEMENT_FIELDS:
+            if key in values:
+                unit = "" if key.endswith("_kwh") else f" ({currency})"
+                row[label + unit] = format_value(values[key])
+        rows.append(row)
+    return pd.DataFrame(rows)

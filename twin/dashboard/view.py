@@ -56,6 +56,8 @@ class View:
     notes: list[str] = field(default_factory=list)
     violations: dict[str, Any] | None = None
     """summary.json's `violations` (controlled vs baseline), replay of a grid-checked run only."""
+    ledger: dict[str, Any] | None = None
+    """summary.json's `ledger` (settlement totals, head hash), replay of a run with `market:`."""
 
     @property
     def now(self) -> pd.Timestamp:
