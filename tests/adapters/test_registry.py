@@ -155,7 +155,12 @@ def test_a_fourth_protocol_is_one_line(fake_protocol) -> None:
 def test_a_protocol_can_be_named_by_a_module_string() -> None:
     registry.register("fake_by_name", "adapters.modbus.protocol")
     try:
-        assert registry.binding_problems(_binding(adapter="fake_by_name", port=502, map="x")) == []
+        assert (
+            registry.binding_problems(
+                _binding(adapter="fake_by_name", port=502, map="phoenix_charx")
+            )
+            == []
+        )
         with pytest.raises(ValueError, match="already registered"):
             registry.register("fake_by_name", "adapters.modbus.protocol")
     finally:
