@@ -20,11 +20,11 @@ from twin.cli.main import app
 from twin.cli.options import parse_set, parse_set_values
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMANDS = ("run", "sweep", "dashboard", "report", "compare")
+COMMANDS = ("run", "sweep", "dashboard", "report", "compare", "fleet-size")
 EXAMPLE = re.compile(r"twin (" + "|".join(COMMANDS) + r")\b([^`\n|#]*)")
 PLACEHOLDER = re.compile(r"[\[\]<>]|\b[A-Z_]{2,}\b|\ba\.b=|\bX\b|\bN\b")
 DEFAULT = ROOT / "scenarios" / "default.yaml"
-NEEDS_ARGS = ("report", "compare", "sweep")
+NEEDS_ARGS = ("report", "compare", "sweep", "fleet-size")
 
 
 def _examples() -> list[tuple[str, str, list[str]]]:

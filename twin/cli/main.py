@@ -7,6 +7,7 @@
     dashboard.py  twin dashboard
     sweep.py      twin sweep
     verify.py     twin verify
+    fleet_size.py twin fleet-size
     options.py    fail(), the --set parser, shared option definitions
 
 plus the hardware commands that live with their adapters (`twin csms`, `twin emulate ...`).
@@ -21,7 +22,7 @@ import sys
 
 import typer
 
-from twin.cli import compare, dashboard, report, run, sweep, validate, verify
+from twin.cli import compare, dashboard, fleet_size, report, run, sweep, validate, verify
 from twin.config import ScenarioError
 
 app = typer.Typer(
@@ -32,7 +33,7 @@ app = typer.Typer(
 emulate_app = typer.Typer(no_args_is_help=True, help="Emulated chargers for labs and tests.")
 app.add_typer(emulate_app, name="emulate")
 
-_OWN = (run, validate, report, compare, dashboard, sweep, verify)
+_OWN = (run, validate, report, compare, dashboard, sweep, verify, fleet_size)
 for _commands in _OWN:
     _commands.register_cli(app)
 OWN_COMMANDS = frozenset(c.name for c in app.registered_commands)

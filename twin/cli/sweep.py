@@ -30,8 +30,16 @@ _SHOWN = (
     "min_bus_voltage_pu",
     "max_line_loading_pct",
     "max_trafo_loading_pct",
+    "effective_droop_percent",
+    "ufr_window_time_to_90_s",
+    "ufr_window_held_s",
+    "ufr_firm_kw",
+    "ufr_plugged_evs",
+    "pjm_score",
+    "kwh_accuracy_percent",
     "error",
 )
+"""Columns the sweep's table shows, those the study has (a frequency sweep has no push-up)."""
 
 
 def sweep(
@@ -129,7 +137,12 @@ def sweep(
         except SweepError as e:
             fail([str(e)])
     view = Table(title=f"sweep of {scenario.name}: {len(table)} variants")
-    shown = [c for c in _SHOWN if c in table.columns]
+    shown = [
+        c
+        for c in _SHOWN
+        if c in table.columns and (c in ("variant", "status") or table[c].notna().any())
+    ]
+    shown = [c for c in shown if c != "error" or (table[c].fillna("") != "").any()]
     for col in shown:
         # Variant names are the sweep's point: folded onto more lines, never cut to "fleets.h…".
         view.add_column(col, overflow="fold" if col in ("variant", "error") else "ellipsis")

@@ -5,7 +5,7 @@ Names the EMS sees in ctx.signals (and the results table as `signal.<name>`):
 | scenario entry        | signal names                                                        |
 |-----------------------|---------------------------------------------------------------------|
 | signals.prices        | price_per_kwh, price_quantile                                       |
-| signals.frequency     | frequency_hz                                                        |
+| signals.frequency     | frequency_hz; with `measurement_noise_std_hz`: frequency_measured_hz |
 | signals.regulation    | regulation_pu                                                       |
 | signals.fems          | fems_kwh (request of the current 30-min slot)                       |
 | signals.reserve       | reserve_reduction_kw                                                |
@@ -26,6 +26,11 @@ import numpy as np
 
 from twin.config.durations import parse_clock_s
 from twin.signals.errors import SignalConfigError, SignalFileError
+from twin.signals.frequency_measurement import (
+    MEASURED_FREQUENCY_SIGNAL,
+    measured_frequency_hz,
+    split_measurement,
+)
 from twin.signals.registry import build_signal
 from twin.signals.tariff import tou_price_series
 from twin.signals.timebase import local_clock, stream_rng
@@ -72,6 +77,8 @@ def signal_problems(signals: SignalsSpec) -> list[tuple[tuple[str | int, ...], s
         if params is None:
             continue
         try:
+            if kind == "frequency":
+                params, _ = split_measurement(params)
             build_signal(kind, params, _VALIDATION_START, 1.0, 0, 0)
         except (SignalConfigError, SignalFileError) as err:
             problems.append(_problem(kind, err))
@@ -237,11 +244,18 @@ def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
         if params is None:
             continue
         try:
+            noise_std_hz = None
+            if kind == "frequency":
+                params, noise_std_hz = split_measurement(params)
             series[name] = build_signal(
                 kind, params, scenario.start_local, scenario.step, scenario.n_steps, scenario.seed
             )
         except (SignalConfigError, SignalFileError) as err:
             raise _scenario_error(scenario, kind, err) from None
+        if noise_std_hz is not None:
+            series[MEASURED_FREQUENCY_SIGNAL] = measured_frequency_hz(
+                series[name], noise_std_hz, scenario.seed
+            )
     if signals.buildings is not None:
         series.update(
             building_signals(

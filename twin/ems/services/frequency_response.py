@@ -29,6 +29,10 @@ from twin.config.durations import parse_duration_s
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
 
+# What the meter reads: the service acts on it when the scenario models the meter's error
+# (signals.frequency.measurement_noise_std_hz), on the grid frequency itself otherwise.
+from twin.signals.frequency_measurement import MEASURED_FREQUENCY_SIGNAL
+
 FREQUENCY_SIGNAL = "frequency_hz"
 
 
@@ -74,7 +78,11 @@ class FrequencyResponse(Service):
         return False
 
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
-        frequency_hz = float(ctx.signals.get(FREQUENCY_SIGNAL, self.nominal_hz))
+        frequency_hz = float(
+            ctx.signals.get(
+                MEASURED_FREQUENCY_SIGNAL, ctx.signals.get(FREQUENCY_SIGNAL, self.nominal_hz)
+            )
+        )
         basepoint_kw = plan.target_kw
         floor_kw = float(ctx.lo_kw.sum())
         ceiling_kw = float(ctx.hi_kw.sum())
