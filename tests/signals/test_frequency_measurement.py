@@ -51,3 +51,27 @@ def test_a_wrong_meter_error_names_the_field(value):
         load_scenario(STUDY, {"signals.frequency.measurement_noise_std_hz": value})
     fields = [field for field, _ in err.value.problems]
     assert "signals.frequency.measurement_noise_std_hz" in fields, err.value.problems
+
+
+def test_a_measured_record_from_csv_gets_the_same_meter(tmp_path):
+    # A measured record goes in with `source: csv`; the meter's error applies to it as well.
+    record = tmp_path / "record.csv"
+    rows = ["time,frequency_hz"]
+    rows += [
+        f"2025-06-04T08:{45 + k // 60:02d}:{k % 60:02d}+09:00,{50.0 - 1e-4 * k:.6f}"
+        for k in range(600)
+    ]
+    record.write_text("\n".join(rows) + "\n")
+    series = _series(
+        duration="10min",
+        **{
+            "signals.frequency": {
+                "source": "csv",
+                "path": str(record),
+                "measurement_noise_std_hz": 0.01,
+            }
+        },
+    )
+    np.testing.assert_allclose(series["frequency_hz"], 50.0 - 1e-4 * np.arange(600), atol=1e-9)
+    error = series["frequency_measured_hz"] - series["frequency_hz"]
+    assert error.std() == pytest.approx(0.01, rel=0.15)  # 600 draws: 3 % standard error

@@ -47,8 +47,11 @@ class Variant:
 
 
 def _label(value: Any) -> str:
+    # A bare scalar dumps as "0\n...\n" (YAML's end-of-document marker): keep only the value.
     text = (
-        value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+        value
+        if isinstance(value, str)
+        else yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
     )
     return "".join(c if c.isalnum() or c in ".-" else "-" for c in str(text))
 
