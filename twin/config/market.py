@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
+from twin.config.bidding import BiddingSpec
 from twin.config.durations import parse_duration_s
 from twin.config.types import StrictModel
 
@@ -61,6 +62,9 @@ class MarketSpec(StrictModel):
     regulation: RegulationPrices | None = None
     fems: FemsPrices | None = None
     customer: CustomerTariff = CustomerTariff()
+    bidding: BiddingSpec | None = None
+    """Bids sized from a usage prediction at gate closures (twin/markets/bidding.py); without
+    it the services run with the capacity their own entries give."""
 
     @field_validator("interval", mode="before")
     @classmethod

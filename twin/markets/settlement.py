@@ -25,6 +25,7 @@ from twin.config.market import MarketSpec
 from twin.metrics.errors import MetricInputError
 from twin.metrics.pjm import pjm_performance_score
 from twin.results import columns as col
+from twin.results.service_kpis import regulation_signal_and_response
 
 AGGREGATOR = "aggregator"
 
@@ -95,21 +96,13 @@ def settle(table: pd.DataFrame, step_s: int, market: MarketSpec) -> list[dict[st
 
     if market.regulation is not None and col.REG_BASEPOINT_KW in table:
         gp = market.regulation
-        signal = (
-            table[col.SIGNAL_REGULATION_PU]
-            if col.SIGNAL_REGULATION_PU in table
-            else table[col.REG_SIGNAL_PU]
-        ).to_numpy(dtype=float)
+        signal, response_pu = regulation_signal_and_response(table, p_kw)
         capacity = table[col.REG_CAPACITY_KW].to_numpy(dtype=float)
         response = table[col.REG_SIGN].to_numpy(dtype=float) * (
             p_kw - table[col.REG_BASEPOINT_KW].to_numpy(dtype=float)
         )
         try:
-            hourly = pjm_performance_score(
-                signal,
-                np.divide(response, capacity, out=np.zeros_like(response), where=capacity > 0),
-                step_s,
-            ).hourly_score
+            hourly = pjm_performance_score(signal, response_pu, step_s).hourly_score
         except MetricInputError:  # too short to score: no hour is paid
             hourly = np.array([])
         hour = np.floor(table[col.TIME_S].to_numpy(dtype=float) / 3600.0).astype(np.int64)

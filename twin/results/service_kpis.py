@@ -192,19 +192,30 @@ def _pre_event_window_ufr(
     }
 
 
+def regulation_signal_and_response(
+    table: pd.DataFrame, p_kw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The regulation signal and the response per unit of capacity (sign x (P - basepoint) /
+    capacity). Steps of a block bid at 0 kW are not committed: both are 0 there, so an hour with
+    no capacity is flat and the PJM score leaves it out."""
+    signal = (
+        table[col.SIGNAL_REGULATION_PU].to_numpy(dtype=float)
+        if col.SIGNAL_REGULATION_PU in table
+        else table[col.REG_SIGNAL_PU].to_numpy(dtype=float)
+    )
+    capacity = table[col.REG_CAPACITY_KW].to_numpy(dtype=float)
+    moved = table[col.REG_SIGN].to_numpy(dtype=float) * (
+        p_kw - table[col.REG_BASEPOINT_KW].to_numpy(dtype=float)
+    )
+    committed = capacity > 0
+    response = np.divide(moved, capacity, out=np.zeros_like(moved), where=committed)
+    return np.where(committed, signal, 0.0), response
+
+
 def regulation_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -> dict[str, Any]:
     if _spec(scenario, RegulationSpec) is None or col.REG_BASEPOINT_KW not in table:
         return {}
-    signal = (
-        table[col.SIGNAL_REGULATION_PU].to_numpy()
-        if col.SIGNAL_REGULATION_PU in table
-        else table[col.REG_SIGNAL_PU].to_numpy()
-    )
-    response = (
-        table[col.REG_SIGN].to_numpy()
-        * (p_kw - table[col.REG_BASEPOINT_KW].to_numpy())
-        / table[col.REG_CAPACITY_KW].to_numpy()
-    )
+    signal, response = regulation_signal_and_response(table, p_kw)
     try:
         score = pjm_performance_score(signal, response, scenario.step)
     except MetricInputError as err:
@@ -219,10 +230,12 @@ def regulation_kpis(scenario: Scenario, table: pd.DataFrame, p_kw: np.ndarray) -
         # schedule still needs (it closes the loop on delivered energy), so it absorbs part of
         # the tracking error.
         declared_kw = table[col.SIGNAL_FEMS_KWH].to_numpy() * 3600.0 / SLOT_S
-        response_declared = (
-            table[col.REG_SIGN].to_numpy()
-            * (p_kw - declared_kw)
-            / table[col.REG_CAPACITY_KW].to_numpy()
+        capacity = table[col.REG_CAPACITY_KW].to_numpy(dtype=float)
+        response_declared = np.divide(
+            table[col.REG_SIGN].to_numpy(dtype=float) * (p_kw - declared_kw),
+            capacity,
+            out=np.zeros(len(table)),
+            where=capacity > 0,
         )
         try:
             declared = pjm_performance_score(signal, response_declared, scenario.step)

@@ -110,6 +110,8 @@ class PreparedRun:
     """The claimed results folder (its lock is held until run() ends)."""
     live_signals: Any = None
     """The live signal sources (twin.run.live_signals.LiveSignals: OpenADR VENs), None without."""
+    bid_plan: Any = None
+    """twin.markets.bid_plan.BidPlan: the bids made before the run (`market.bidding`), or None."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
@@ -204,6 +206,12 @@ class PreparedRun:
                     summary.update(self._grid_summary())
                 except Exception as err:  # noqa: BLE001 - as for the KPIs
                     summary["violations_error"] = str(err)
+            if self.bid_plan is not None and not not_ready and "kpis_error" not in summary:
+                with contextlib.suppress(Exception):  # a summary is written whatever happens
+                    summary["bids"] = {
+                        **self.bid_plan.summary,
+                        **bid_outcome_of_run(self.bid_plan, table, self.fleets),
+                    }
             if scenario.market is not None and not not_ready and "kpis_error" not in summary:
                 try:
                     summary["ledger"] = write_run_ledger(out_dir, scenario, table)
@@ -342,6 +350,7 @@ def _build_run(
     series = build_signal_series(
         scenario
     )  # before the World: a bad signal file leaves nothing open
+    bid_plan = plan_bids_for_run(scenario, series, out_dir)
     recorder = RunRecorder(out_dir, chunk_steps=scenario.outputs.chunk_steps)
     world = mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False)
     timing: dict[str, Any] = {
@@ -438,6 +447,7 @@ def _build_run(
         observers=observers,
         hardware=link,
         hil_events=hil_events,
+        bid_plan=bid_plan,
         pacer=pacer,
         block_steps=block,
         grid_views=grid_views,
@@ -461,3 +471,35 @@ def run_scenario(
     return prepare_run(scenario, out_dir, observers=observers).run(
         rt_factor=rt_factor, progress=progress
     )
+
+
+def plan_bids_for_run(scenario: Scenario, series: dict[str, np.ndarray], out_dir: Path) -> Any:
+    """`market.bidding`: size the bids now, before the first step, write them, and hand the EMS
+    the promised capacity as signals (twin/markets/bid_plan.py). None without bidding.
+
+    Raises:
+        ScenarioError: the history cannot be used (names the field and the problem).
+    """
+    if scenario.market is None or scenario.market.bidding is None:
+        return None
+    from twin.config import ScenarioError
+    from twin.markets.bid_plan import plan_bids
+    from twin.markets.history import HistoryError
+    from twin.results.bids_file import write_bid_plan
+
+    try:
+        plan = plan_bids(scenario, series)
+    except HistoryError as err:
+        raise ScenarioError(scenario.source, [("market.bidding", str(err))]) from None
+    assert plan is not None
+    series.update(plan.signals)
+    write_bid_plan(out_dir, plan)
+    return plan
+
+
+def bid_outcome_of_run(plan: Any, table: Any, fleets: dict[str, Fleet]) -> dict[str, Any]:
+    """The bids against the EVs the run really had plugged in."""
+    from twin.markets.bid_plan import bid_outcome
+
+    plugged = sum(table[col.fleet_plugged_count(f)].to_numpy() for f in fleets)
+    return bid_outcome(plan.bids, table[col.TIME], np.asarray(plugged))

@@ -22,6 +22,9 @@ from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
 
 REGULATION_SIGNAL = "regulation_pu"
+CAPACITY_SIGNAL = "regulation_capacity_kw"
+"""The capacity bid for the step's block (twin/markets/bid_plan.py); when the scenario bids, it
+replaces `capacity_kw`, and a block bid at 0 kW is not regulated at all."""
 
 
 class RegulationTracking(Service):
@@ -40,23 +43,26 @@ class RegulationTracking(Service):
         self.priority = priority
 
     def apply(self, ctx: EmsContext, plan: FleetPlan) -> FleetPlan:
+        capacity_kw = float(ctx.signals.get(CAPACITY_SIGNAL, self.capacity_kw))
         signal_pu = float(np.clip(ctx.signals.get(REGULATION_SIGNAL, 0.0), -1.0, 1.0))
+        if capacity_kw <= 0.0:
+            signal_pu = 0.0  # nothing was sold for this block: the signal is not ours to follow
         floor_kw, ceiling_kw = float(ctx.lo_kw.sum()), float(ctx.hi_kw.sum())
         basepoint_kw = (
             plan.target_kw if plan.contributions_kw else float(np.clip(0.0, floor_kw, ceiling_kw))
         )
         if self.priority == "regulation":
-            lo, hi = floor_kw + self.capacity_kw, ceiling_kw - self.capacity_kw
+            lo, hi = floor_kw + capacity_kw, ceiling_kw - capacity_kw
             basepoint_kw = (
                 float(np.clip(basepoint_kw, lo, hi)) if lo <= hi else 0.5 * (floor_kw + ceiling_kw)
             )
-        setpoint_kw = basepoint_kw + self.sign * signal_pu * self.capacity_kw
+        setpoint_kw = basepoint_kw + self.sign * signal_pu * capacity_kw
         plan = plan.with_target(self.name, setpoint_kw)
         return plan.with_records(
             reg_signal_pu=signal_pu,
             reg_basepoint_kw=basepoint_kw,
             reg_setpoint_kw=setpoint_kw,
-            reg_capacity_kw=self.capacity_kw,
+            reg_capacity_kw=capacity_kw,
             reg_sign=self.sign,
         )
 
