@@ -6,6 +6,11 @@ identities exist); an IP with too many failures is locked out for a growing time
 subprotocol is negotiated per connection (preference 2.1 > 2.0.1 > 1.6) and picks the handler
 class. Connections are capped (total, per IP, not yet authenticated: see `CsmsConfig`) and
 each charger's messages are rate-limited per connection (adapters/ocpp/guard.py).
+
+Security profile 3 (`CsmsConfig.client_ca`): OpenSSL refuses a charger without a client
+certificate signed by that CA during the TLS handshake (before this module sees the connection,
+so those refusals are not events); a certificate whose subject CN is not the identity in the
+URL gets the same 401 as a wrong password (OCPP 2.0.1 A00.FR.: CN = Charging Station identity).
 """
 
 from __future__ import annotations
@@ -71,6 +76,30 @@ def basic_credentials(headers: Headers) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+def certificate_common_names(peercert: object) -> list[str]:
+    """Subject commonName values of a certificate as `SSLSocket.getpeercert()` returns it."""
+    if not isinstance(peercert, dict):
+        return []
+    names = []
+    for rdn in peercert.get("subject", ()):
+        for attribute in rdn:
+            if len(attribute) == 2 and attribute[0] == "commonName":
+                names.append(str(attribute[1]))
+    return names
+
+
+def certificate_mismatch(peercert: object, identity: str) -> str:
+    """Why a client certificate does not belong to `identity` ("" when it does): exactly one
+    subject CN, equal to the identity."""
+    names = certificate_common_names(peercert)
+    if names == [identity]:
+        return ""
+    if not names:
+        return "client certificate without subject CN"
+    shown = ", ".join(repr(safe_text(name, 64)) for name in names[:3])
+    return f"client certificate CN {shown} is not the identity"
+
+
 _NOISY_KINDS = frozenset(
     {"refused", "protocol_error", "unmatched_result", "security_event", "evicted", "locked_out"}
 )
@@ -133,6 +162,7 @@ class CentralSystem:
     ) -> None:
         config.validate()
         self.config = config
+        self._profile = config.effective_security_profile()
         self._clock = clock
         self._on_event = on_event
         self._log = EventLog(history=config.event_history, noisy=_NOISY_KINDS)
@@ -373,29 +403,39 @@ class CentralSystem:
             response.headers["Retry-After"] = str(max(1, math.ceil(locked_s)))
             return response
         identity = identity_from_path(request.path)
-        auth = self.config.chargers.get(identity) if identity is not None else None
-        reason = ""
-        if identity is None or auth is None:
-            reason = "unknown identity"
-        elif auth.password is not None:
-            credentials = basic_credentials(request.headers)
-            good = (
-                credentials is not None
-                and credentials[0] == identity
-                and hmac.compare_digest(credentials[1].encode(), auth.password.encode())
-            )
-            if not good:
-                reason = "wrong or missing credentials"
+        reason = self._refusal(connection, request, identity)
         if reason:
             self._logins.failed(ip)
             self._record((identity or "")[:64], "refused", f"{reason} ({ip})")
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="ocpp", charset="UTF-8"'
             return response
-        if auth is not None and auth.password is not None:
+        auth = self.config.chargers[identity or ""]
+        if auth.password is not None or self._profile == 3:  # a credential was checked
             self._logins.succeeded(ip)
         self._guard.authenticated(connection)
         return None
+
+    def _refusal(self, connection: ServerConnection, request: Request, identity: str | None) -> str:
+        """Why this handshake is refused ("" = admitted): unknown identity, a client certificate
+        of another identity (profile 3), or a configured password not given."""
+        auth = self.config.chargers.get(identity) if identity is not None else None
+        if identity is None or auth is None:
+            return "unknown identity"
+        if self._profile == 3:
+            # TLS already verified the chain against client_ca; this binds it to the identity.
+            mismatch = certificate_mismatch(_peer_certificate(connection), identity)
+            if mismatch:
+                return mismatch
+        if auth.password is None:
+            return ""
+        credentials = basic_credentials(request.headers)
+        good = (
+            credentials is not None
+            and credentials[0] == identity
+            and hmac.compare_digest(credentials[1].encode(), auth.password.encode())
+        )
+        return "" if good else "wrong or missing credentials"
 
     async def _handle_connection(self, websocket: ServerConnection) -> None:
         identity = identity_from_path(websocket.request.path if websocket.request else "")
@@ -437,6 +477,12 @@ class CentralSystem:
             cp.close_waiters()
             if session.detach(cp):
                 self._record(session.charger_id, "disconnect", close_detail)
+
+
+def _peer_certificate(connection: ServerConnection) -> object:
+    """The verified client certificate of a wss:// connection (dict), or None."""
+    transport = getattr(connection, "transport", None)
+    return transport.get_extra_info("peercert") if transport is not None else None
 
 
 def _abort(connection: object) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import ssl
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,7 @@ from typing import Annotated
 import typer
 
 from adapters.base import AdapterError
-from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
+from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError, client_ssl_context
 from twin.cli.options import fail
 
 PASSWORDS_ENV = "TWIN_CSMS_PASSWORDS"
@@ -21,6 +20,14 @@ PASSWORDS_ENV = "TWIN_CSMS_PASSWORDS"
 
 EMULATOR_PASSWORD_ENV = "TWIN_OCPP_PASSWORD"
 """Environment variable with the emulated charger's password (`twin emulate ocpp`)."""
+
+
+SECURITY_PROFILE_LINES: dict[int, str] = {
+    1: "OCPP security profile 1: HTTP Basic over plain ws:// (lab LAN only)",
+    2: "OCPP security profile 2: TLS server certificate + HTTP Basic",
+    3: "OCPP security profile 3: mutual TLS, client certificate CN = charger identity",
+}
+"""What `twin csms` prints at start for each security profile."""
 
 
 def parse_charger_option(value: str) -> tuple[str, ChargerAuth]:
@@ -150,6 +157,13 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="TCP port.")] = 9000,
         tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate for wss://.")] = None,
         tls_key: Annotated[Path | None, typer.Option(help="PEM private key for wss://.")] = None,
+        client_ca: Annotated[
+            Path | None,
+            typer.Option(
+                help="PEM CA that signs the chargers' client certificates: security profile 3 "
+                "(mutual TLS, certificate CN = charger identity; needs --tls-cert/--tls-key)."
+            ),
+        ] = None,
         meter_interval_s: Annotated[int, typer.Option(help="Meter sampling interval, s.")] = 10,
     ) -> None:
         """Run the OCPP central system (1.6J, 2.0.1, 2.1) and print chargers as they come.
@@ -164,6 +178,7 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
                 chargers=chargers,
                 tls_cert=tls_cert,
                 tls_key=tls_key,
+                client_ca=client_ca,
                 meter_interval_s=meter_interval_s,
                 allow_no_password=allow_no_password,
             )
@@ -179,6 +194,7 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
                 "take the charger over",
                 file=sys.stderr,
             )
+        print(SECURITY_PROFILE_LINES[config.effective_security_profile()], flush=True)
         import ocpp.messages
 
         from adapters.ocpp.central_system import serve_forever  # ocpp + websockets: only when run
@@ -203,6 +219,14 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
             ),
         ] = None,
         ca_file: Annotated[Path | None, typer.Option(help="CA certificate for wss://.")] = None,
+        client_cert: Annotated[
+            Path | None,
+            typer.Option(help="PEM client certificate to present (security profile 3)."),
+        ] = None,
+        client_key: Annotated[
+            Path | None,
+            typer.Option(help="PEM private key of --client-cert (unencrypted; keep it mode 600)."),
+        ] = None,
         max_power_kw: Annotated[float, typer.Option(help="EV maximum power, kW.")] = 11.0,
         battery_kwh: Annotated[float, typer.Option(help="EV battery, kWh.")] = 60.0,
         soc: Annotated[float, typer.Option(help="EV state of charge at plug-in, 0..1.")] = 0.5,
@@ -211,12 +235,10 @@ def register_cli(app: typer.Typer, emulate_app: typer.Typer) -> None:
         """Emulate one OCPP charge point with an EV plugged in."""
         from adapters.testing.ocpp.emulator import run_emulator  # test double: only when run
 
-        context = None
-        if ca_file is not None:
-            try:
-                context = ssl.create_default_context(cafile=str(ca_file))
-            except (OSError, ssl.SSLError) as exc:
-                fail([f"error: cannot load CA file {ca_file}: {exc}"])
+        try:
+            context = client_ssl_context(ca_file, client_cert, client_key)
+        except OcppConfigError as exc:  # names the files, never their contents
+            fail([f"error: {exc}"])
         _run(
             run_emulator(
                 url,

@@ -11,6 +11,10 @@ from adapters.base import AdapterError
 SUPPORTED_SUBPROTOCOLS: tuple[str, ...] = ("ocpp2.1", "ocpp2.0.1", "ocpp1.6")
 """Offered in order of preference; websockets picks the first one the charger also offers."""
 
+SECURITY_PROFILES: tuple[int, ...] = (1, 2, 3)
+"""OCPP security profiles: 1 = HTTP Basic over ws://, 2 = TLS server certificate + HTTP Basic,
+3 = mutual TLS (the charger's client certificate, CN = its identity; password optional)."""
+
 
 class OcppConfigError(AdapterError):
     """The CSMS or emulator configuration is inconsistent (message says what to change)."""
@@ -23,6 +27,8 @@ class ChargerAuth:
     Attributes:
         password: HTTP Basic password (OCPP security profile 1/2); None = no password asked
             (profile 0, lab use only). The Basic user name must equal the charger identity.
+            Under profile 3 the client certificate authenticates the charger and a password
+            is optional; one configured here is still required and checked.
         can_discharge: force the V2G capability; None = decide from the protocol (2.1 only)
             and the EV's reported energy transfer modes.
         connector_id: connector / EVSE the twin controls, 1-based.
@@ -43,6 +49,11 @@ class CsmsConfig:
         chargers: identity -> ChargerAuth; any other identity is refused at the handshake.
         tls_cert: PEM certificate (chain) for wss:// (security profile 2); None = plain ws://.
         tls_key: PEM private key matching `tls_cert`.
+        client_ca: PEM CA bundle that signs the chargers' client certificates (security
+            profile 3): a charger without a certificate it signed fails the TLS handshake, and
+            one whose certificate's subject CN is not its identity is refused (HTTP 401).
+        security_profile: 1, 2 or 3; None = derived (3 with `client_ca`, 2 with `tls_cert`,
+            else 1). Given explicitly, the TLS settings must match it (checked by `validate`).
         meter_interval_s: meter sampling interval asked of every charger, s (integer >= 1).
         heartbeat_interval_s: heartbeat interval returned in BootNotification, s.
         response_timeout_s: time a charger has to answer a CSMS request, s.
@@ -78,6 +89,8 @@ class CsmsConfig:
     chargers: dict[str, ChargerAuth] = field(default_factory=dict)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    client_ca: Path | None = None
+    security_profile: int | None = None
     meter_interval_s: int = 10
     heartbeat_interval_s: int = 60
     response_timeout_s: float = 10.0
@@ -97,8 +110,19 @@ class CsmsConfig:
     login_lockout_max_s: float = 300.0
     event_history: int = 1000
 
+    def effective_security_profile(self) -> int:
+        """`security_profile`, or the one the TLS settings give (3, 2 or 1)."""
+        if self.security_profile is not None:
+            return self.security_profile
+        if self.client_ca is not None:
+            return 3
+        return 2 if self.tls_cert is not None else 1
+
     def unprotected(self) -> list[str]:
-        """Identities configured without a password (anyone may take them over)."""
+        """Identities anyone who knows them may take over: configured without a password and
+        not protected by a client certificate (profile 3)."""
+        if self.effective_security_profile() == 3:
+            return []
         return sorted(i for i, auth in self.chargers.items() if auth.password is None)
 
     def connection_cap(self) -> int:
@@ -145,7 +169,8 @@ class CsmsConfig:
             )
         if (self.tls_cert is None) != (self.tls_key is None):
             problems.append("tls_cert and tls_key must be given together")
-        for name in ("tls_cert", "tls_key"):
+        problems.extend(self._security_profile_problems())
+        for name in ("tls_cert", "tls_key", "client_ca"):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
                 problems.append(f"{name}: file {path} does not exist")
@@ -185,20 +210,86 @@ class CsmsConfig:
         if problems:
             raise OcppConfigError("CSMS configuration: " + "; ".join(problems))
 
+    def _security_profile_problems(self) -> list[str]:
+        """What contradicts the (explicit or derived) security profile."""
+        profile = self.security_profile
+        if profile is not None and profile not in SECURITY_PROFILES:
+            return [f"security_profile must be 1, 2 or 3 (got {profile!r})"]
+        profile = self.effective_security_profile()
+        problems = []
+        if profile == 1 and self.tls_cert is not None:
+            problems.append("security_profile 1 is plain ws://: remove tls_cert or use 2")
+        if profile >= 2 and self.tls_cert is None:
+            problems.append(f"security_profile {profile} needs tls_cert and tls_key (wss://)")
+        if profile == 3 and self.client_ca is None:
+            problems.append(
+                "security_profile 3 needs client_ca (the CA that signs the chargers' client "
+                "certificates)"
+            )
+        if profile < 3 and self.client_ca is not None:
+            problems.append(f"client_ca is only used by security_profile 3 (got {profile})")
+        return problems
+
     def ssl_context(self) -> ssl.SSLContext | None:
-        """Server TLS context from `tls_cert`/`tls_key`, or None for plain ws://.
+        """Server TLS context from `tls_cert`/`tls_key`, or None for plain ws://. TLS 1.2 at
+        least; with `client_ca` (profile 3) a client certificate it signed is required.
 
         Raises:
-            OcppConfigError: the files cannot be loaded as certificate and key.
+            OcppConfigError: the files cannot be loaded as certificate and key (or CA).
         """
         if self.tls_cert is None or self.tls_key is None:
             return None
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         try:
-            context.load_cert_chain(str(self.tls_cert), str(self.tls_key))
+            context.load_cert_chain(str(self.tls_cert), str(self.tls_key), password=_no_password)
         except (ssl.SSLError, OSError) as exc:
             raise OcppConfigError(
                 f"cannot load TLS certificate {self.tls_cert} / key {self.tls_key}: {exc}"
+                f"{_KEY_HINT}"
             ) from exc
+        if self.client_ca is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            try:
+                context.load_verify_locations(cafile=str(self.client_ca))
+            except (ssl.SSLError, OSError) as exc:
+                raise OcppConfigError(f"client_ca: cannot load {self.client_ca}: {exc}") from exc
         return context
+
+
+_KEY_HINT = " (the key must be an unencrypted PEM key of that certificate)"
+
+
+def _no_password() -> bytes:
+    # Without a callback OpenSSL would prompt on the terminal for an encrypted key's passphrase
+    # (a service would hang); an empty one makes loading fail with an error instead.
+    return b""
+
+
+def client_ssl_context(
+    ca_file: Path | None = None,
+    client_cert: Path | None = None,
+    client_key: Path | None = None,
+) -> ssl.SSLContext | None:
+    """Charger-side TLS context: trust `ca_file` (None = the system's CAs) and present
+    `client_cert`/`client_key` (security profile 3). None when nothing is given (ws://).
+
+    Raises:
+        OcppConfigError: naming the file that cannot be loaded (paths only, never contents).
+    """
+    if client_cert is None and client_key is None and ca_file is None:
+        return None
+    if (client_cert is None) != (client_key is None):
+        raise OcppConfigError("client certificate and key must be given together")
+    try:
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise OcppConfigError(f"cannot load CA file {ca_file}: {exc}") from exc
+    if client_cert is not None and client_key is not None:
+        try:
+            context.load_cert_chain(str(client_cert), str(client_key), password=_no_password)
+        except (OSError, ssl.SSLError) as exc:
+            raise OcppConfigError(
+                f"cannot load client certificate {client_cert} / key {client_key}: {exc}{_KEY_HINT}"
+            ) from exc
+    return context

@@ -68,6 +68,7 @@ def build(chargers: Sequence[BoundCharger], context: HardwareContext) -> Protoco
         },
         tls_cert=context.path(hil.tls_cert),
         tls_key=context.path(hil.tls_key),
+        client_ca=context.path(getattr(hil, "client_ca", None)),
         meter_interval_s=hil.meter_interval_s,
     )
     # The CSMS's own events (refused identities, wrong passwords, boots, transactions, protocol

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from twin.config.bidding import BiddingSpec
 from twin.config.durations import parse_duration_s
-from twin.config.types import StrictModel
+from twin.config.types import ClockWindow, StrictModel
 
 _Price = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
@@ -26,6 +26,10 @@ class ReservePrices(StrictModel):
     penalty_per_kwh: _Price = 0.0
     """Charged for each kWh short of (1 - band) x commanded in an interval."""
     band: Annotated[float, Field(ge=0, le=1)] = 0.1
+    ev_kw: Annotated[float, Field(gt=0, le=1000)] | None = None
+    """Power one EV gives the reserve, kW: with it each entry records the EVs that left for a
+    booking during the block (`booking_departures`) and what that cost (`booking_conflict_cost`:
+    the penalty on the shortfall those EVs' power x the remaining active time would have covered)."""
 
 
 class RegulationPrices(StrictModel):
@@ -45,6 +49,18 @@ class FemsPrices(StrictModel):
     """Charged per kWh of shortfall below the request."""
 
 
+class CapacityPrices(StrictModel):
+    """Capacity product: the fleet keeps `committed_kw` of demand it could shed available in the
+    peak window (availability = fleet power - the lowest power it could go to, per step)."""
+
+    window: ClockWindow = ClockWindow(start="17:00", end="20:00")
+    committed_kw: Annotated[float, Field(gt=0, le=1e7)]
+    availability_price_per_kw_h: _Price = 0.0
+    """Paid per kW available (up to the commitment) per hour of the window."""
+    penalty_per_kw_h: _Price = 0.0
+    """Charged per kW short of the commitment per hour of the window."""
+
+
 class CustomerTariff(StrictModel):
     """The participants' bill: a flat energy price, or the run's price signal when present."""
 
@@ -61,6 +77,7 @@ class MarketSpec(StrictModel):
     reserve: ReservePrices | None = None
     regulation: RegulationPrices | None = None
     fems: FemsPrices | None = None
+    capacity: CapacityPrices | None = None
     customer: CustomerTariff = CustomerTariff()
     bidding: BiddingSpec | None = None
     """Bids sized from a usage prediction at gate closures (twin/markets/bidding.py); without

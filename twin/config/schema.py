@@ -516,6 +516,8 @@ class HilSpec(_Strict):
     csms_port: Annotated[int, Field(ge=0, lt=65536)] = 9000
     tls_cert: str | None = None
     tls_key: str | None = None
+    client_ca: str | None = None
+    """PEM CA of the chargers' client certificates: OCPP security profile 3 (needs tls_cert)."""
     meter_interval_s: Annotated[int, Field(ge=1)] = 1
     connect_timeout_s: PositiveFloat = 30.0
     rt_factor: PositiveFloat = 1.0

@@ -8,6 +8,8 @@ Products settled (when the scenario prices them and the run has their columns):
   the pass score earns nothing and pays the penalty on its capacity.
 - `fems` (30-min kWh schedule): requested vs delivered kWh; paid up to the request, penalty on
   the shortfall.
+- `capacity`: in the peak window, availability = fleet power - its lowest feasible power
+  (what it could shed), paid up to the commitment, penalty on the kW short of it.
 - `customer_bill` per fleet: the energy bill with the service and without it (the fleet's
   uncontrolled baseline shadow: same trips and seed), at the price signal or a flat tariff.
 The aggregator is the party of the products; each fleet is the party of its own bill. Results
@@ -23,6 +25,7 @@ import pandas as pd
 
 from twin.config.market import MarketSpec
 from twin.metrics.errors import MetricInputError
+from twin.metrics.flexibility import window_mask
 from twin.metrics.pjm import pjm_performance_score
 from twin.results import columns as col
 from twin.results.service_kpis import regulation_signal_and_response
@@ -47,6 +50,36 @@ def _fleet_power_kw(table: pd.DataFrame) -> np.ndarray:
     return np.sum([table[col.fleet_p_kw(f)].to_numpy(dtype=float) for f in fleets], axis=0)
 
 
+def _local_second_of_day(table: pd.DataFrame) -> np.ndarray:
+    """Second of the local day of each row (`time_local` is the study's wall clock)."""
+    local = pd.to_datetime(table[col.TIME_LOCAL])
+    return (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
+
+
+def _booking_conflict(
+    plugged: np.ndarray,
+    active: np.ndarray,
+    dt_h: float,
+    ev_kw: float,
+    shortfall_kwh: float,
+    penalty_per_kwh: float,
+) -> dict[str, float]:
+    """Bookings come first (the car leaves whatever was bid): the net fall of plugged EVs over
+    the active steps (departures less arrivals; the results hold counts, not EV ids), the reserve energy their power could have given for the rest of the active
+    time, and the penalty on the part of the shortfall that energy would have covered."""
+    idx = np.flatnonzero(active)
+    if idx.size < 2:
+        return {"booking_departures": 0.0, "booking_lost_kwh": 0.0, "booking_conflict_cost": 0.0}
+    drops = np.maximum(plugged[idx[:-1]] - plugged[idx[1:]], 0.0)
+    remaining_h = (idx.size - 1 - np.arange(idx.size - 1)) * dt_h
+    lost_kwh = float((drops * ev_kw * remaining_h).sum())
+    return {
+        "booking_departures": float(drops.sum()),
+        "booking_lost_kwh": lost_kwh,
+        "booking_conflict_cost": penalty_per_kwh * min(shortfall_kwh, lost_kwh),
+    }
+
+
 def settle(table: pd.DataFrame, step_s: int, market: MarketSpec) -> list[dict[str, Any]]:
     """Ledger entries (not yet chained), in interval order, then product order."""
     index, starts = _interval_starts(table, market.interval)
@@ -65,6 +98,13 @@ def settle(table: pd.DataFrame, step_s: int, market: MarketSpec) -> list[dict[st
             }
         )
 
+    plugged = np.sum(
+        [
+            table[col.fleet_plugged_count(f)].to_numpy(dtype=float)
+            for f in col.fleet_names(table.columns)
+        ],
+        axis=0,
+    )
     if market.reserve is not None and col.RESERVE_COMMAND_KW in table:
         rp = market.reserve
         active = table[col.RESERVE_ACTIVE].to_numpy(dtype=float) > 0.5
@@ -82,6 +122,11 @@ def settle(table: pd.DataFrame, step_s: int, market: MarketSpec) -> list[dict[st
                 rp.energy_price_per_kwh * paid_kwh + rp.availability_price_per_kw_h * commanded
             )
             shortfall = max(0.0, (1 - rp.band) * commanded - delivered)
+            conflict = {}
+            if rp.ev_kw is not None:
+                conflict = _booking_conflict(
+                    plugged, m & active, dt_h, rp.ev_kw, shortfall, rp.penalty_per_kwh
+                )
             add(
                 int(k),
                 "reserve",
@@ -92,6 +137,7 @@ def settle(table: pd.DataFrame, step_s: int, market: MarketSpec) -> list[dict[st
                 performance=delivered / commanded if commanded > 0 else None,
                 payment=payment,
                 penalty=rp.penalty_per_kwh * shortfall,
+                **conflict,
             )
 
     if market.regulation is not None and col.REG_BASEPOINT_KW in table:
@@ -150,6 +196,31 @@ def settle(table: pd.DataFrame, step_s: int, market: MarketSpec) -> list[dict[st
                 penalty=fp.penalty_per_kwh * max(0.0, sgn * requested - sgn * delivered),
             )
 
+    if market.capacity is not None and col.EMS_FEASIBLE_LO_KW in table:
+        cp = market.capacity
+        start_s, end_s = cp.window.seconds
+        clock = _local_second_of_day(table)
+        in_window = window_mask(clock, start_s, end_s)
+        available = p_kw - table[col.EMS_FEASIBLE_LO_KW].to_numpy(dtype=float)
+        for k in keys:
+            m = (index == k) & in_window
+            if not m.any():
+                continue
+            hours = float(m.sum() * dt_h)
+            avail = float(available[m].mean())
+            short = max(cp.committed_kw - avail, 0.0)
+            add(
+                int(k),
+                "capacity",
+                AGGREGATOR,
+                commanded_kwh=cp.committed_kw * hours,
+                delivered_kwh=min(avail, cp.committed_kw) * hours,
+                available_kw=avail,
+                performance=min(avail / cp.committed_kw, 1.0),
+                payment=cp.availability_price_per_kw_h * min(avail, cp.committed_kw) * hours,
+                penalty=cp.penalty_per_kw_h * short * hours,
+            )
+
     ct = market.customer
     if ct.use_price_signal and col.SIGNAL_PRICE_PER_KWH in table:
         price = table[col.SIGNAL_PRICE_PER_KWH].to_numpy(dtype=float)
@@ -185,7 +256,15 @@ def totals(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         acc = out.setdefault(key, {})
         for field, value in e.items():
             if field.endswith(
-                ("_kwh", "payment", "penalty", "bill", "bill_without_service")
+                (
+                    "_kwh",
+                    "payment",
+                    "penalty",
+                    "bill",
+                    "bill_without_service",
+                    "_cost",
+                    "_departures",
+                )
             ) and isinstance(value, (int, float)):
                 acc[field] = acc.get(field, 0.0) + float(value)
     for acc in out.values():

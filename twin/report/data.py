@@ -89,6 +89,16 @@ class RunData:
     detail: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Per-element grid tables (col.GRID_DETAIL_TABLES key -> frame without `time`), if recorded."""
     hil_events: list[dict[str, Any]] = field(default_factory=list)
+    topology: pd.DataFrame | None = None
+    """grid_topology.parquet (col.TOPOLOGY_COLUMNS, ids as strings), None if not recorded."""
+
+    def element_names(self, element: str) -> dict[str, str]:
+        """Element id -> pandapower name of one kind (`bus`, `line`, `trafo`), named ones only."""
+        t = self.topology
+        if t is None:
+            return {}
+        rows = t[(t[col.TOPOLOGY_ELEMENT] == element) & (t[col.TOPOLOGY_NAME] != "")]
+        return dict(zip(rows[col.TOPOLOGY_ID], rows[col.TOPOLOGY_NAME], strict=True))
 
     @property
     def name(self) -> str:
@@ -219,6 +229,8 @@ def load_run_data(run_dir: Path | str, detail: bool = True) -> RunData:
                 frame = read_table(run_dir, name)
                 if len(frame) == len(table):
                     data.detail[key] = frame.drop(columns=[col.TIME], errors="ignore")
+        data.topology, topology_notes = _read_topology(run_dir)
+        data.notes += topology_notes
     events = run_dir / col.HIL_EVENTS_FILE
     if events.exists():
         try:
@@ -226,3 +238,26 @@ def load_run_data(run_dir: Path | str, detail: bool = True) -> RunData:
         except (json.JSONDecodeError, AttributeError):
             data.notes.append(f"{col.HIL_EVENTS_FILE} is not valid JSON")
     return data
+
+
+def _read_topology(run_dir: Path) -> tuple[pd.DataFrame | None, list[str]]:
+    """grid_topology.parquet with its ids as strings; None (and no note) when the run wrote none,
+    None and a note when it cannot be used."""
+    path = run_dir / col.table_file(col.GRID_TOPOLOGY_TABLE)
+    if not path.exists():
+        return None, []
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - any unreadable file: draw without it
+        return None, [f"{path.name} cannot be read ({err}); element names and feeder map left out"]
+    missing = [c for c in col.TOPOLOGY_COLUMNS if c not in frame.columns]
+    if missing:
+        return None, [
+            f"{path.name} lacks {', '.join(missing)}; element names and feeder map left out"
+        ]
+    text = [col.TOPOLOGY_ELEMENT, col.TOPOLOGY_ID, col.TOPOLOGY_NAME]
+    text += [col.TOPOLOGY_FROM_BUS, col.TOPOLOGY_TO_BUS, col.TOPOLOGY_XY_SOURCE]
+    frame[text] = frame[text].fillna("").astype(str)
+    for c in (col.TOPOLOGY_VN_KV, col.TOPOLOGY_X, col.TOPOLOGY_Y):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce")
+    return frame, []

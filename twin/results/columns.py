@@ -203,6 +203,40 @@ GRID_BASELINE_DETAIL_TABLES = {
     "baseline_trafo_loading_pct": "grid_baseline_trafo_loading_pct",
 }
 """The same per-element tables for the uncontrolled baseline's own grid."""
+GRID_TOPOLOGY_TABLE = "grid_topology"
+"""The simulated net once (written with the detail tables, not per step): one row per bus, line
+and transformer whose `id` is its column name in the detail tables, so a results folder alone
+says what the ids are, how they connect and where to draw them."""
+TOPOLOGY_ELEMENT = "element"
+"""`bus`, `line` or `trafo`."""
+TOPOLOGY_ID = "id"
+"""The element's pandapower index as a string: its column in grid_vm_pu / grid_*_loading_pct."""
+TOPOLOGY_NAME = "name"
+"""The pandapower name, "" if the net gives none."""
+TOPOLOGY_VN_KV = "vn_kv"
+"""Nominal kV: the bus's; a line's from-bus; a transformer's high-voltage side."""
+TOPOLOGY_FROM_BUS = "from_bus"
+"""Line: from-bus id; transformer: high-voltage bus id; bus: ""."""
+TOPOLOGY_TO_BUS = "to_bus"
+"""Line: to-bus id; transformer: low-voltage bus id; bus: ""."""
+TOPOLOGY_X = "x"
+TOPOLOGY_Y = "y"
+"""Bus drawing coordinates (NaN for lines and transformers): the net's geodata when every bus has
+some (SimBench: longitude, latitude), else a computed tree layout (see `xy_source`)."""
+TOPOLOGY_XY_SOURCE = "xy_source"
+"""Where a bus's x, y come from: `geodata` or `layout` (not geographic); "" for lines, trafos."""
+TOPOLOGY_COLUMNS = (
+    TOPOLOGY_ELEMENT,
+    TOPOLOGY_ID,
+    TOPOLOGY_NAME,
+    TOPOLOGY_VN_KV,
+    TOPOLOGY_FROM_BUS,
+    TOPOLOGY_TO_BUS,
+    TOPOLOGY_X,
+    TOPOLOGY_Y,
+    TOPOLOGY_XY_SOURCE,
+)
+TOPOLOGY_BUS, TOPOLOGY_LINE, TOPOLOGY_TRAFO = "bus", "line", "trafo"
 
 # --- signals --------------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ Layout of `results/<run>/`:
   start), then scalar columns with units in their names (README "What a run gives you").
 - `grid_vm_pu.parquet`, `grid_line_loading_pct.parquet`, `grid_trafo_loading_pct.parquet`:
   one row per step, one column per element id (when `outputs.grid_detail`).
+- `grid_topology.parquet`: those element ids' buses, lines and transformers, written once at the
+  start by twin/results/grid_topology.py (not through the recorder: it is no time series).
 - `summary.json`: status, KPIs, seed, versions, wall time.
 - `scenario.yaml`: the scenario with every default filled in.
 

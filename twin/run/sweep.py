@@ -110,6 +110,11 @@ def run_variant(
             row["error"] = f"KPIs: {summary['kpis_error']}"
         kpis: dict[str, Any] = {}
         _flatten("", summary.get("kpis", {}), kpis)
+        # Money and bids sit beside the KPIs in summary.json; a sweep compares them too.
+        ledger = summary.get("ledger")
+        if isinstance(ledger, dict):
+            _flatten("ledger", ledger.get("totals", {}), kpis)
+        _flatten("bids", summary.get("bids", {}), kpis)
         row.update(kpis)
         note_written(Path(out_dir), "kpis.csv")  # the run folder's manifest (run_folder.py)
         pd.DataFrame([row]).to_csv(Path(out_dir) / "kpis.csv", index=False)

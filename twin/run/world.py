@@ -26,6 +26,7 @@ from twin.config.schema import Scenario
 from twin.fleet.model import Fleet
 from twin.results import columns as col
 from twin.results.files import write_json, write_scenario
+from twin.results.grid_topology import write_grid_topology
 from twin.results.ledger_file import write_run_ledger
 from twin.results.readers import read_table
 from twin.results.recorder import RunRecorder
@@ -343,6 +344,9 @@ def _build_run(
         seed=scenario.seed,
     )
     n_bus = len(powerflow.bus_ids)
+    if scenario.outputs.grid_detail:
+        # Once, not per step: what the detail tables' column ids are and where they sit.
+        write_grid_topology(out_dir, net)
 
     run_fleets = build_fleets(scenario, net, powerflow, start)
     fleets, baselines, bus_pos = run_fleets.fleets, run_fleets.baselines, run_fleets.bus_pos

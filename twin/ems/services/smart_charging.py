@@ -13,6 +13,9 @@ from pydantic import Field
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
 
+# Cheap time left in the current run of cheap steps, s (built with the price signals).
+from twin.signals.scenario_signals import CHEAP_LEFT_SIGNAL
+
 
 class SmartCharging(Service):
     name = "smart_charging"
@@ -32,6 +35,17 @@ class SmartCharging(Service):
         time_left_h = np.maximum(ctx.depart_s - ctx.time_s, ctx.dt_s) / 3600.0
         # Open-ended sessions (inf departure) get the flat rate over one day.
         time_left_h = np.where(np.isfinite(time_left_h), time_left_h, 24.0)
+        # Only the cheap time before departure counts: spreading over the expensive hours after
+        # the cheap run left part of the energy to be forced in at the dear rate before leaving
+        # (a car out at 18:00 charged 7/18 of its need in the 00-07 cheap run, the rest at 16-18).
+        # Sessions without a departure keep the one-day spread: no deadline forces dear energy.
+        cheap_left_s = ctx.signals.get(CHEAP_LEFT_SIGNAL)
+        if cheap_left_s is not None and cheap_left_s > 0:
+            time_left_h = np.where(
+                np.isfinite(ctx.depart_s),
+                np.minimum(time_left_h, max(cheap_left_s, ctx.dt_s) / 3600.0),
+                time_left_h,
+            )
         flat = np.clip(e_needed_kwh / time_left_h, ctx.lo_kw, ctx.hi_kw)
         return plan.with_target(self.name, float(flat.sum()), preferred_kw=flat)
 
