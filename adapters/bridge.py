@@ -87,6 +87,8 @@ class EventKind:
     RECONNECT = "reconnect"  # link back after being offline
     RESYNC = "resync"  # latest set-point re-sent after a reconnect
     ERROR = "error"  # unexpected exception in an adapter (bug); worker keeps going
+    LIMITS = "limits"  # the DSO envelope's share sent as the charger's own standing limit
+    LIMITS_REFUSED = "limits_refused"  # the charger cannot hold such a limit (e.g. not OCPP 2.1)
 
 
 @dataclass
@@ -104,6 +106,9 @@ class _ChargerState:
     sent: int = 0  # set-points sent to the charger (answered or not)
     accepted: int = 0  # set-points the charger accepted
     refused_at_s: float = 0.0  # clock time of the latest refusal
+    pending_limits: tuple[float, float] | None = None  # (import_kw, export_kw) not yet sent
+    limits_refused: bool = False  # the charger said it cannot hold limits: not asked again
+    limits_sent: int = 0
 
 
 class HardwareBridge:
@@ -316,6 +321,36 @@ class HardwareBridge:
             for wake in woken:
                 self._loop.call_soon_threadsafe(wake.set)
 
+    def submit_limits(self, limits_kw: Mapping[str, tuple[float, float]]) -> None:
+        """Queue standing limits (import_kw, export_kw >= 0) for chargers that can hold them
+        (an adapter with `set_external_limits`, e.g. OCPP 2.1 ExternalLimits); the latest wins.
+
+        Raises:
+            BridgeError: an unknown charger id or a negative / non-finite limit.
+        """
+        for charger_id, pair in limits_kw.items():
+            if charger_id not in self._states:
+                raise BridgeError(f"unknown charger id {charger_id!r}")
+            if not all(math.isfinite(v) and v >= 0 for v in pair):
+                raise BridgeError(f"limits for {charger_id!r} must be finite and >= 0: {pair!r}")
+        woken = []
+        with self._lock:
+            for charger_id, pair in limits_kw.items():
+                state = self._states[charger_id]
+                if state.limits_refused:
+                    continue
+                state.pending_limits = (float(pair[0]), float(pair[1]))
+                if state.wake is not None:
+                    woken.append(state.wake)
+        if self._loop is not None and self._running:
+            for wake in woken:
+                self._loop.call_soon_threadsafe(wake.set)
+
+    def limits_counts(self) -> dict[str, int]:
+        """Per charger: standing limits sent so far."""
+        with self._lock:
+            return {cid: st.limits_sent for cid, st in self._states.items()}
+
     def latest_readings(self) -> dict[str, ChargerReading | None]:
         """Last reading per charger; None while it never answered or is offline."""
         with self._lock:
@@ -382,6 +417,7 @@ class HardwareBridge:
                     await asyncio.wait_for(adapter.connect(), self._connect_timeout_s)
                     self._mark_online(charger_id, state)
                 await self._send_setpoint(charger_id, state)
+                await self._send_limits(charger_id, state)
                 reading = await asyncio.wait_for(adapter.read(), self._call_timeout_s)
                 with self._lock:
                     state.reading = reading
@@ -468,6 +504,34 @@ class HardwareBridge:
                 state.link = LinkState.ONLINE
         if recovered:
             self._record(charger_id, EventKind.RECOVERED, f"{power_kw:.3f} kW accepted")
+
+    async def _send_limits(self, charger_id: str, state: _ChargerState) -> None:
+        with self._lock:
+            pair = state.pending_limits
+            state.pending_limits = None
+        if pair is None:
+            return
+        setter = getattr(state.adapter, "set_external_limits", None)
+        try:
+            if setter is None:
+                raise SetpointRejected(f"{charger_id}: this protocol has no standing limits")
+            await asyncio.wait_for(setter(*pair), self._call_timeout_s)
+        except SetpointRejected as exc:
+            # Not a degraded charger: its set-points still work, the EMS keeps the envelope.
+            with self._lock:
+                state.limits_refused = True
+            self._record(charger_id, EventKind.LIMITS_REFUSED, _describe(exc))
+            return
+        except BaseException:
+            with self._lock:
+                if state.pending_limits is None:  # retry after a reconnect unless superseded
+                    state.pending_limits = pair
+            raise
+        with self._lock:
+            state.limits_sent += 1
+        self._record(
+            charger_id, EventKind.LIMITS, f"import {pair[0]:.3f} kW, export {pair[1]:.3f} kW"
+        )
 
     async def _pause(self, state: _ChargerState, duration_s: float) -> None:
         """Sleep up to `duration_s`, waking early when a new set-point arrives."""

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,6 +112,10 @@ class HardwareLink:
         # The protocols' own events (e.g. the CSMS's refused identities, boots, transactions);
         # a deque is safe to append from the I/O thread and drain from the mosaik step.
         self._protocol_events: deque[dict] = deque()
+        # Per charger its share of a `bus:` DSO envelope (set by the wiring when the EMS has a
+        # grid model with envelopes), and the last (import_kw, export_kw) queued.
+        self.envelopes: list[Any] = []
+        self._limits_sent: dict[str, tuple[float, float]] = {}
 
     def start(self, wait_ready: bool = True) -> None:
         """Build every binding's adapter through the registry, start the bridge and wait up to
@@ -244,6 +249,18 @@ class HardwareLink:
             values[b.charger_id] = value
             self._commanded_kwh[b.charger_id] += value * self.scenario.step / 3600.0
         self.bridge.submit_setpoints(values)
+
+    def submit_envelope(self, k: int) -> None:
+        """Step k: send each enveloped charger its share of the DSO envelope when it moved
+        (twin/run/charger_envelopes.py); the EMS keeps the envelope in its plan either way."""
+        if not self.envelopes or self.bridge is None:
+            return
+        from twin.run.charger_envelopes import limits_to_send
+
+        due = limits_to_send(self.envelopes, k, self._limits_sent)
+        if due:
+            self.bridge.submit_limits(due)
+            self._limits_sent.update(due)
 
     def readings(self) -> dict[str, ChargerReading | None]:
         """Latest reading per charger; an implausible one (non-finite, outside the charger's

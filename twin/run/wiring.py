@@ -119,6 +119,13 @@ def wire_stepwise(
     hil_events: list[dict] | None = None
     if scenario.hardware:
         link = HardwareLink(scenario)
+        access = ems.grid_access
+        if access is not None:
+            from twin.run.charger_envelopes import charger_envelopes
+
+            link.envelopes = charger_envelopes(
+                access.model, bus_pos, link.bindings, scenario.n_steps
+            )
         for b in link.bindings:
             # A physical charger's dynamics are not the simulated charger's: the EMS sends it the
             # allocated power, not a set-point corrected for the model's lag.

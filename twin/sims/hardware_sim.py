@@ -60,6 +60,7 @@ class HardwareSim(mosaik_api_v3.Simulator):
         link = self.link
         assert link is not None
         received = inputs.get("hardware", {}).get("setpoints_kw", {})
+        link.submit_envelope(time // self.step_s)
         if received:
             link.submit(next(iter(received.values())))
         readings, status = link.readings(), link.status()
