@@ -30,8 +30,8 @@ def test_cheap_left_counts_the_rest_of_each_cheap_run():
     ]
 
 
-def test_a_car_leaving_after_the_cheap_run_charges_all_of_it_in_the_run():
-    # 00:00, departure 18:00, cheap until 07:00; needs (0.9 - 0.7) x 60 kWh = 12 kWh
+def _car_at_midnight(depart_h: float):
+    """00:00, cheap until 07:00, one car needing (0.9 - 0.7) x 60 kWh = 12 kWh by `depart_h`."""
     ctx = make_ctx(
         [0.0],
         [6.0],
@@ -39,7 +39,11 @@ def test_a_car_leaving_after_the_cheap_run_charges_all_of_it_in_the_run():
         battery_kwh=60.0,
         signals={"price_quantile": 0.3, "cheap_left_s": 7 * 3600.0},
     )
-    ctx = dataclasses.replace(ctx, depart_s=np.array([18 * 3600.0]))
+    return dataclasses.replace(ctx, depart_s=np.array([depart_h * 3600.0]))
+
+
+def test_a_car_leaving_after_the_cheap_run_charges_all_of_it_in_the_run():
+    ctx = _car_at_midnight(18.0)
     plan = SmartCharging().apply(ctx, plan_at(0.0, 1, {}))
     assert plan.target_kw == pytest.approx(12.0 / 7.0)  # all 12 kWh by 07:00
     # without the cheap-time signal the old rule spreads over the 18 h left
@@ -50,12 +54,5 @@ def test_a_car_leaving_after_the_cheap_run_charges_all_of_it_in_the_run():
 
 
 def test_a_car_leaving_inside_the_cheap_run_spreads_to_its_departure():
-    ctx = make_ctx(
-        [0.0],
-        [6.0],
-        soc=0.7,
-        battery_kwh=60.0,
-        signals={"price_quantile": 0.3, "cheap_left_s": 7 * 3600.0},
-    )
-    ctx = dataclasses.replace(ctx, depart_s=np.array([4 * 3600.0]))
+    ctx = _car_at_midnight(4.0)
     assert SmartCharging().apply(ctx, plan_at(0.0, 1, {})).target_kw == pytest.approx(3.0)
