@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from ocpp.exceptions import OCPPError
 
@@ -139,6 +140,68 @@ class OcppChargerAdapter:
             raise SetpointRejected(f"{self.charger_id}: {exc}") from exc
         await self._send_v21(request, f"{mode} profile")
         session.target_kw = None
+
+    async def set_central_frequency(
+        self,
+        curve_w: list[tuple[int, float]] | None = None,
+        *,
+        capacity_kw: float | None = None,
+        baseline_kw: float = 0.0,
+    ) -> None:
+        """Hand regulation to the charger (OCPP 2.1 CentralFrequency): from now on its power is
+        `baseline_kw` + the signal-watt curve at the latest `send_afrr_signal`, until a
+        set-point (`set_power`) or `close` replaces the profile.
+
+        Args:
+            curve_w: (AFRR signal, power W) points; or, instead,
+            capacity_kw: a symmetric regulation capacity: signal -100..+100 -> -capacity..
+                +capacity kW around the baseline (charging_profiles.signal_watt_curve).
+            baseline_kw: the power at signal 0 (+ charge, - discharge), kW.
+
+        Raises:
+            ChargerUnavailable: not connected, or no answer in time.
+            SetpointRejected: not OCPP 2.1, discharge in the curve where impossible, neither or
+                both of curve/capacity, the curve is unusable, or the charger refused it
+                (SetpointCallError for a CALLERROR).
+        """
+        session = self._session
+        self._require_v21("CentralFrequency")
+        baseline_w = baseline_kw * 1000.0
+        try:
+            if (curve_w is None) == (capacity_kw is None):
+                raise ValueError("give either a curve or a regulation capacity")
+            if curve_w is None:
+                curve_w = charging_profiles.signal_watt_curve(float(capacity_kw or 0.0) * 1000.0)
+            transaction_id = None if session.transaction_id is None else str(session.transaction_id)
+            request = charging_profiles.set_central_frequency_v21(
+                curve_w, session.connector_id, transaction_id, baseline_w
+            )
+        except ValueError as exc:
+            raise SetpointRejected(f"{self.charger_id}: {exc}") from exc
+        if any(baseline_w + w < 0 for _, w in curve_w) and not session.can_discharge:
+            raise SetpointRejected(
+                f"{self.charger_id}: the curve discharges but the charger has not said it can"
+            )
+        await self._send_v21(request, "CentralFrequency profile")
+        # A reconnect re-applies the last set-point, not the curve: forget it.
+        session.target_kw = None
+
+    async def send_afrr_signal(self, signal: int, at: datetime | None = None) -> None:
+        """Send one regulation signal value (OCPP 2.1 AFRRSignal, in force from `at`, default
+        now) to a charger in CentralFrequency mode; `charging_profiles.afrr_signal_from_pu`
+        turns a pu signal into it.
+
+        Raises:
+            ChargerUnavailable: not connected, or no answer in time.
+            SetpointRejected: not OCPP 2.1, `signal` not an integer, or the charger refused it
+                (Rejected: not in CentralFrequency mode; SetpointCallError for a CALLERROR).
+        """
+        self._require_v21("AFRRSignal")
+        try:
+            request = charging_profiles.afrr_signal_v21(signal, at)
+        except ValueError as exc:
+            raise SetpointRejected(f"{self.charger_id}: {exc}") from exc
+        await self._send_v21(request, "AFRRSignal")
 
     def _require_v21(self, what: str) -> None:
         version = self._session.version

@@ -14,9 +14,15 @@ by adapters.setpoint (zero below 1 W, W, charge-only clamp where the version can
 - 2.1 LocalFrequency: a `v2xFreqWattCurve` (frequency Hz -> power W, + charge / - discharge)
   that the charger follows itself from its own frequency measurement, within `limit` /
   `dischargeLimit`: seconds response without a set-point per second from the CSMS.
+- 2.1 CentralFrequency: a `v2xSignalWattCurve` (AFRR signal -> power W) on top of a
+  `v2xBaseline`; the CSMS then sends `AFRRSignal` requests {timestamp, signal} and the charger
+  moves its power along the curve: one small message per signal update instead of a profile.
 """
 
 from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
 
 from ocpp.v16 import call as call16
 from ocpp.v21 import call as call21
@@ -151,6 +157,110 @@ def set_local_frequency_v21(
     }
     return call21.SetChargingProfile(
         evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
+    )
+
+
+AFRR_MAX_SIGNAL = 100
+"""Signal of full regulation capacity: the twin's [-1, 1] pu signal is sent in % (integers)."""
+_MAX_CURVE_POINTS = 20  # the 2.1 schema's maxItems of v2xSignalWattCurve
+
+
+def signal_curve_problems(points: list[tuple[int, float]]) -> list[str]:
+    """Why `points` (AFRR signal, power W) is not a usable v2xSignalWattCurve (empty = fine).
+
+    The signals must be integers (the AFRRSignal schema's type) increasing strictly, the powers
+    finite and monotone (either way round: the sign convention of a TSO's signal is its own),
+    so every signal maps to one power and a bigger signal never reverses the response.
+    """
+    problems = []
+    if not 2 <= len(points) <= _MAX_CURVE_POINTS:
+        problems.append(
+            f"a signal-watt curve needs 2..{_MAX_CURVE_POINTS} points, got {len(points)}"
+        )
+    signals = [s for s, _ in points]
+    powers = [w for _, w in points]
+    if any(isinstance(s, bool) or not isinstance(s, int) for s in signals):
+        problems.append("curve signals must be integers (AFRRSignal.signal is an integer)")
+    elif any(b <= a for a, b in zip(signals, signals[1:], strict=False)):
+        problems.append("curve signals must increase strictly")
+    if any(not isinstance(w, int | float) or not math.isfinite(w) for w in powers):
+        problems.append("curve powers must be finite numbers (W)")
+    else:
+        steps = [b - a for a, b in zip(powers, powers[1:], strict=False)]
+        if any(d < 0 for d in steps) and any(d > 0 for d in steps):
+            problems.append("curve powers must be monotone in the signal")
+    return problems
+
+
+def signal_watt_curve(
+    capacity_w: float, max_signal: int = AFRR_MAX_SIGNAL
+) -> list[tuple[int, float]]:
+    """The symmetric regulation curve: signal -max..+max -> -capacity..+capacity W (linear,
+    + charge more / - charge less or discharge), added to the profile's baseline."""
+    if not (capacity_w > 0 and math.isfinite(capacity_w)):
+        raise ValueError(f"regulation capacity must be a finite power > 0 W, got {capacity_w}")
+    if isinstance(max_signal, bool) or not isinstance(max_signal, int) or max_signal < 1:
+        raise ValueError(f"max_signal must be an integer >= 1, got {max_signal}")
+    return [(-max_signal, -float(capacity_w)), (max_signal, float(capacity_w))]
+
+
+def set_central_frequency_v21(
+    points: list[tuple[int, float]],
+    evse_id: int,
+    transaction_id: str | None,
+    baseline_w: float = 0.0,
+) -> call21.SetChargingProfile:
+    """2.1 SetChargingProfile in CentralFrequency mode: the charger's power is `baseline_w` +
+    the curve `points` (AFRR signal, power W) at the latest AFRRSignal, linear between points and
+    held beyond the ends; `limit` / `dischargeLimit` bound it to the curve's own range.
+
+    Raises:
+        ValueError: the curve is unusable (see signal_curve_problems) or the baseline is not
+            finite.
+    """
+    problems = signal_curve_problems(points)
+    if not math.isfinite(baseline_w):
+        problems.append(f"the baseline must be a finite power, got {baseline_w}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    curve = [
+        {"signal": int(s), "power": setpoint.round_w(float(w), RESOLUTION_DECIMALS)}
+        for s, w in points
+    ]
+    baseline = setpoint.round_w(float(baseline_w), RESOLUTION_DECIMALS)
+    powers = [baseline + c["power"] for c in curve]
+    period = {
+        "start_period": 0,
+        "operation_mode": OperationModeEnumType.central_frequency.value,
+        "v2x_baseline": baseline,
+        "v2x_signal_watt_curve": curve,
+        "limit": max(max(powers), 0.0),
+        "discharge_limit": min(min(powers), 0.0),
+    }
+    return call21.SetChargingProfile(
+        evse_id=evse_id, charging_profile=_profile_2x(transaction_id, period)
+    )
+
+
+def afrr_signal_from_pu(signal_pu: float, max_signal: int = AFRR_MAX_SIGNAL) -> int:
+    """The integer AFRR signal of a [-1, 1] pu regulation signal (clipped, rounded)."""
+    if not math.isfinite(signal_pu):
+        raise ValueError(f"the regulation signal must be finite, got {signal_pu}")
+    return int(round(min(max(signal_pu, -1.0), 1.0) * max_signal))
+
+
+def afrr_signal_v21(signal: int, timestamp: datetime | None = None) -> call21.AFRRSignal:
+    """2.1 AFRRSignal request: `signal` (an integer on the curve's signal axis) in force from
+    `timestamp` (default now, UTC).
+
+    Raises:
+        ValueError: `signal` is not an integer (a bool or float would violate the schema).
+    """
+    if isinstance(signal, bool) or not isinstance(signal, int):
+        raise ValueError(f"an AFRR signal must be an integer, got {signal!r}")
+    when = datetime.now(UTC) if timestamp is None else timestamp.astimezone(UTC)
+    return call21.AFRRSignal(
+        timestamp=when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", signal=signal
     )
 
 

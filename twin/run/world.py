@@ -113,6 +113,8 @@ class PreparedRun:
     """The live signal sources (twin.run.live_signals.LiveSignals: OpenADR VENs), None without."""
     bid_plan: Any = None
     """twin.markets.bid_plan.BidPlan: the bids made before the run (`market.bidding`), or None."""
+    topology_net: Any = None
+    """The pandapower net whose grid_topology.parquet the run writes (outputs.grid_detail)."""
 
     def run(self, rt_factor: float | None = None, progress: bool = True) -> RunOutcome:
         """Run to the end and write results (see run_scenario)."""
@@ -129,6 +131,11 @@ class PreparedRun:
                 self.hardware.start()
             if self.live_signals is not None:
                 self.live_signals.start()
+            if self.topology_net is not None:
+                # Once, not per step: what the detail tables' column ids are and where they sit.
+                # Only now: a lab run whose chargers never came writes nothing that reads as a
+                # result (hardware.start() raised above).
+                write_grid_topology(out_dir, self.topology_net)
             # Lateness (wall clock behind simulated time) is measured and reported as p50/p99
             # in summary.json.
             self.pacer.start(rt_factor)
@@ -344,9 +351,6 @@ def _build_run(
         seed=scenario.seed,
     )
     n_bus = len(powerflow.bus_ids)
-    if scenario.outputs.grid_detail:
-        # Once, not per step: what the detail tables' column ids are and where they sit.
-        write_grid_topology(out_dir, net)
 
     run_fleets = build_fleets(scenario, net, powerflow, start)
     fleets, baselines, bus_pos = run_fleets.fleets, run_fleets.baselines, run_fleets.bus_pos
@@ -452,6 +456,7 @@ def _build_run(
         hardware=link,
         hil_events=hil_events,
         bid_plan=bid_plan,
+        topology_net=net if scenario.outputs.grid_detail else None,
         pacer=pacer,
         block_steps=block,
         grid_views=grid_views,

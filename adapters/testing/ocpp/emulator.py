@@ -3,6 +3,9 @@
 It boots, starts a transaction, honours the charging profiles it receives (limit or 2.1
 set-point, followed with a first-order lag by the EV model), and reports meter values at the
 interval the CSMS configures: 1.6 MeterValues; 2.x TransactionEvent(Updated) with meterValue.
+On 2.1 it follows LocalFrequency (its own frequency) and CentralFrequency (the CSMS's
+AFRRSignal requests along the profile's v2xSignalWattCurve) profiles. Its clock may run faster
+than the wall (`time_scale`), so a test covers minutes of charger time in seconds.
 For fault tests it can drop its connection, reconnect (without rebooting, like a real
 charger after a network outage), reject profiles or answer them with a CALLERROR.
 """
@@ -18,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ocpp import exceptions as ocpp_exceptions
@@ -84,6 +88,9 @@ class EmulatorConfig:
         vendor: BootNotification vendor.
         model: BootNotification model.
         extra_headers: further HTTP headers of the websocket handshake.
+        time_scale: the emulator's clock runs this many times faster than the wall: the EV's
+            lag, energy, schedules and the meter interval are in its seconds (protocol
+            timestamps and response timeouts stay on the wall clock).
     """
 
     url: str
@@ -101,6 +108,7 @@ class EmulatorConfig:
     vendor: str = "EvFleetTwin"
     model: str = "Emulator"
     extra_headers: dict[str, str] = field(default_factory=dict)
+    time_scale: float = 1.0
 
     def validate(self) -> None:
         """Raises EmulatorError naming each wrong setting."""
@@ -117,6 +125,8 @@ class EmulatorConfig:
             problems.append("max_power_kw must be > 0")
         if not self.meter_interval_s > 0:
             problems.append("meter_interval_s must be > 0")
+        if not 0 < self.time_scale < float("inf"):
+            problems.append("time_scale must be a finite number > 0")
         if problems:
             raise EmulatorError("emulator configuration: " + "; ".join(problems))
 
@@ -145,7 +155,10 @@ class ChargePointEmulator:
         self.measurands: tuple[str, ...] = _DEFAULT_MEASURANDS
         self.meter_reports_sent = 0
         self.transaction_id: int | str | None = None
-        self._loop_clock: Callable[[], float] = time.monotonic
+        self.afrr_signal: int | None = None
+        """The AFRRSignal value in force (CentralFrequency profiles follow it), or None."""
+        self._afrr_active_at: datetime | None = None
+        self._loop_clock: Callable[[], float] = _scaled_monotonic(config.time_scale)
         can_discharge = config.can_discharge and config.version == "2.1"
         self.ev = SimulatedCharger(
             config.charger_id,
@@ -441,10 +454,44 @@ class ChargePointEmulator:
         self.frequency_hz = float(frequency_hz)
         self._update_target()
 
+    def receive_afrr_signal(self, timestamp: str, signal: int) -> str:
+        """An AFRRSignal request: Accepted in CentralFrequency mode (the signal comes in force at
+        `timestamp`, at once when that is not in the future), else Rejected.
+
+        Raises:
+            FormatViolationError: `timestamp` is not an ISO 8601 date-time (the schema's
+                format, which the JSON schema check leaves to the receiver).
+            TypeConstraintViolationError: `signal` is not an integer (schema checks skipped).
+        """
+        if isinstance(signal, bool) or not isinstance(signal, int):
+            raise ocpp_exceptions.TypeConstraintViolationError(
+                description=f"signal must be an integer, got {signal!r}"
+            )
+        active_at = _parse_timestamp(timestamp)
+        if self.profiles.operation_mode(self._loop_clock()) != "CentralFrequency":
+            return "Rejected"
+        delay_s = (active_at - datetime.now(UTC)).total_seconds()
+        if delay_s > 0:
+            asyncio.get_running_loop().call_later(
+                delay_s, self._apply_afrr_signal, signal, active_at
+            )
+        else:
+            self._apply_afrr_signal(signal, active_at)
+        return "Accepted"
+
+    def _apply_afrr_signal(self, signal: int, active_at: datetime) -> None:
+        # Signals can overtake each other (a future one scheduled, a later one at once): the
+        # one that came in force last wins.
+        if self._afrr_active_at is not None and active_at < self._afrr_active_at:
+            return
+        self._afrr_active_at = active_at
+        self.afrr_signal = signal
+        self._update_target()
+
     def _update_target(self) -> None:
         """Set the EV model's set-point from the held profiles."""
         limit_kw = self.profiles.allowed_kw(
-            self._loop_clock(), self.config.max_power_kw, self.frequency_hz
+            self._loop_clock(), self.config.max_power_kw, self.frequency_hz, self.afrr_signal
         )
         floor_kw = -self.config.max_power_kw if self.ev.can_discharge else 0.0
         self.ev.command(min(max(limit_kw, floor_kw), self.config.max_power_kw))
@@ -497,7 +544,7 @@ class ChargePointEmulator:
             self._wake_meter.clear()
             with contextlib.suppress(TimeoutError):
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the stop's cancel.
-                async with asyncio.timeout(self.meter_interval_s):
+                async with asyncio.timeout(self.meter_interval_s / self.config.time_scale):
                     await self._wake_meter.wait()
             # Multi-period schedules move on with time.
             self._update_target()
@@ -606,6 +653,29 @@ class _Emulated201(_Emulated2x, ChargePoint201):
 
 class _Emulated21(_Emulated2x, ChargePoint21):
     _call_result = result21
+
+    @on("AFRRSignal")
+    def on_afrr_signal_emu21(self, timestamp: str, signal: int, **kwargs: Any) -> Any:
+        return result21.AFRRSignal(status=self.emulator.receive_afrr_signal(timestamp, signal))
+
+
+def _scaled_monotonic(time_scale: float) -> Callable[[], float]:
+    """A monotonic clock running `time_scale` times as fast as the wall (from now on)."""
+    if time_scale == 1.0:
+        return time.monotonic
+    origin_s = time.monotonic()
+    return lambda: origin_s + (time.monotonic() - origin_s) * time_scale
+
+
+def _parse_timestamp(text: str) -> datetime:
+    """An OCPP date-time as an aware UTC datetime (naive = UTC)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except (TypeError, ValueError) as exc:
+        raise ocpp_exceptions.FormatViolationError(
+            description=f"timestamp is not an ISO 8601 date-time: {text!r}"
+        ) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 async def run_emulator(

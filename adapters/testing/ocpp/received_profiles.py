@@ -5,6 +5,9 @@ purpose + stack level), the highest stack level of TxProfile wins over TxDefault
 ChargePointMaxProfile / ChargingStationMaxProfile cap the result. Schedules are evaluated as
 relative to the moment the profile was received (Absolute/Recurring schedules are treated the
 same way - enough for the emulator, whose CSMS only sends one-period profiles).
+OCPP 2.1 operation modes: CentralSetpoint, Idle, ChargingOnly, ExternalLimits (the station's
+envelope), LocalFrequency (v2xFreqWattCurve at the measured frequency) and CentralFrequency
+(v2xSignalWattCurve at the latest AFRRSignal), the curves on top of v2xBaseline.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ _TX_PURPOSES = ("TxProfile",)
 _DEFAULT_PURPOSES = ("TxDefaultProfile",)
 _CAP_PURPOSES = ("ChargePointMaxProfile", "ChargingStationMaxProfile")
 _EXTERNAL_PURPOSES = ("ChargingStationExternalConstraints",)
-_NUMERIC = ("start_period", "limit", "discharge_limit", "setpoint", "number_phases")
+_NUMERIC = (
+    "start_period",
+    "limit",
+    "discharge_limit",
+    "setpoint",
+    "number_phases",
+    "v2x_baseline",
+)
 
 
 @dataclass
@@ -103,19 +113,31 @@ class ReceivedProfiles:
         """TxProfiles end with their transaction."""
         self.clear(purpose="TxProfile")
 
-    def allowed_kw(self, now_s: float, default_kw: float, frequency_hz: float = 50.0) -> float:
+    def allowed_kw(
+        self,
+        now_s: float,
+        default_kw: float,
+        frequency_hz: float = 50.0,
+        afrr_signal: int | None = None,
+    ) -> float:
         """Power the held profiles ask for now, kW (+ charge, - discharge).
 
         Args:
             now_s: current time on the clock used for `received_s`, s.
             default_kw: power when no Tx/TxDefault profile applies (the EV's own maximum).
             frequency_hz: the grid frequency the charger measures (LocalFrequency mode).
+            afrr_signal: the latest AFRRSignal value in force (CentralFrequency mode; None =
+                none yet, read as 0: no regulation, the baseline alone).
         """
-        chosen = self._top(_TX_PURPOSES) or self._top(_DEFAULT_PURPOSES)
-        value_kw = default_kw if chosen is None else self._value_kw(chosen, now_s, frequency_hz)
+        chosen = self._chosen()
+        value_kw = (
+            default_kw
+            if chosen is None
+            else self._value_kw(chosen, now_s, frequency_hz, afrr_signal)
+        )
         for held in self._held.values():
             if held.purpose in _CAP_PURPOSES:
-                cap = self._value_kw(held, now_s, frequency_hz)
+                cap = self._value_kw(held, now_s, frequency_hz, afrr_signal)
                 if value_kw > 0:
                     value_kw = min(value_kw, max(cap, 0.0))
             elif held.purpose in _EXTERNAL_PURPOSES:
@@ -123,6 +145,14 @@ class ReceivedProfiles:
                 lower_kw, upper_kw = self._bounds_kw(held, now_s)
                 value_kw = min(max(value_kw, lower_kw), upper_kw)
         return value_kw
+
+    def operation_mode(self, now_s: float) -> str | None:
+        """The 2.1 operation mode of the set-point profile (Tx over TxDefault) in force now."""
+        chosen = self._chosen()
+        return None if chosen is None else self._period(chosen, now_s)[0].get("operation_mode")
+
+    def _chosen(self) -> _Held | None:
+        return self._top(_TX_PURPOSES) or self._top(_DEFAULT_PURPOSES)
 
     def external_limits_kw(self, now_s: float) -> tuple[float, float] | None:
         """The held external envelope (discharge bound <= 0, charge bound), kW, or None."""
@@ -163,7 +193,13 @@ class ReceivedProfiles:
         return period, scale_kw
 
     @classmethod
-    def _value_kw(cls, held: _Held, now_s: float, frequency_hz: float = 50.0) -> float:
+    def _value_kw(
+        cls,
+        held: _Held,
+        now_s: float,
+        frequency_hz: float = 50.0,
+        afrr_signal: int | None = None,
+    ) -> float:
         period, scale_kw = cls._period(held, now_s)
         mode = period.get("operation_mode")
         if mode == "Idle":
@@ -175,13 +211,24 @@ class ReceivedProfiles:
         setpoint = period.get("setpoint")
         if period.get("operation_mode") == "CentralSetpoint" and setpoint is not None:
             return min(max(setpoint * scale_kw, lower_kw), upper_kw)
+        # v2xBaseline: the power the curves' values are added to (2.1 schema).
+        baseline_kw = float(period.get("v2x_baseline") or 0.0) * scale_kw
         curve = period.get("v2x_freq_watt_curve")
-        if period.get("operation_mode") == "LocalFrequency" and curve:
+        if mode == "LocalFrequency" and curve:
             # Linear between the curve's points, held beyond its ends (OCPP 2.1 Q-use cases).
-            points = sorted((float(c["frequency"]), float(c["power"])) for c in curve)
-            freqs = [f for f, _ in points]
-            power_kw = float(np.interp(frequency_hz, freqs, [w for _, w in points])) * scale_kw
+            power_kw = baseline_kw + _along(curve, "frequency", frequency_hz) * scale_kw
+            return min(max(power_kw, lower_kw), upper_kw)
+        curve = period.get("v2x_signal_watt_curve")
+        if mode == "CentralFrequency" and curve:
+            signal = 0.0 if afrr_signal is None else float(afrr_signal)
+            power_kw = baseline_kw + _along(curve, "signal", signal) * scale_kw
             return min(max(power_kw, lower_kw), upper_kw)
         if mode == "ChargingOnly":
             return max(upper_kw, 0.0) if math.isfinite(upper_kw) else 0.0
         return upper_kw if math.isfinite(upper_kw) else 0.0
+
+
+def _along(curve: list[dict], axis: str, x: float) -> float:
+    """A v2x curve's power at `x` on its `axis`: linear between points, held beyond the ends."""
+    points = sorted((float(c[axis]), float(c["power"])) for c in curve)
+    return float(np.interp(x, [a for a, _ in points], [w for _, w in points]))
