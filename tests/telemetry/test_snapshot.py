@@ -79,6 +79,7 @@ def test_a_step_in_the_push_up_window(tmp_path):
         "grid",
         "kpis_so_far",
         "hil",
+        "violations",
     ]
     assert h["time"] == "2025-06-04T01:00:00+00:00"  # 10:00 in Tokyo (UTC+9)
     assert h["time_local"] == "2025-06-04T10:00:00+09:00"

@@ -122,6 +122,7 @@ def view_from_snapshot(snap: Snapshot) -> View:
         step_index=int(h["time_s"]) // step_s,
         step_count=duration_s // step_s,
         step_lateness_s=hil_block.get("step_lateness_s"),
+        violations=h.get("violations") or None,
     )
 
 

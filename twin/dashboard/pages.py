@@ -238,9 +238,20 @@ def render_grid_tab(view: View, key: str) -> None:
     h, t = view.history, view.timeline
     st.markdown("**Grid violations: controlled vs baseline (uncontrolled charging)**")
     if view.violations:
+        if view.source == "live":
+            st.caption(tables.violations_coverage(view.violations, view.step_count))
         st.table(tables.violations(view.violations), hide_index=True)
+        worst = tables.violation_worst(view.violations)
+        if len(worst):
+            st.caption("Worst element over its limit, per kind")
+            st.table(worst, hide_index=True)
+    elif view.source == "live":
+        st.caption(
+            "no violations tally yet (the grid is checked a block of steps at a time), "
+            "or the run checks no grid limits"
+        )
     else:
-        st.caption("no violations tally in this run (live, or the run checks no grid limits)")
+        st.caption("no violations tally in this run (the run checks no grid limits)")
     left, right = st.columns(2)
     with left:
         st.markdown("**Bus voltage band** (highest and lowest bus)")

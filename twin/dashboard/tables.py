@@ -10,7 +10,10 @@ import pandas as pd
 from twin.dashboard.formatting import format_value
 from twin.dashboard.network import Topology
 from twin.dashboard.view import GridNow
-from twin.report.kpi_rows import violation_rows  # the report's rows (no matplotlib import)
+from twin.report.kpi_rows import (  # the report's rows (no matplotlib import)
+    violation_rows,
+    worst_rows,
+)
 
 WORST_COUNT = 5
 EVENT_COUNT = 5
@@ -109,6 +112,29 @@ def violations(block: dict[str, Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def violation_worst(block: dict[str, Any]) -> pd.DataFrame:
+    """Each kind's worst element of the controlled and the baseline grid (summary.json's
+    `violations.<grid>.worst`, the report's rows); empty when nothing was over a limit."""
+    return pd.DataFrame(
+        [
+            {"grid": grid, "element": element, "beyond its limit by": excess, "at": at}
+            for grid, element, excess, at, _ in worst_rows(block)
+        ],
+        columns=["grid", "element", "beyond its limit by", "at"],
+    )
+
+
+def violations_coverage(block: dict[str, Any], step_count: int) -> str:
+    """What a live tally covers so far: it is counted a block of steps at a time, so it may lag
+    the step shown (twin.telemetry.violations_so_far)."""
+    steps = (block.get("controlled") or {}).get("steps")
+    if not isinstance(steps, int):
+        return "so far (steps counted not known)"
+    if steps >= step_count:
+        return f"all {step_count} steps of the run"
+    return f"so far: the first {steps} of {step_count} steps (counted a block of steps at a time)"
 
 
 _SETTLEMENT_FIELDS = (

@@ -55,7 +55,9 @@ class View:
     hil_events: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     violations: dict[str, Any] | None = None
-    """summary.json's `violations` (controlled vs baseline), replay of a grid-checked run only."""
+    """summary.json's `violations` (controlled vs baseline) of a grid-checked run: replay reads
+    the finished run's, live the tally so far (twin.telemetry.violations_so_far; its
+    `controlled.steps` says how many steps it covers)."""
     ledger: dict[str, Any] | None = None
     """summary.json's `ledger` (settlement totals, head hash), replay of a run with `market:`."""
 

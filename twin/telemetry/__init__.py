@@ -12,7 +12,7 @@ The dashboard side is `TelemetrySubscriber(address).receive()`, which returns th
 One job per module: `address` (what a user types -> a ZeroMQ endpoint), `wire` (the message
 format, schema ``twin.telemetry`` v1: encode and `decode_snapshot`), `snapshot` (what a step's
 message says, read from the recorded row through twin.results.columns), `kpis_so_far` (running
-KPIs), `history` (the bounded history each message carries), `publisher` (the PUB socket, never
+KPIs), `violations_so_far` (the run's grid violation tally, never ahead of the step), `history` (the bounded history each message carries), `publisher` (the PUB socket, never
 blocking the run), `subscriber` (the SUB socket), `errors`.
 """
 

@@ -24,6 +24,7 @@ import zmq
 from twin.telemetry.address import normalise_address
 from twin.telemetry.errors import TelemetryError
 from twin.telemetry.snapshot import HilStatusSource, Step, StepContent, final_block
+from twin.telemetry.violations_so_far import ViolationsSoFar
 from twin.telemetry.wire import encode_snapshot
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ class TelemetryPublisher:
         address: Where to bind, e.g. "tcp://127.0.0.1:5556" (loopback unless the address names
             another interface; "tcp://127.0.0.1:*" picks a free port, read it from `address`).
         prepared: The twin.run.world.PreparedRun being run; read are its scenario, fleets,
-            powerflow (element ids) and out_dir.
+            powerflow (element ids), out_dir and grid_views (the running violation tally, if
+            it has one: twin.telemetry.violations_so_far).
         hil_status: The run's hardware-loop status (PreparedRun.hil_status), called for each
             message sent; None (or a callable returning None) when there are no physical
             chargers. Best effort: if it raises, the message carries the recorded values only.
@@ -114,6 +116,7 @@ class TelemetryPublisher:
             {"bus": pf.bus_ids, "line": pf.line_ids, "trafo": pf.trafo_ids},
             prepared.out_dir,
             history_points,
+            violations=ViolationsSoFar.of_run(prepared),
         )
         self._hil_status = hil_status
         self._seq = 0

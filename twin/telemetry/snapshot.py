@@ -1,5 +1,6 @@
 """What a step's snapshot says: fleet totals, per-fleet state and SOC histogram, EMS, signals,
-frequency, grid, KPIs so far, the hardware loop, and the run's static meta block.
+frequency, grid, KPIs so far, the hardware loop, the grid violation tally so far, and the run's
+static meta block.
 
 All of it is read from the recorded row through twin.results.columns (the same names the
 results are written with) plus the live fleets' SOC; nothing here touches a socket (that is
@@ -22,6 +23,7 @@ from twin.results import columns as col
 from twin.telemetry import wire
 from twin.telemetry.history import DecimatedHistory
 from twin.telemetry.kpis_so_far import KpisSoFar
+from twin.telemetry.violations_so_far import ViolationsSoFar
 from twin.telemetry.wire import json_number
 
 SOC_BINS = np.linspace(0.0, 1.0, 11)
@@ -92,6 +94,8 @@ class StepContent:
             arrays are aligned to.
         out_dir: The run's results folder (meta).
         history_points: Upper bound of history rows.
+        violations: The run's grid violation tally (`violations` of each message); None: the
+            run checks no grid limits (the field is null).
 
     The row's columns (services, signals, HIL chargers) are learnt from the first row; `meta`
     (encoded) is available from then on.
@@ -104,6 +108,7 @@ class StepContent:
         grid_ids: Mapping[str, Sequence[Any]],
         out_dir: Path | str,
         history_points: int = 480,
+        violations: ViolationsSoFar | None = None,
     ):
         self.scenario = scenario
         self.fleets = fleets
@@ -115,6 +120,7 @@ class StepContent:
         self._tz = scenario.tz
         self.windows = push_windows(scenario.ems.services)
         self.kpis = KpisSoFar(*self.windows, scenario.step, int(scenario.ev_count))
+        self.violations = violations
         self.meta: bytes | None = None
         self.history: DecimatedHistory | None = None
 
@@ -187,6 +193,8 @@ class StepContent:
             }
         second_of_day = local.hour * 3600 + local.minute * 60 + local.second
         self.kpis.add(second_of_day, p_total, pb_total, row)
+        if self.violations is not None:
+            self.violations.account(time_s)
         hist = [float(time_s), p_total, pb_total, _nan_if_none(target), float(plugged_total)]
         hist += p_fleet
         hist += [_nan_if_none(v) for v in contributions.values()]
@@ -227,8 +235,8 @@ class StepContent:
 
     # -- a step that is sent -----------------------------------------------------------------
     def content(self, step: Step, hil_status: HilStatus | None = None) -> dict[str, Any]:
-        """The message header's step fields (time ... hil), JSON-safe, in wire order; the KPIs
-        are those accounted so far (`step` is the newest accounted step)."""
+        """The message header's step fields (time ... violations), JSON-safe, in wire order; the
+        KPIs and violations are those accounted so far (`step` is the newest accounted step)."""
         num = json_number
         row = step.row
         sc = self.scenario
@@ -264,6 +272,7 @@ class StepContent:
             "grid": step.grid,
             "kpis_so_far": self.kpis.values(),
             "hil": self.hil(row, hil_status),
+            "violations": None if self.violations is None else self.violations.values(),
         }
 
     def hil(self, row: Mapping[str, Any], status: HilStatus | None) -> dict[str, Any] | None:

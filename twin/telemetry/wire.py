@@ -13,7 +13,11 @@ subscriber's CONFLATE does not support multi-part messages)::
   {name: value}, ``frequency`` {frequency_hz, response_kw} or null, ``grid`` {converged,
   vm_min_pu, ...: every ``grid.*`` scalar of the row}, ``kpis_so_far`` (see
   twin.telemetry.kpis_so_far.KPI_SO_FAR_DOC), ``hil`` {chargers {charger id: {power_kw, online,
-  status, last_message_age_s, ...}}, step_lateness_s} or null; last ``arrays`` {name: [byte
+  status, last_message_age_s, ...}}, step_lateness_s} or null, ``violations`` (the grid
+  violation tally so far, in summary.json's `violations` form: limits, controlled, baseline;
+  counted a block of steps at a time, so it may lag the step by up to a block and never leads
+  it; see twin.telemetry.violations_so_far) or null (no grid limits checked, or no block
+  counted yet); last ``arrays`` {name: [byte
   offset, count]} into the payload and ``history`` {rows, cols, offset, stride_steps}. JSON has
   no NaN: missing or NaN numbers are null (`json_number`).
 * meta (JSON, identical in every message of a run; encoded once, so repeating it costs a copy):
