@@ -48,12 +48,17 @@ class EnergyManagementSystem:
         # Set-point correction for the charger lag and latency (the set-points in flight).
         self.lag = LagCompensator()
         self.grid_access: GridAccess | None = None
+        self.forecast: dict[str, np.ndarray] = {}
 
     def attach_grid(self, access: GridAccess) -> None:
         """Let the EMS see the network (its grid model, where each EV connects, discharge
         policies); services then find it in `EmsContext.grid_model`."""
         self.grid_access = access
         self._static.pop("key", None)
+
+    def attach_forecast(self, forecast: Mapping[str, np.ndarray]) -> None:
+        """Series the services may read ahead (EmsContext.forecast), e.g. the tariff."""
+        self.forecast = dict(forecast)
 
     def decide(
         self,
@@ -172,6 +177,7 @@ class EnergyManagementSystem:
             grid_model=None if access is None else access.model,
             ev_bus=ev_bus,
             step_index=step_index,
+            forecast=self.forecast,
         )
         plan = FleetPlan(target_kw=float(lo.sum()), preferred_kw=lo)
         for service in self.services:

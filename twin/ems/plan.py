@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,9 @@ class EmsContext:
     ev_bus: np.ndarray | None = None
     """Per EV, its column in `grid_model.ev_buses` (with a grid model)."""
     step_index: int = 0
+    forecast: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Series known ahead for the whole run, by name (e.g. the tariff's cumulative cheap time,
+    `cheap_cumulative_s`); services index them with `step_index`."""
     """The model step this decision is for (the grid model's forecast row)."""
 
     def per_ev(self, name: str, default: float = 0.0) -> np.ndarray:

@@ -38,7 +38,7 @@ from twin.run.hardware_link import LatenessMeter
 from twin.run.pacing import WallClockPacer
 from twin.run.progress import StepProgress
 from twin.run.wiring import SIM_CONFIG, block_steps_of, wire_blocks, wire_stepwise
-from twin.signals.scenario_signals import build_signal_series
+from twin.signals.scenario_signals import build_signal_series, ems_forecasts
 from twin.signals.timebase import local_clock
 from twin.sims.recorder_sim import StepObserver
 
@@ -367,6 +367,7 @@ def _build_run(
         "n_steps": scenario.n_steps,
     }
     ems = build_ems(scenario)
+    ems.attach_forecast(ems_forecasts(scenario, series))  # what the EMS knows ahead: the tariff
     grid_views = build_grid_views(scenario, net, profiles, bus_pos, ems)
     grid = world.start("GridSim", **timing).Grid(
         powerflow=powerflow, profiles=profiles, **grid_views.sim_params()

@@ -4,7 +4,7 @@ Names the EMS sees in ctx.signals (and the results table as `signal.<name>`):
 
 | scenario entry        | signal names                                                        |
 |-----------------------|---------------------------------------------------------------------|
-| signals.prices        | price_per_kwh, price_quantile; with smart_charging: cheap_left_s     |
+| signals.prices        | price_per_kwh, price_quantile                                       |
 | signals.frequency     | frequency_hz; with `measurement_noise_std_hz`: frequency_measured_hz |
 | signals.regulation    | regulation_pu                                                       |
 | signals.fems          | fems_kwh (request of the current 30-min slot)                       |
@@ -230,23 +230,16 @@ def _scenario_error(scenario: Scenario, kind: str, err: Exception) -> Exception:
     return ScenarioError(scenario.source, [(".".join(["signals", *map(str, loc)]), message)])
 
 
-CHEAP_LEFT_SIGNAL = "cheap_left_s"
+CHEAP_CUMULATIVE_FORECAST = "cheap_cumulative_s"
 
 
-def cheap_left_s(quantile: np.ndarray, threshold: float, step_s: float) -> np.ndarray:
-    """Per step, the cheap time left in the current run of cheap steps (price quantile at or
-    below `threshold`), counting this step; 0 in a step that is not cheap, inf in the run that
-    reaches the end of the series. Smart charging spreads
-    a session's energy over it (and not over the expensive hours after it)."""
-    cheap = np.asarray(quantile) <= threshold
-    out = np.zeros(cheap.size)
-    # A cheap run still going when the series ends has no known end (the night goes on after
-    # the last simulated step): inf, so only the departure bounds it.
-    run = np.inf
-    for k in range(cheap.size - 1, -1, -1):  # from the end: a run's length left at each step
-        run = run + step_s if cheap[k] else 0.0
-        out[k] = run
-    return out
+def cheap_cumulative_s(quantile: np.ndarray, threshold: float, step_s: float) -> np.ndarray:
+    """Cheap seconds before each step (length n + 1: C[k] = cheap time of the steps < k, C[n] =
+    the run's total), a step being cheap when its price quantile is at or below `threshold`.
+    The cheap time in [step a, step b) is C[b] - C[a]: smart charging spreads a session's energy
+    over the cheap time before its departure (known ahead: it is the tariff)."""
+    cheap = (np.asarray(quantile) <= threshold).astype(float) * step_s
+    return np.concatenate([[0.0], np.cumsum(cheap)])
 
 
 def _smart_charging_threshold(scenario: Scenario) -> float | None:
@@ -268,11 +261,6 @@ def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
             cover the simulated time), with the field path and the problem.
     """
     series = price_signals(scenario)
-    threshold = _smart_charging_threshold(scenario)
-    if threshold is not None:
-        series[CHEAP_LEFT_SIGNAL] = cheap_left_s(
-            series["price_quantile"], threshold, float(scenario.step)
-        )
     signals = scenario.signals
     for kind, name in SIGNAL_NAMES.items():
         params: dict[str, Any] | None = getattr(signals, kind)
@@ -310,6 +298,19 @@ def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
         co2 = series["co2_kg_per_kwh"]
         series["co2_command_level"] = signed_levels(co2, *quartile_thresholds(co2))
     return series
+
+
+def ems_forecasts(scenario: Scenario, series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the EMS knows ahead of time (EmsContext.forecast): with smart charging, the
+    cumulative cheap time of the tariff (`cheap_cumulative_s`, n + 1 values)."""
+    threshold = _smart_charging_threshold(scenario)
+    if threshold is None or "price_quantile" not in series:
+        return {}
+    return {
+        CHEAP_CUMULATIVE_FORECAST: cheap_cumulative_s(
+            series["price_quantile"], threshold, float(scenario.step)
+        )
+    }
 
 
 def check_signals(scenario: Scenario) -> None:

@@ -13,8 +13,8 @@ from pydantic import Field
 from twin.ems.plan import EmsContext, FleetPlan
 from twin.ems.services.base import Service, ServiceConfig
 
-# Cheap time left in the current run of cheap steps, s (built with the price signals).
-from twin.signals.scenario_signals import CHEAP_LEFT_SIGNAL
+# The tariff's cumulative cheap time, known ahead (twin.signals.scenario_signals.ems_forecasts).
+from twin.signals.scenario_signals import CHEAP_CUMULATIVE_FORECAST
 
 
 class SmartCharging(Service):
@@ -35,19 +35,32 @@ class SmartCharging(Service):
         time_left_h = np.maximum(ctx.depart_s - ctx.time_s, ctx.dt_s) / 3600.0
         # Open-ended sessions (inf departure) get the flat rate over one day.
         time_left_h = np.where(np.isfinite(time_left_h), time_left_h, 24.0)
-        # Only the cheap time before departure counts: spreading over the expensive hours after
-        # the cheap run left part of the energy to be forced in at the dear rate before leaving
-        # (a car out at 18:00 charged 7/18 of its need in the 00-07 cheap run, the rest at 16-18).
-        # Sessions without a departure keep the one-day spread: no deadline forces dear energy.
-        cheap_left_s = ctx.signals.get(CHEAP_LEFT_SIGNAL)
-        if cheap_left_s is not None and cheap_left_s > 0:
-            time_left_h = np.where(
-                np.isfinite(ctx.depart_s),
-                np.minimum(time_left_h, max(cheap_left_s, ctx.dt_s) / 3600.0),
-                time_left_h,
-            )
+        # Only the cheap time before departure counts: spreading over all the time left put
+        # part of the energy into the expensive hours before a daytime departure (a car out at
+        # 18:00 charged 7/18 of its need in the 00-07 cheap hours and the rest at 16-18).
+        cheap_h = cheap_hours_before(ctx, CHEAP_CUMULATIVE_FORECAST)
+        if cheap_h is not None:
+            time_left_h = np.where(np.isfinite(ctx.depart_s), cheap_h, time_left_h)
         flat = np.clip(e_needed_kwh / time_left_h, ctx.lo_kw, ctx.hi_kw)
         return plan.with_target(self.name, float(flat.sum()), preferred_kw=flat)
+
+
+def cheap_hours_before(ctx: EmsContext, name: str) -> np.ndarray | None:
+    """Per EV, the cheap hours from this step to its departure, from the forecast's cumulative
+    cheap time (at least one step). A departure after the run's end gets the cheap share of the
+    run's last day for the time beyond it. None without the forecast."""
+    cumulative = ctx.forecast.get(name)
+    if cumulative is None or cumulative.size < 2:
+        return None
+    n = cumulative.size - 1
+    k = min(max(ctx.step_index, 0), n)
+    depart = np.where(np.isfinite(ctx.depart_s), ctx.depart_s, ctx.time_s)
+    index = np.clip(np.ceil(depart / ctx.dt_s - 1e-9), k, n).astype(np.int64)
+    cheap_s = cumulative[index] - cumulative[k]
+    day = min(n, max(int(round(86_400 / ctx.dt_s)), 1))
+    share = (cumulative[n] - cumulative[n - day]) / (day * ctx.dt_s)
+    cheap_s = cheap_s + share * np.maximum(depart - n * ctx.dt_s, 0.0)
+    return np.maximum(cheap_s, ctx.dt_s) / 3600.0
 
 
 class SmartChargingSpec(ServiceConfig):
