@@ -51,6 +51,13 @@ matplotlib.rcParams.update(
         "savefig.dpi": DPI,
         "path.simplify": True,
         "agg.path.chunksize": 10000,
+        # A title at a fixed height: matplotlib's automatic placement lays out every axis' tick
+        # labels once more per panel to find their top (a fifth of a year-long report's drawing),
+        # and no report panel has ticks above it.
+        "axes.titley": 1.0,
+        # No "+1" offset above the y axis: it sits where the left-aligned title is (automatic
+        # title placement would have dodged it), and full tick values read better anyway.
+        "axes.formatter.useoffset": False,
     }
 )
 
@@ -102,6 +109,45 @@ def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
     return buf.getvalue()
+
+
+FIGURE_PX = int(WIDTH_IN * DPI)
+"""The figure's width in pixels: no panel is wider, so bins of this count are at most a pixel."""
+
+
+def envelope_indices(values: np.ndarray | Sequence[float], bins: int) -> np.ndarray:
+    """Positions (ascending) of each bin's lowest and highest sample, plus the first and the
+    last sample; bins of equal count in order. Drawn through these, a line looks as it does
+    through every sample when a bin is at most a pixel wide (a one-sample spike stays), at a
+    small fraction of the points. All positions when there are at most 2 x `bins` samples.
+    NaN is skipped within a bin (an all-NaN bin keeps a NaN, so the line still breaks)."""
+    v = np.asarray(values, dtype=float)
+    n = v.size
+    if bins < 1 or n <= 2 * bins:
+        return np.arange(n)
+    per_bin = -(-n // bins)  # ceil: the last bin may be shorter
+    rows = -(-n // per_bin)
+    padded = np.full(rows * per_bin, np.nan)
+    padded[:n] = v
+    grid = padded.reshape(rows, per_bin)
+    missing = np.isnan(grid)
+    # Padding is NaN too, so it is never picked over a real sample of the last bin.
+    lo = np.argmin(np.where(missing, np.inf, grid), axis=1)
+    hi = np.argmax(np.where(missing, -np.inf, grid), axis=1)
+    start = np.arange(rows) * per_bin
+    picked = np.concatenate([[0, n - 1], start + lo, start + hi])
+    return np.unique(np.minimum(picked, n - 1))
+
+
+def thin(
+    x: pd.DatetimeIndex | np.ndarray, y: np.ndarray, bins: int = FIGURE_PX
+) -> tuple[pd.DatetimeIndex | np.ndarray, np.ndarray]:
+    """(x, y) reduced to each pixel column's min/max envelope when the series has more than
+    2 x `bins` points (drawing 86,400 points into 700 pixels costs time and shows nothing more)."""
+    if len(y) <= 2 * bins:
+        return x, y
+    keep = envelope_indices(y, bins)
+    return x[keep], y[keep]
 
 
 def naive(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -161,13 +207,74 @@ def shade_windows(ax: Axes, windows: dict[str, tuple[int, int]], index: pd.Datet
 def line(
     ax: Axes, index: pd.DatetimeIndex, y: Sequence[float] | np.ndarray | pd.Series, **kw: Any
 ) -> None:
-    ax.plot(naive(index), np.asarray(y, dtype=float), **kw)
+    """A series over time, thinned to its per-pixel min/max envelope when dense."""
+    x, values = thin(naive(index), np.asarray(y, dtype=float))
+    ax.plot(x, values, **kw)
+
+
+@dataclass(frozen=True)
+class DayBins:
+    """Where each local day starts in a time-ordered index: one bin per day."""
+
+    index: pd.DatetimeIndex
+    days: pd.DatetimeIndex
+    """Each day's local midnight."""
+    starts: np.ndarray
+    """Position of each day's first step."""
+
+
+_DAY_BINS: list[DayBins] = []
+_DAY_BINS_KEPT = 4
+"""Indexes whose day bins are remembered: a report draws dozens of daily series on one index
+(every `RunData.series` shares it), and `normalize()` of a zoned index costs more than the
+reduction itself."""
+
+
+def day_bins(index: pd.DatetimeIndex) -> DayBins | None:
+    """The index's day bins (remembered by identity), None unless it is in time order."""
+    for bins in _DAY_BINS:
+        if bins.index is index:
+            return bins
+    if len(index) == 0 or not index.is_monotonic_increasing:
+        return None
+    midnight = index.normalize()
+    ns = midnight.asi8
+    starts = np.concatenate([[0], np.flatnonzero(ns[1:] != ns[:-1]) + 1])
+    bins = DayBins(index=index, days=midnight[starts], starts=starts)
+    _DAY_BINS.insert(0, bins)
+    del _DAY_BINS[_DAY_BINS_KEPT:]
+    return bins
+
+
+def _reduce_days(values: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
+    """Per bin ('min', 'max', 'sum', else 'mean') as pandas' groupby does it: NaN skipped; an
+    all-NaN day is NaN (its sum 0)."""
+    finite = ~np.isnan(values)
+    if how == "min":
+        return np.fmin.reduceat(values, starts)
+    if how == "max":
+        return np.fmax.reduceat(values, starts)
+    total = np.add.reduceat(np.where(finite, values, 0.0), starts)
+    if how == "sum":
+        return total
+    count = np.add.reduceat(finite.astype(float), starts)  # "mean"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
+
+
+DAILY_REDUCTIONS = frozenset({"mean", "min", "max", "sum"})
 
 
 def daily(series: pd.Series, how: str = "mean") -> pd.Series:
-    """Per local day: 'mean', 'min', 'max' or 'sum' of a series on a local-time index."""
-    grouped = series.groupby(series.index.normalize())
-    return getattr(grouped, how)()
+    """Per local day: 'mean', 'min', 'max' or 'sum' of a series on a local-time index (any
+    other pandas groupby reduction by name goes through pandas)."""
+    index = series.index
+    bins = day_bins(index) if isinstance(index, pd.DatetimeIndex) else None
+    if bins is None or how not in DAILY_REDUCTIONS:  # pandas groups by value, in any order
+        grouped = series.groupby(pd.DatetimeIndex(index).normalize())
+        return getattr(grouped, how)()
+    values = _reduce_days(series.to_numpy(dtype=float), bins.starts, how)
+    return pd.Series(values, index=bins.days, name=series.name)
 
 
 def daily_band(ax: Axes, series: pd.Series, colour: str, label: str, mean: bool = True) -> None:

@@ -32,12 +32,17 @@ def note_written(run_dir: Path, *paths: Path | str) -> None:
     manifest = Path(run_dir) / col.RUN_MANIFEST_FILE
     if not manifest.is_file():
         return
+    # Each path once: `twin report` on the same folder again must not grow the list.
+    known = set(manifest.read_text(encoding="utf-8").splitlines())
     lines = []
     for p in paths:
-        rel = Path(p).relative_to(run_dir) if Path(p).is_absolute() else Path(p)
-        lines.append(rel.as_posix() + "\n")
-    with manifest.open("a", encoding="utf-8") as f:
-        f.write("".join(lines))
+        rel = (Path(p).relative_to(run_dir) if Path(p).is_absolute() else Path(p)).as_posix()
+        if rel not in known:
+            known.add(rel)
+            lines.append(rel + "\n")
+    if lines:
+        with manifest.open("a", encoding="utf-8") as f:
+            f.write("".join(lines))
 
 
 def _recorded(manifest: Path) -> list[PurePosixPath]:
