@@ -302,15 +302,32 @@ def build_signal_series(scenario: Scenario) -> dict[str, np.ndarray]:
 
 def ems_forecasts(scenario: Scenario, series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """What the EMS knows ahead of time (EmsContext.forecast): with smart charging, the
-    cumulative cheap time of the tariff (`cheap_cumulative_s`, n + 1 values)."""
+    cumulative cheap time of the tariff (`cheap_cumulative_s`, n + 1 values), the push-up
+    window of a flexibility_windows service counted as charging time too."""
     threshold = _smart_charging_threshold(scenario)
     if threshold is None or "price_quantile" not in series:
         return {}
+    quantile = np.asarray(series["price_quantile"], dtype=float)
+    window = _push_up_window_s(scenario)
+    if window is not None:
+        # A push-up window ahead is where the stack wants the energy (PV at midday): count it
+        # as charging time too, so the nights before it leave room for it.
+        from twin.metrics.flexibility import window_mask
+
+        clock = local_clock(scenario.start_local, scenario.step, scenario.n_steps)
+        quantile = np.where(window_mask(clock.second_of_day, *window), 0.0, quantile)
     return {
-        CHEAP_CUMULATIVE_FORECAST: cheap_cumulative_s(
-            series["price_quantile"], threshold, float(scenario.step)
-        )
+        CHEAP_CUMULATIVE_FORECAST: cheap_cumulative_s(quantile, threshold, float(scenario.step))
     }
+
+
+def _push_up_window_s(scenario: Scenario) -> tuple[int, int] | None:
+    spec = next(
+        (s for s in scenario.ems.services if getattr(s, "type", None) == "flexibility_windows"),
+        None,
+    )
+    push_up = getattr(spec, "push_up", None)
+    return None if push_up is None else push_up.seconds
 
 
 def check_signals(scenario: Scenario) -> None:
