@@ -73,3 +73,17 @@ def test_a_departure_after_the_run_counts_the_last_days_share():
 def test_a_car_leaving_inside_the_cheap_hours_spreads_to_its_departure():
     ctx = _car(4.0)
     assert SmartCharging().apply(ctx, plan_at(0.0, 1, {})).target_kw == pytest.approx(3.0)
+
+
+def test_the_push_up_window_counts_as_charging_time_ahead():
+    # default.yaml: TOU cheap 00-07 and 23-24 (8 h) and a 10-14 push-up window (4 h)
+    from tests.conftest import ROOT
+    from twin.catalog import load_scenario
+    from twin.signals.scenario_signals import build_signal_series, ems_forecasts
+
+    scenario = load_scenario(ROOT / "scenarios" / "default.yaml")
+    cumulative = ems_forecasts(scenario, build_signal_series(scenario))[CHEAP_CUMULATIVE_FORECAST]
+    assert cumulative.size == scenario.n_steps + 1
+    assert cumulative[-1] == pytest.approx(12 * HOUR)
+    at = int(10 * HOUR // scenario.step)  # 10:00 to 14:00 adds 4 h
+    assert cumulative[at + 16] - cumulative[at] == pytest.approx(4 * HOUR)
