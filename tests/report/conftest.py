@@ -197,19 +197,11 @@ def write_results(
     return run_dir
 
 
-@pytest.fixture(scope="session")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """scenarios/default.yaml as shipped (a day at 15 min, grid detail on), run once."""
-    out = tmp_path_factory.mktemp("report-default") / "default"
+def twin_run(out: Path, scenario: Path, *overrides: str) -> None:
+    """`twin run SCENARIO --out OUT [--set ...]` in a subprocess, as a user runs it."""
+    sets = [a for o in overrides for a in ("--set", o)]
     res = subprocess.run(
-        [
-            *TWIN,
-            "run",
-            str(ROOT / "scenarios" / "default.yaml"),
-            "--out",
-            str(out),
-            "--no-progress",
-        ],
+        [*TWIN, "run", str(scenario), "--out", str(out), "--no-progress", *sets],
         capture_output=True,
         text=True,
         timeout=600,
@@ -217,4 +209,11 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env={**os.environ, "COLUMNS": "200"},
     )
     assert res.returncode == 0, res.stderr
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scenarios/default.yaml as shipped (a day at 15 min, grid detail on), run once."""
+    out = tmp_path_factory.mktemp("report-default") / "default"
+    twin_run(out, ROOT / "scenarios" / "default.yaml")
     return out

@@ -19,7 +19,7 @@ import yaml
 from matplotlib.collections import LineCollection, PathCollection
 
 from tests.conftest import ROOT
-from tests.report.conftest import TWIN, write_results
+from tests.report.conftest import twin_run, write_results
 from twin.report.build import build_report
 from twin.report.data import load_run_data
 from twin.report.grid import LABEL_MAX_CHARS, VOLTAGE_CMAP, element_label, feeder_map
@@ -30,24 +30,11 @@ SOURCES = ("twin.config", "twin.catalog", "grids", "pandapower", "simbench", "mo
 MAP_PNG = "grid_feeder_map.png"
 
 
-def _run(out: Path, scenario: Path, *overrides: str) -> None:
-    sets = [a for o in overrides for a in ("--set", o)]
-    res = subprocess.run(
-        [*TWIN, "run", str(scenario), "--out", str(out), "--no-progress", *sets],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert res.returncode == 0, res.stderr
-
-
 @pytest.fixture(scope="module")
 def feeder_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few hours of the Japanese 6.6 kV feeder (no geodata: the computed layout), grid detail on."""
     out = tmp_path_factory.mktemp("feeder") / "japan"
-    _run(
+    twin_run(
         out,
         ROOT / "scenarios" / "japan_season.yaml",
         "duration=3h",
@@ -155,7 +142,7 @@ def test_a_net_without_geodata_gets_a_tree_layout_by_depth_from_the_external_gri
 
 def test_the_layout_is_the_same_on_every_run(feeder_run, tmp_path):
     again = tmp_path / "again"
-    _run(
+    twin_run(
         again,
         ROOT / "scenarios" / "japan_season.yaml",
         "duration=1h",
@@ -163,7 +150,7 @@ def test_the_layout_is_the_same_on_every_run(feeder_run, tmp_path):
     )
     pd.testing.assert_frame_equal(_topology(again), _topology(feeder_run))
     # and a rerun into the folder without grid detail removes it with the other tables
-    _run(
+    twin_run(
         again,
         ROOT / "scenarios" / "japan_season.yaml",
         "duration=1h",
