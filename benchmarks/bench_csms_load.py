@@ -19,6 +19,7 @@ import multiprocessing as mp
 import resource
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,12 @@ def _emulator_process(url: str, ids: list[str], version: str, concurrency: int, 
 
 
 async def run_load(
-    n: int, version: str, time_limit_s: float, concurrency: int, setpoint_kw: float
+    n: int,
+    version: str,
+    time_limit_s: float,
+    concurrency: int,
+    setpoint_kw: float,
+    profile_to: Path | None = None,
 ) -> dict:
     from adapters.ocpp.central_system import CentralSystem
     from adapters.ocpp.config import ChargerAuth, CsmsConfig
@@ -132,12 +138,21 @@ async def run_load(
             except Exception as err:  # noqa: BLE001 - counted and reported
                 errors.append(f"{charger_id}: {err}")
 
+        profiler = None
+        if profile_to is not None:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         t1 = time.perf_counter()
         online_ids = [i for i in ids if cs.session(i).online]
         await asyncio.wait_for(
             asyncio.gather(*(send(i) for i in online_ids)), max(deadline - time.perf_counter(), 1.0)
         )
         result["broadcast_s"] = time.perf_counter() - t1
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(profile_to))
         ms = np.asarray(rtt) * 1000.0
         result.update(
             acknowledged=len(rtt),
@@ -176,12 +191,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=600.0, help="whole benchmark, s")
     parser.add_argument("--concurrency", type=int, default=200, help="emulators starting at once")
     parser.add_argument("--setpoint-kw", type=float, default=3.7)
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="cProfile the CSMS during the broadcast to FILE"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.chargers <= 20000:
         print("--chargers must be within 1..20000", file=sys.stderr)
         return 2
     r = asyncio.run(
-        run_load(args.chargers, args.version, args.time_limit, args.concurrency, args.setpoint_kw)
+        run_load(
+            args.chargers,
+            args.version,
+            args.time_limit,
+            args.concurrency,
+            args.setpoint_kw,
+            profile_to=args.profile,
+        )
     )
     print(f"CSMS load, OCPP {r['version']}, {r['chargers']:,} emulated charge points on 127.0.0.1")
     print(
