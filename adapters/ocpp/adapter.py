@@ -47,6 +47,16 @@ class OcppChargerAdapter:
         return self._session.online and self._session.metering_configured
 
     @property
+    def ev_needs(self) -> tuple[int, float | None, float | None] | None:
+        """(sequence number, departure s since the epoch, energy kWh) of the EV's latest
+        NotifyEVChargingNeeds, or None before one arrived; read from any thread."""
+        session = self._session
+        needs = session.ev_needs
+        if needs is None:
+            return None
+        return session.ev_needs_seq, needs.departure_unix_s, needs.energy_kwh
+
+    @property
     def version(self) -> str | None:
         """Negotiated OCPP version of the current (or last) connection."""
         return self._session.version

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ocpp.exceptions import OCPPError
@@ -38,6 +40,61 @@ EventRecorder = Callable[[str, str, str], None]
 def _retrieve_exception(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()
+
+
+MAX_EV_ENERGY_KWH = 1000.0
+
+
+@dataclass(frozen=True)
+class EvNeeds:
+    """What an EV said in NotifyEVChargingNeeds.
+
+    Attributes:
+        departure_unix_s: its departure, s since the epoch (UTC), or None.
+        energy_kwh: the energy it asks for, kWh (AC/DC `energy_amount`, or 2.1's
+            `ev_target_energy_request`), or None.
+        problem: why a value was left out ("" = none).
+    """
+
+    departure_unix_s: float | None
+    energy_kwh: float | None
+    problem: str = ""
+
+
+def ev_needs_from(charging_needs: dict) -> EvNeeds:
+    """Departure and energy from a NotifyEVChargingNeeds `charging_needs` (snake_case keys)."""
+    problems = []
+    departure = None
+    raw = charging_needs.get("departure_time")
+    if raw is not None:
+        try:
+            when = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                raise ValueError("no time zone")
+            departure = when.timestamp()
+        except ValueError as exc:
+            problems.append(f"departure_time {raw!r}: {exc}")
+    energy_wh = None
+    for key, field_name in (
+        ("ac_charging_parameters", "energy_amount"),
+        ("dc_charging_parameters", "energy_amount"),
+        ("v2x_charging_parameters", "ev_target_energy_request"),
+    ):
+        block = charging_needs.get(key)
+        if isinstance(block, dict) and block.get(field_name) is not None:
+            energy_wh = block[field_name]
+            break
+    energy = None
+    if energy_wh is not None:
+        try:
+            value = float(energy_wh) / 1000.0
+        except (TypeError, ValueError):
+            value = math.nan
+        if math.isfinite(value) and 0.0 <= value <= MAX_EV_ENERGY_KWH:
+            energy = value
+        else:
+            problems.append(f"energy {energy_wh!r} Wh is not a plan")
+    return EvNeeds(departure, energy, "; ".join(problems))
 
 
 class SetpointCallError(SetpointRejected):
@@ -118,6 +175,8 @@ class ChargerSession:
         self.charging_state: str | None = None
         self.transaction_id: int | str | None = None
         self.ev_bidirectional: bool | None = None
+        self.ev_needs: EvNeeds | None = None  # the latest NotifyEVChargingNeeds' plan
+        self.ev_needs_seq = 0  # counts them, so a reader sees each new one once
         self.target_kw: float | None = None
         self.power_kw = 0.0
         self.energy_kwh = 0.0
@@ -288,10 +347,19 @@ class ChargerSession:
         return sample
 
     def on_charging_needs(self, charging_needs: dict) -> None:
-        """Learn from NotifyEVChargingNeeds whether the EV can discharge (BPT modes)."""
+        """Learn from NotifyEVChargingNeeds whether the EV can discharge (BPT modes), and its
+        departure time and the energy it asks for (`ev_needs`): the EMS plans the session on
+        what the EV says, not on the model's guess. Values that cannot be a plan (no zone,
+        not finite, > 1,000 kWh) are left out and recorded as an `implausible` event."""
         modes = [charging_needs.get("requested_energy_transfer") or ""]
         modes += charging_needs.get("available_energy_transfer") or []
         self.ev_bidirectional = any("BPT" in str(mode) for mode in modes)
+        needs = ev_needs_from(charging_needs)
+        if needs.problem:
+            self._record(self.charger_id, "implausible", f"NotifyEVChargingNeeds: {needs.problem}")
+        if needs.departure_unix_s is not None or needs.energy_kwh is not None:
+            self.ev_needs = needs
+            self.ev_needs_seq += 1
 
     # -- derived --------------------------------------------------------------------------
 

@@ -73,7 +73,13 @@ class _Chargers:
         self.emulators: list[ChargePointEmulator] = []
 
     def start(
-        self, url: str, charger_id: str, password: str, version: str, discharge: bool = False
+        self,
+        url: str,
+        charger_id: str,
+        password: str,
+        version: str,
+        discharge: bool = False,
+        **config: object,
     ) -> None:
         emu = ChargePointEmulator(
             EmulatorConfig(
@@ -84,6 +90,7 @@ class _Chargers:
                 max_power_kw=6.0,  # the lab's chargers, as the bound simulated ones
                 can_discharge=discharge,
                 meter_interval_s=10,  # until the CSMS configures the run's interval
+                **config,  # type: ignore[arg-type]
             )
         )
         self.emulators.append(emu)

@@ -240,6 +240,27 @@ class Fleet:
             )
         return margin
 
+    def apply_ev_needs(self, index: int, depart_s: float | None, energy_kwh: float | None) -> bool:
+        """What a plugged EV says it needs (OCPP NotifyEVChargingNeeds) replaces the model's
+        guess for its current session: its departure (s from the start; later than now) and the
+        SOC it leaves with (now + energy / battery, at most 1). Returns whether anything changed;
+        an EV that is not plugged in keeps its model session."""
+        if not 0 <= index < self.table.count or self.state.location[index] != PLUGGED:
+            return False
+        changed = False
+        k = int(min(self.state.session[index], self.sessions.depart_s.shape[1] - 1))
+        if depart_s is not None and np.isfinite(depart_s) and depart_s > self.time_s:
+            self.sessions.depart_s[index, k] = depart_s
+            self._col(self.sessions.depart_s)[index] = depart_s  # the gathered column too
+            changed = True
+        if energy_kwh is not None and np.isfinite(energy_kwh) and energy_kwh >= 0:
+            target = self.state.soc[index] + energy_kwh / self.table.battery_kwh[index]
+            self.state.session_target_soc[index] = min(1.0, float(target))
+            changed = True
+        if changed:
+            self._events += 1  # the views derived from the session are rebuilt
+        return changed
+
     def view(self) -> FleetView:
         # Location and session only change at events, so the derived arrays are rebuilt only
         # after one (at 1-s steps most steps have none).

@@ -115,6 +115,10 @@ class HardwareLink:
         # Per charger its share of a `bus:` DSO envelope (set by the wiring when the EMS has a
         # grid model with envelopes), and the last (import_kw, export_kw) queued.
         self.envelopes: list[Any] = []
+        # NotifyEVChargingNeeds read so far (sequence number per charger), and the run's pace
+        # (wall seconds per simulated second; PreparedRun.run sets it for paced runs).
+        self._needs_seen: dict[str, int] = {}
+        self.rt_factor: float = scenario.hil.rt_factor
         self._limits_sent: dict[str, tuple[float, float]] = {}
 
     def start(self, wait_ready: bool = True) -> None:
@@ -249,6 +253,32 @@ class HardwareLink:
             values[b.charger_id] = value
             self._commanded_kwh[b.charger_id] += value * self.scenario.step / 3600.0
         self.bridge.submit_setpoints(values)
+
+    def ev_needs(self, sim_time_s: float) -> list[tuple[Binding, float | None, float | None]]:
+        """The EVs' new NotifyEVChargingNeeds since the last call: per binding, its departure
+        in simulation seconds (the wall-clock departure mapped through the run's pace: one wall
+        second is 1 / rt_factor simulated seconds) and the energy it asks for, kWh."""
+        out = []
+        now = time.time()
+        for b in self.bindings:
+            read = getattr(self._adapters.get(b.charger_id), "ev_needs", None)
+            if read is None or read[0] == self._needs_seen.get(b.charger_id):
+                continue
+            seq, departure_unix_s, energy_kwh = read
+            self._needs_seen[b.charger_id] = seq
+            depart_s = (
+                None
+                if departure_unix_s is None
+                else sim_time_s + (departure_unix_s - now) / self.rt_factor
+            )
+            out.append((b, depart_s, energy_kwh))
+            self._event(
+                b.charger_id,
+                "ev_needs",
+                f"departure in {'-' if depart_s is None else f'{depart_s - sim_time_s:.0f} s'}"
+                f" (simulated), energy {'-' if energy_kwh is None else f'{energy_kwh:.2f} kWh'}",
+            )
+        return out
 
     def submit_envelope(self, k: int) -> None:
         """Step k: send each enveloped charger its share of the DSO envelope when it moved

@@ -139,7 +139,7 @@ def wire_stepwise(
         world.connect(hw, ems_entity, "offline", time_shifted=True, initial_data={"offline": {}})
         world.connect(hw, rec, "record")
         for name in scenario.fleets:
-            world.connect(hw, ctrl_entities[name], "measured_kw")
+            world.connect(hw, ctrl_entities[name], "measured_kw", "ev_needs")
     world.connect(signals, ems_entity, ("values", "signals"))
     world.connect(
         grid, ems_entity, ("state", "grid"), time_shifted=True, initial_data={"state": {}}

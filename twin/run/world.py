@@ -128,6 +128,8 @@ class PreparedRun:
             self.observers.append(lateness)
         try:
             if self.hardware is not None:
+                if rt_factor:
+                    self.hardware.rt_factor = rt_factor  # maps the EVs' departures to sim time
                 self.hardware.start()
             if self.live_signals is not None:
                 self.live_signals.start()

@@ -32,6 +32,7 @@ META = {
             "attrs": [
                 "setpoints_kw",
                 "measured_kw",
+                "ev_needs",
                 "view",
                 "p_kw",
                 "p_bus_mw",
@@ -87,6 +88,11 @@ class FleetSim(mosaik_api_v3.Simulator):
                     if received
                     else np.zeros(fleet.table.count)
                 )
+            needs = inputs.get(eid, {}).get("ev_needs", {})
+            for index, (depart_s, energy_kwh) in (
+                next(iter(needs.values())).get(fleet.name, {}).items() if needs else ()
+            ):
+                fleet.apply_ev_needs(index, depart_s, energy_kwh)
             measured = inputs.get(eid, {}).get("measured_kw", {})
             measured_kw = next(iter(measured.values())).get(fleet.name) if measured else None
             ent["p_kw"] = fleet.step(setpoints, measured_kw)

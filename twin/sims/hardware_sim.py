@@ -25,7 +25,7 @@ META = {
         "Hardware": {
             "public": True,
             "params": ["link", "fleet_sizes", "events"],
-            "attrs": ["setpoints_kw", "measured_kw", "offline", "record"],
+            "attrs": ["setpoints_kw", "measured_kw", "ev_needs", "offline", "record"],
         }
     },
 }
@@ -85,7 +85,15 @@ class HardwareSim(mosaik_api_v3.Simulator):
             )
             record[col.hil_column(b.charger_id, "online")] = float(online)
             record[col.hil_column(b.charger_id, "degraded")] = float(degraded)
-        self._out = {"measured_kw": measured, "offline": offline, "record": record}
+        ev_needs: dict[str, dict[int, tuple[float | None, float | None]]] = {}
+        for b, depart_s, energy_kwh in link.ev_needs(time):
+            ev_needs.setdefault(b.fleet, {})[b.index] = (depart_s, energy_kwh)
+        self._out = {
+            "measured_kw": measured,
+            "ev_needs": ev_needs,
+            "offline": offline,
+            "record": record,
+        }
         return time + self.step_s
 
     def get_data(self, outputs: dict) -> dict:

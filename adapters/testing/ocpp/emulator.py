@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ocpp import exceptions as ocpp_exceptions
@@ -109,6 +109,10 @@ class EmulatorConfig:
     model: str = "Emulator"
     extra_headers: dict[str, str] = field(default_factory=dict)
     time_scale: float = 1.0
+    departure_in_s: float | None = None
+    """The EV's departure, wall seconds after it plugs in (sent in NotifyEVChargingNeeds)."""
+    energy_request_kwh: float | None = None
+    """The energy the EV asks for (NotifyEVChargingNeeds, AC `energy_amount`)."""
 
     def validate(self) -> None:
         """Raises EmulatorError naming each wrong setting."""
@@ -371,6 +375,16 @@ class ChargePointEmulator:
             }
         else:
             needs = {"requested_energy_transfer": "AC_three_phase"}
+        if self.config.departure_in_s is not None:
+            departure = datetime.now(UTC) + timedelta(seconds=self.config.departure_in_s)
+            needs["departure_time"] = departure.isoformat()
+        if self.config.energy_request_kwh is not None:
+            needs["ac_charging_parameters"] = {
+                "energy_amount": self.config.energy_request_kwh * 1000.0,
+                "ev_min_current": 6.0,
+                "ev_max_current": 16.0,
+                "ev_max_voltage": 400.0,
+            }
         await self._cp.call(self._calls().NotifyEVChargingNeeds(charging_needs=needs, evse_id=1))
 
     async def _transaction_event(
