@@ -64,3 +64,9 @@ def test_not_a_sweep_folder_is_a_clear_error(tmp_path):
 def test_one_seed_is_not_enough(tmp_path):
     res = twin("fleet-size", _sweep(tmp_path, [40.0]))
     assert res.returncode == 2 and "need at least 2" in res.stderr, res.stderr
+
+
+def test_a_kpi_that_is_not_a_number_is_a_clear_error(tmp_path):
+    res = twin("fleet-size", _sweep(tmp_path, ["lots", "none"]))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "need at least 2" in res.stderr, res.stderr

@@ -39,30 +39,40 @@ def test_share_of_the_bus_envelope_worked_by_hand():
         SimpleNamespace(fleet="a", index=1, charger_id="CP1"),
         SimpleNamespace(fleet="a", index=2, charger_id="CP2"),  # bus 1: no envelope
     ]
-    (share,) = charger_envelopes(model, bus_pos, bindings, 3)
-    assert share.charger_id == "CP1" and share.element == "bus:3"
+    (share,) = charger_envelopes(model, bus_pos, bindings)
+    assert share.charger_id == "CP1" and share.element == "bus:3" and share.n_ev == 3
     # import: max(E_imp - base, 0) / 3 ; export: max(E_exp + base, 0) / 3
-    np.testing.assert_allclose(share.import_kw, [8.0 / 3, 11.0 / 3, 0.0])
-    np.testing.assert_allclose(share.export_kw, [7.0 / 3, 4.0 / 3, 11.0 / 3])
+    got = [limits_to_send([share], k, {}, model.site_net_load_kw)["CP1"] for k in range(3)]
+    np.testing.assert_allclose([g[0] for g in got], [8.0 / 3, 11.0 / 3, 0.0])
+    np.testing.assert_allclose([g[1] for g in got], [7.0 / 3, 4.0 / 3, 11.0 / 3])
+
+
+def _flat(base_kw: float = 0.0):
+    return lambda k: np.full(6, base_kw)
 
 
 def test_limits_are_sent_when_they_move():
-    env = ChargerEnvelope("CP1", "bus:3", np.array([3.0, 3.05, 2.0]), np.array([1.0, 1.0, 1.0]))
+    env = ChargerEnvelope(
+        "CP1", "bus:3", 3, 1, np.array([3.0, 3.05, 2.0]), np.array([1.0, 1.0, 1.0])
+    )
     sent: dict[str, tuple[float, float]] = {}
-    first = limits_to_send([env], 0, sent)
+    first = limits_to_send([env], 0, sent, _flat())
     assert first == {"CP1": (3.0, 1.0)}
     sent.update(first)
-    assert limits_to_send([env], 1, sent) == {}  # 0.05 kW: not worth a new profile
-    assert limits_to_send([env], 2, sent) == {"CP1": (2.0, 1.0)}
+    assert limits_to_send([env], 1, sent, _flat()) == {}  # 0.05 kW: not worth a new profile
+    assert limits_to_send([env], 2, sent, _flat()) == {"CP1": (2.0, 1.0)}
 
 
 def test_the_envelope_share_reaches_an_ocpp21_charger(lab):  # noqa: F811 - the fixture
     link, emulators, events = lab
     _wait(lambda: all(r is not None for r in link.readings().values()))
     link.envelopes = [
-        ChargerEnvelope("CP002", "bus:3", np.array([2.0, 2.0, 1.5]), np.array([0.5, 0.5, 0.5])),
-        ChargerEnvelope("CP001", "bus:3", np.array([2.0, 2.0, 2.0]), np.array([0.0, 0.0, 0.0])),
+        ChargerEnvelope(
+            "CP002", "bus:3", 3, 1, np.array([2.0, 2.0, 1.5]), np.array([0.5, 0.5, 0.5])
+        ),
+        ChargerEnvelope("CP001", "bus:3", 3, 1, np.array([2.0, 2.0, 2.0]), np.zeros(3)),
     ]
+    link.site_net_load_kw = _flat()
     emulator = emulators["CP002"]
 
     def held() -> tuple[float, float] | None:

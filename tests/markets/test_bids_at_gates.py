@@ -109,3 +109,32 @@ def test_the_ems_tracks_what_was_bid_and_the_ledger_pays_it(bid_run):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["bids"]["capacity_kwh"] == pytest.approx(float(bids["capacity_kw"].sum()))
     assert summary["bids"]["gate"] == "day_ahead"
+
+
+def test_a_bid_nobody_delivers_is_refused_before_the_run(tmp_path):
+    from twin.catalog import ScenarioError
+
+    services = [{"type": "fems_schedule", "order": 50}]  # no regulation service
+    scenario = load_scenario(STUDY, {"duration": "1h", "ems.services": services})
+    with pytest.raises(ScenarioError) as err:
+        prepare_run(scenario, tmp_path / "run")
+    assert err.value.problems == [
+        ("market.bidding.regulation", "needs a regulation service in ems.services")
+    ]
+
+
+def test_a_broken_history_file_names_its_line(tmp_path):
+    from twin.catalog import ScenarioError
+
+    history = tmp_path / "sessions.csv"
+    history.write_text(
+        "ev_id,arrival,departure,energy_kwh\n"
+        "phev:0,2025-05-01T09:00:00+09:00,2025-05-01T17:00:00+09:00,3.0\n"
+        "phev:1,2025-05-01T09:00:00+09:00,2025-05-01T08:00:00+09:00,3.0\n"
+    )
+    scenario = load_scenario(STUDY, {"duration": "1h", "market.bidding.history": str(history)})
+    with pytest.raises(ScenarioError) as err:
+        prepare_run(scenario, tmp_path / "run")
+    ((field, problem),) = err.value.problems
+    assert field == "market.bidding.history"
+    assert f"{history}:3" in problem and "departure must be after arrival" in problem

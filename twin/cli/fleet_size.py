@@ -52,9 +52,22 @@ def fleet_size(
     missing = [c for c in (kpi, evs_kpi, "status") if c not in table.columns]
     if missing:
         fail([f"{path}: no column {', '.join(missing)} (is it a sweep of a frequency study?)"])
-    done = table[(table["status"] == "completed") & table[kpi].notna()]
+    # A column of the wrong kind (text, a KPI that is not a number) is a clear error too.
+    table[kpi] = pd.to_numeric(table[kpi], errors="coerce")
+    table[evs_kpi] = pd.to_numeric(table[evs_kpi], errors="coerce")
+    done = table[
+        (table["status"] == "completed")
+        & np.isfinite(table[kpi])
+        & np.isfinite(table[evs_kpi])
+        & (table[evs_kpi] >= 1)
+    ]
     if len(done) < 2:
-        fail([f"{path}: {len(done)} completed seed(s) with {kpi}; need at least 2 (--seeds)"])
+        fail(
+            [
+                f"{path}: {len(done)} completed seed(s) with a number in {kpi} and {evs_kpi}; "
+                "need at least 2 (--seeds)"
+            ]
+        )
     evs = done[evs_kpi].astype(int).unique()
     if evs.size != 1:
         fail([f"{path}: the seeds differ in fleet size ({sorted(evs)}); sweep seeds only"])

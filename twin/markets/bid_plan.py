@@ -147,6 +147,11 @@ def plan_bids(scenario: Scenario, series: dict[str, np.ndarray]) -> BidPlan | No
     blocks: list[BidBlock] = []
     signals: dict[str, np.ndarray] = {}
     if spec.regulation is not None:
+        if not any(getattr(s, "type", None) == "regulation" for s in scenario.ems.services):
+            # Bids nobody delivers would only be penalised: say so before the run.
+            raise HistoryError(
+                "market.bidding.regulation", "needs a regulation service in ems.services"
+            )
         rb = spec.regulation
         run_start = pd.Timestamp(scenario.start_local).tz_convert("UTC")
         starts = run_start + pd.to_timedelta(np.arange(0, scenario.duration, rb.block), unit="s")
@@ -160,7 +165,7 @@ def plan_bids(scenario: Scenario, series: dict[str, np.ndarray]) -> BidPlan | No
             )
             for s in starts
         ]
-        cutoff = pd.Timestamp(earliest_gate(spans, rb.gate, scenario.timezone))
+        cutoff = earliest_gate(spans, rb.gate, scenario.timezone)
         first = pd.Timestamp(sessions["arrival"].min()).floor("D")
         train_start = max(cutoff - pd.Timedelta(days=spec.history_days), first)
         if (cutoff - train_start) < pd.Timedelta(days=7):

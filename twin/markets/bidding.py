@@ -19,7 +19,7 @@ A conservative bid (confidence 0.9) promises what 9 slots in 10 would carry; an 
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -131,11 +131,11 @@ def size_blocks(
 
 def earliest_gate(
     blocks: list[tuple[pd.Timestamp, pd.Timestamp]], gate: Gate, tz: str
-) -> dt.datetime:
+) -> pd.Timestamp:
     """The earliest gate closure of the blocks (the information cutoff of their prediction)."""
-    return min(gate_closure(s, gate, tz) for s, _ in blocks).to_pydatetime()
+    return min(gate_closure(s, gate, tz) for s, _ in blocks)
 
 
 def bids_frame(blocks: list[BidBlock]) -> pd.DataFrame:
     """The bids as a table (`bids.parquet`), one row per block."""
-    return pd.DataFrame([b.__dict__ for b in blocks])
+    return pd.DataFrame([dataclasses.asdict(b) for b in blocks])

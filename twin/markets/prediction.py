@@ -133,6 +133,9 @@ def fit_usage(
 ) -> UsagePrediction:
     """Learn the time-of-week picture from the sessions seen in [start, end)."""
     start, end = pd.Timestamp(start).tz_convert("UTC"), pd.Timestamp(end).tz_convert("UTC")
+    if end - start < pd.Timedelta(seconds=WEEK_S):
+        # Some slot of the week would never be seen: its quantiles would be undefined.
+        raise ValueError(f"a time-of-week prediction needs a week of history, got {end - start}")
     times = slot_times(start, end, slot_s)
     seen = sessions[(sessions["arrival"] < end) & (sessions["departure"] > start)]
     plugged = plugged_matrix(seen, times, evs)

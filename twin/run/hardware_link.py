@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,7 @@ class HardwareLink:
         # Per charger its share of a `bus:` DSO envelope (set by the wiring when the EMS has a
         # grid model with envelopes), and the last (import_kw, export_kw) queued.
         self.envelopes: list[Any] = []
+        self.site_net_load_kw: Callable[[int], np.ndarray] | None = None
         # NotifyEVChargingNeeds read so far (sequence number per charger), and the run's pace
         # (wall seconds per simulated second; PreparedRun.run sets it for paced runs).
         self._needs_seen: dict[str, int] = {}
@@ -287,7 +289,8 @@ class HardwareLink:
             return
         from twin.run.charger_envelopes import limits_to_send
 
-        due = limits_to_send(self.envelopes, k, self._limits_sent)
+        assert self.site_net_load_kw is not None  # set with the envelopes (wiring)
+        due = limits_to_send(self.envelopes, k, self._limits_sent, self.site_net_load_kw)
         if due:
             self.bridge.submit_limits(due)
             self._limits_sent.update(due)

@@ -123,9 +123,8 @@ def wire_stepwise(
         if access is not None:
             from twin.run.charger_envelopes import charger_envelopes
 
-            link.envelopes = charger_envelopes(
-                access.model, bus_pos, link.bindings, scenario.n_steps
-            )
+            link.envelopes = charger_envelopes(access.model, bus_pos, link.bindings)
+            link.site_net_load_kw = access.model.site_net_load_kw
         for b in link.bindings:
             # A physical charger's dynamics are not the simulated charger's: the EMS sends it the
             # allocated power, not a set-point corrected for the model's lag.

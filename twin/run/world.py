@@ -502,7 +502,15 @@ def plan_bids_for_run(scenario: Scenario, series: dict[str, np.ndarray], out_dir
     try:
         plan = plan_bids(scenario, series)
     except HistoryError as err:
-        raise ScenarioError(scenario.source, [("market.bidding", str(err))]) from None
+        # A field of the scenario names itself; a history file's problem sits at `history`.
+        if err.where.startswith(("market.", "fleets.", "history_days")):
+            problem = (
+                err.where if err.where.startswith(("market.", "fleets.")) else "market.bidding",
+                err.problem,
+            )
+        else:
+            problem = ("market.bidding.history", str(err))
+        raise ScenarioError(scenario.source, [problem]) from None
     assert plan is not None
     series.update(plan.signals)
     write_bid_plan(out_dir, plan)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import typer
 from ocpp_lab import OcppLab
 
 
@@ -58,3 +59,15 @@ def tls_files(tmp_path_factory) -> tuple[Path, Path]:
         timeout=60,
     )
     return cert, key
+
+
+@pytest.fixture
+def cli_app() -> typer.Typer:
+    """`twin csms` / `twin emulate ocpp` mounted on a bare typer app (as twin.cli.main does)."""
+    from adapters.ocpp.cli import register_cli
+
+    app = typer.Typer()
+    emulate_app = typer.Typer()
+    app.add_typer(emulate_app, name="emulate")
+    register_cli(app, emulate_app)
+    return app

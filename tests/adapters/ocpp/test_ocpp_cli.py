@@ -4,23 +4,13 @@ import asyncio
 import socket
 
 import pytest
-import typer
 from ocpp_lab import eventually
 from typer.testing import CliRunner
 
 from adapters.ocpp.central_system import CentralSystem, serve_forever
-from adapters.ocpp.cli import parse_charger_option, register_cli
+from adapters.ocpp.cli import parse_charger_option
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError
 from adapters.testing.ocpp.emulator import run_emulator
-
-
-@pytest.fixture
-def cli_app() -> typer.Typer:
-    app = typer.Typer()
-    emulate_app = typer.Typer()
-    app.add_typer(emulate_app, name="emulate")
-    register_cli(app, emulate_app)
-    return app
 
 
 def test_commands_are_registered(cli_app):

@@ -16,14 +16,12 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -34,9 +32,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidMessage, InvalidStatus
 from websockets.sync.client import connect as sync_connect
 
-from adapters.ocpp.cli import register_cli
 from adapters.ocpp.config import ChargerAuth, CsmsConfig, OcppConfigError, client_ssl_context
 from adapters.testing.ocpp.emulator import EmulatorError
+from tests.adapters.ocpp.test_ocpp_csms_command import _free_port, _wait_for_line
 
 ROOT = Path(__file__).resolve().parents[3]
 KEY_MARKER = "MHcCAQEEI"
@@ -422,15 +420,6 @@ def test_an_encrypted_key_is_an_error_not_a_passphrase_prompt(pki, tmp_path):
         server.ssl_context()
 
 
-@pytest.fixture
-def cli_app() -> typer.Typer:
-    app = typer.Typer()
-    emulate_app = typer.Typer()
-    app.add_typer(emulate_app, name="emulate")
-    register_cli(app, emulate_app)
-    return app
-
-
 def test_emulate_ocpp_presents_the_client_certificate(cli_app, pki, monkeypatch, run_lab):
     # The command's TLS context is captured and then used against a real profile-3 CSMS.
     import adapters.testing.ocpp.emulator as emulator_module
@@ -477,24 +466,6 @@ def test_twin_csms_client_ca_needs_the_server_certificate(pki):
     assert "Traceback" not in output
     # No "no password" complaint: under profile 3 the certificate authenticates.
     assert "no password" not in output
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:  # `twin csms` binds by number, so find a free one
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_line(process: subprocess.Popen, needle: str, timeout_s: float = 60) -> str:
-    deadline = time.monotonic() + timeout_s
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if needle in line:
-            return line
-        if not line and process.poll() is not None:
-            break
-    raise AssertionError(f"{needle!r} not printed within {timeout_s} s")
 
 
 def test_twin_csms_with_client_ca_admits_only_the_matching_certificate(pki):
