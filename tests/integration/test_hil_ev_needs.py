@@ -122,3 +122,20 @@ def test_a_real_21_charger_s_needs_reach_the_link_in_simulation_time():
     finally:
         link.stop()
         chargers.stop()
+
+
+def test_a_later_departure_never_overlaps_the_model_s_next_stay():
+    spec = FleetSpec(
+        type="business",
+        count=2,
+        vehicle={"battery_kwh": 40.0, "ac_max_kw": 6.0},
+        charger={"max_kw": 6.0},
+        soc_initial=(0.5, 0.5),
+        trips={"depart": "11:00", "depart_std": "1min", "arrive": "13:00", "arrive_std": "1min"},
+    )
+    start = dt.datetime(2025, 6, 4, 9, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Tokyo"))  # Wednesday
+    fleet = create_fleet("vans", spec, start, 12 * 3600, 60, seed=1)
+    next_arrival = fleet.sessions.arrive_s[0, fleet.state.session[0] + 1]
+    assert 3.9 * 3600 <= next_arrival <= 4.1 * 3600  # back at ~13:00
+    assert fleet.apply_ev_needs(0, 11 * 3600.0, None)  # "I stay until 20:00"
+    assert fleet.view().depart_s[0] == next_arrival - 60  # until the model's next stay begins

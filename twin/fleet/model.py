@@ -249,6 +249,12 @@ class Fleet:
             return False
         changed = False
         k = int(min(self.state.session[index], self.sessions.depart_s.shape[1] - 1))
+        if depart_s is not None and np.isfinite(depart_s):
+            # Sessions stay in order: the stay ends before the model's next arrival of the EV.
+            nxt = k + 1
+            arrivals = self.sessions.arrive_s
+            if nxt < arrivals.shape[1] and np.isfinite(arrivals[index, nxt]):
+                depart_s = min(depart_s, float(arrivals[index, nxt]) - self.step_s)
         if depart_s is not None and np.isfinite(depart_s) and depart_s > self.time_s:
             self.sessions.depart_s[index, k] = depart_s
             self._col(self.sessions.depart_s)[index] = depart_s  # the gathered column too

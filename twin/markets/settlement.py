@@ -65,8 +65,9 @@ def _booking_conflict(
     penalty_per_kwh: float,
 ) -> dict[str, float]:
     """Bookings come first (the car leaves whatever was bid): the net fall of plugged EVs over
-    the active steps (departures less arrivals; the results hold counts, not EV ids), the reserve energy their power could have given for the rest of the active
-    time, and the penalty on the part of the shortfall that energy would have covered."""
+    the active steps (departures less arrivals; the results hold counts, not EV ids), the
+    reserve energy their power could have given for the rest of the active time, and the
+    penalty on the part of the shortfall that energy would have covered."""
     idx = np.flatnonzero(active)
     if idx.size < 2:
         return {"booking_departures": 0.0, "booking_lost_kwh": 0.0, "booking_conflict_cost": 0.0}
@@ -98,15 +99,15 @@ def settle(table: pd.DataFrame, step_s: int, market: MarketSpec) -> list[dict[st
             }
         )
 
-    plugged = np.sum(
-        [
-            table[col.fleet_plugged_count(f)].to_numpy(dtype=float)
-            for f in col.fleet_names(table.columns)
-        ],
-        axis=0,
-    )
     if market.reserve is not None and col.RESERVE_COMMAND_KW in table:
         rp = market.reserve
+        plugged = np.sum(
+            [
+                table[col.fleet_plugged_count(f)].to_numpy(dtype=float)
+                for f in col.fleet_names(table.columns)
+            ],
+            axis=0,
+        )
         active = table[col.RESERVE_ACTIVE].to_numpy(dtype=float) > 0.5
         cmd = table[col.RESERVE_COMMAND_KW].to_numpy(dtype=float) * active
         base = table[col.RESERVE_BASELINE_KW].to_numpy(dtype=float) * active
