@@ -64,6 +64,9 @@ class Lab:
                     battery_kwh=40,
                     meter_interval_s=1,
                     time_constant_s=0.1,
+                    # The 2.1 EV says when it leaves and what it wants (NotifyEVChargingNeeds).
+                    departure_in_s=5.0 if version == "2.1" else None,
+                    energy_request_kwh=2.0 if version == "2.1" else None,
                 )
             )
             self.ocpp[cid] = emu
@@ -135,7 +138,16 @@ def hil_and_virtual(tmp_path_factory):
                 )
             )
 
-        run.observers += [faults_midway, bound_ev_power]
+        ev_plan: list[tuple[int, float, float]] = []
+
+        def cp002_session(row, detail):
+            # The session the twin plans for the EV bound to CP002 (households/3).
+            view = run.fleets["households"].view()
+            ev_plan.append(
+                (row["time_s"], float(view.depart_s[3]), float(view.session_target_soc[3]))
+            )
+
+        run.observers += [faults_midway, bound_ev_power, cp002_session]
         t0 = time.monotonic()
         hil = run.run(rt_factor=SECONDS_PER_STEP / scenario.step, progress=False)
         wall = time.monotonic() - t0
@@ -144,6 +156,7 @@ def hil_and_virtual(tmp_path_factory):
     virtual_sc = scenario.model_copy(update={"hardware": []})
     virtual = prepare_run(virtual_sc, tmp_path_factory.mktemp("virtual")).run(progress=False)
     hil.model_power = model_power
+    hil.ev_plan = ev_plan
     return scenario, hil, virtual, wall
 
 
@@ -321,3 +334,15 @@ def test_hardware_section_per_charger(hil_and_virtual):
         print_hardware(per)
     text = captured.get()
     assert "hardware (per physical charger)" in text and "CP001" in text and "refused" in text
+
+
+def test_the_evs_own_plan_replaces_the_models_session(hil_and_virtual):
+    # CP002's EV said at plug-in: departure in 5 wall seconds (~5 h simulated at this pace)
+    # and 2 kWh. The model's own session for households/3 ends at 09:15 with a 90 % target.
+    _, hil, virtual, _ = hil_and_virtual
+    time_s, depart_s, target = hil.ev_plan[0]
+    assert virtual.fleets["households"].table.soc_target[3] == 0.9
+    assert 0 < depart_s < 9.25 * 3600, hil.ev_plan[:3]
+    assert target < 0.9  # its SOC at plug-in + 2 kWh / 40 kWh, not the model's 90 %
+    events = json.loads((hil.out_dir / "hil_events.json").read_text())["events"]
+    assert any(e["kind"] == "ev_needs" and e["charger_id"] == "CP002" for e in events)

@@ -95,8 +95,9 @@ def read_session_history(path: Path | str) -> pd.DataFrame:
     out = raw[list(SESSION_COLUMNS)].copy()
     for name in ("arrival", "departure"):
         text = out[name].astype(str)
-        if not text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).all():
-            line = int(np.argmax(~text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$"))) + 2
+        zoned = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).to_numpy()
+        if not zoned.all():
+            line = int(np.argmax(~zoned)) + 2  # + header, 1-based (data rows; comments not counted)
             raise HistoryError(f"{where}:{line}", f"{name} needs a zone offset, e.g. +09:00")
         try:
             out[name] = pd.to_datetime(text, utc=True, format="ISO8601")
